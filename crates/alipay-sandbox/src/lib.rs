@@ -1,0 +1,1 @@
+//! Offline Alipay gateway (work in progress: see the sandbox issue).

@@ -1,0 +1,76 @@
+//! The application: shared state, `build_app` (the one router) and `Server` (bind, report, serve).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware::from_fn;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Config;
+use crate::http::conventions::{cors, drf_error_bodies, log_requests};
+use crate::http::routes::Routes;
+use crate::{catalog, web};
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    /// Host (and port) used in absolute URLs when a request has no usable `Host` header.
+    pub public_host: String,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: Config) -> Self {
+        let public_host = config.listen.to_string();
+        Self { db, config: Arc::new(config), public_host }
+    }
+}
+
+/// Time allowed for one request before it is answered 408.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole HTTP surface, with the conventions of `http::conventions` applied to every route.
+pub fn build_app(state: AppState) -> Router {
+    let routes = web::routes(catalog::routes(Routes::default()), &state.config);
+    let body_limit = state.config.body_limit_bytes;
+    // Each `layer` wraps the ones before it: the request log is outermost, the body limit innermost.
+    routes
+        .into_router()
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(from_fn(drf_error_bodies))
+        .layer(from_fn(cors))
+        .layer(from_fn(log_requests))
+}
+
+/// A bound listener and the app it will serve; binding first lets callers (tests, the load
+/// harness) ask for port 0 and learn the real address before serving.
+pub struct Server {
+    listener: TcpListener,
+    app: Router,
+}
+
+impl Server {
+    pub async fn bind(addr: SocketAddr, state: AppState) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        Ok(Self { listener, app: build_app(state) })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listener.local_addr().context("reading the bound address")
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.app).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+    }
+}

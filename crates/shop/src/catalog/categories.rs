@@ -1,0 +1,80 @@
+//! The category tree, loaded in one query and shaped in memory: any node can be rendered as the
+//! root of the contract's `sub_cat` tree, and any node's subtree ids are known.
+
+use std::collections::HashMap;
+
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryOrder};
+
+use super::render::{CategoryJson, CategoryTree, CategoryTreeJson};
+use crate::db::entities::category;
+
+pub struct CategoryIndex {
+    by_id: HashMap<i32, category::Model>,
+    /// Children of each node, by ascending id.
+    children: HashMap<i32, Vec<i32>>,
+    /// Every id, ascending.
+    ids: Vec<i32>,
+}
+
+impl CategoryIndex {
+    pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        let rows = category::Entity::find().order_by_asc(category::Column::Id).all(db).await?;
+        Ok(Self::from_rows(rows))
+    }
+
+    fn from_rows(rows: Vec<category::Model>) -> Self {
+        let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+        let ids = rows.iter().map(|row| row.id).collect();
+        for row in &rows {
+            if let Some(parent) = row.parent_id {
+                children.entry(parent).or_default().push(row.id);
+            }
+        }
+        let by_id = rows.into_iter().map(|row| (row.id, row)).collect();
+        Self { by_id, children, ids }
+    }
+
+    pub fn get(&self, id: i32) -> Option<&category::Model> {
+        self.by_id.get(&id)
+    }
+
+    /// Categories with `category_type = 1`, by id.
+    pub fn top_level(&self) -> impl Iterator<Item = &category::Model> {
+        self.ids.iter().filter_map(|id| self.by_id.get(id)).filter(|c| c.category_type == 1)
+    }
+
+    fn children_of(&self, id: i32) -> impl Iterator<Item = &category::Model> {
+        self.children.get(&id).into_iter().flatten().filter_map(|child| self.by_id.get(child))
+    }
+
+    pub fn flat(&self, id: i32) -> Option<CategoryJson> {
+        self.get(id).map(CategoryJson::from)
+    }
+
+    /// The node's direct children, each with its own children flat (the level-2 shape).
+    pub fn sub_trees(&self, id: i32) -> Vec<CategoryTreeJson<CategoryJson>> {
+        self.children_of(id)
+            .map(|child| CategoryTreeJson {
+                id: child.id,
+                sub_cat: self.children_of(child.id).map(CategoryJson::from).collect(),
+                fields: child.into(),
+            })
+            .collect()
+    }
+
+    /// The node as the root of a three-level tree (the shape of `/categories/`).
+    pub fn tree(&self, id: i32) -> Option<CategoryTree> {
+        let root = self.get(id)?;
+        Some(CategoryTreeJson { id, sub_cat: self.sub_trees(id), fields: root.into() })
+    }
+
+    /// The node, its children and its grandchildren: what `top_category` matches.
+    pub fn subtree_ids(&self, id: i32) -> Vec<i32> {
+        let mut ids = vec![id];
+        for child in self.children_of(id) {
+            ids.push(child.id);
+            ids.extend(self.children_of(child.id).map(|grandchild| grandchild.id));
+        }
+        ids
+    }
+}

@@ -1,0 +1,161 @@
+//! The `mxshop` command line: `serve` (the default), `migrate`, `seed`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use sea_orm_migration::MigratorTrait;
+use tracing_subscriber::EnvFilter;
+
+use crate::app::{AppState, Server};
+use crate::config::{Config, LogFormat, Overrides};
+use crate::db::{self, Migrator};
+use crate::demo;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mxshop",
+    version,
+    about = "An online-shop backend with Alipay payments, a drop-in for the MxShop Django REST API.",
+    long_about = "An online-shop backend with Alipay payments, a drop-in for the MxShop Django REST API.\n\n\
+        Without a subcommand, `serve` runs. Settings come from defaults, then ./mxshop.toml (or the file \
+        named by MXSHOP_CONFIG), then MXSHOP_* environment variables, then these flags.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    flags: ConfigFlags,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the shop: create the data directory, migrate, seed demo data into an empty database,
+    /// then answer HTTP on the listen address.
+    Serve(ConfigFlags),
+    /// Apply pending database migrations and exit; running it again changes nothing.
+    Migrate(ConfigFlags),
+    /// Migrate, then seed the demo catalogue (goods, categories, images, banners…) if the database
+    /// has no categories yet; never touches an existing catalogue.
+    Seed(ConfigFlags),
+}
+
+#[derive(Debug, Default, Clone, Args)]
+struct ConfigFlags {
+    /// Address to listen on [default: 127.0.0.1:8000]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Data directory: SQLite file, media, generated secrets [default: ./data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://…, postgres://… or mysql://… [default: <data dir>/mxshop.db]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Directory of a built VueShop front end (index.html, static/) [default: ./frontend]
+    #[arg(long, value_name = "DIR")]
+    frontend_dir: Option<PathBuf>,
+}
+
+impl From<ConfigFlags> for Overrides {
+    fn from(flags: ConfigFlags) -> Self {
+        Self {
+            listen: flags.listen,
+            data_dir: flags.data_dir,
+            database_url: flags.database_url,
+            frontend_dir: flags.frontend_dir,
+        }
+    }
+}
+
+/// Parses the command line and runs the command.
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let (command, flags) = match cli.command {
+        None => (CommandKind::Serve, cli.flags),
+        Some(Command::Serve(flags)) => (CommandKind::Serve, flags),
+        Some(Command::Migrate(flags)) => (CommandKind::Migrate, flags),
+        Some(Command::Seed(flags)) => (CommandKind::Seed, flags),
+    };
+    let config = Config::load(&flags.into())?;
+    init_logging(config.log_format);
+    match command {
+        CommandKind::Serve => serve(config).await,
+        CommandKind::Migrate => migrate(&config).await,
+        CommandKind::Seed => seed(&config).await,
+    }
+}
+
+enum CommandKind {
+    Serve,
+    Migrate,
+    Seed,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn open_database(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    db::connect(&config.database_url(), config.db_max_connections).await
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let db = open_database(config).await?;
+    let pending = Migrator::get_pending_migrations(&db).await.context("reading migration state")?;
+    db::migrate(&db).await?;
+    let names: Vec<&str> = pending.iter().map(|m| m.name()).collect();
+    if names.is_empty() {
+        println!("database {} is up to date; nothing applied", db::redact(&config.database_url()));
+    } else {
+        println!("applied {} migration(s) to {}: {}", names.len(), db::redact(&config.database_url()), names.join(", "));
+    }
+    Ok(())
+}
+
+async fn seed(config: &Config) -> anyhow::Result<()> {
+    let db = open_database(config).await?;
+    db::migrate(&db).await?;
+    if demo::seed_if_empty(&db, &config.media_dir()).await? {
+        println!("seeded the demo catalogue; images in {}", config.media_dir().display());
+    } else {
+        println!("the database already has a catalogue; nothing seeded");
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    db::migrate(&db).await?;
+    if demo::seed_if_empty(&db, &config.media_dir()).await? {
+        tracing::info!(media = %config.media_dir().display(), "seeded the demo catalogue into an empty database");
+    }
+    let database = db::redact(&config.database_url());
+    let frontend = config.frontend_dir.join("index.html").is_file();
+    let server = Server::bind(config.listen, AppState::new(db, config.clone())).await?;
+    let base = format!("http://{}", server.local_addr()?);
+    println!("mxshop is serving on {base}/");
+    println!("  shop (Vue front end): {base}/index/{}", if frontend { "" } else { "  (not installed: see README)" });
+    println!("  API root:             {base}/api/");
+    println!("  API docs:             {base}/docs/");
+    println!("  goods:                {base}/goods/");
+    println!("  database:             {database}");
+    println!("  data directory:       {}", config.data_dir.display());
+    server.run(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        tracing::error!(%error, "cannot listen for Ctrl-C; stop the process another way");
+        std::future::pending::<()>().await;
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,135 @@
+//! Typed configuration: defaults < `mxshop.toml` < `MXSHOP_*` variables < command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The file read from the working directory unless `MXSHOP_CONFIG` names another.
+pub const DEFAULT_CONFIG_FILE: &str = "mxshop.toml";
+
+/// Everything the shop can be told at start-up. Every field has an offline default.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server binds to.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite file, uploaded and generated media, and generated secrets.
+    pub data_dir: PathBuf,
+    /// Database URL (`sqlite://…`, `postgres://…`, `mysql://…`). Default: `<data_dir>/mxshop.db`.
+    pub database_url: Option<String>,
+    /// Directory holding a built VueShop front end (`index.html` and `static/`).
+    pub frontend_dir: PathBuf,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Most connections the database pool opens.
+    pub db_max_connections: u32,
+    /// Log format: `pretty` or `json`.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            frontend_dir: PathBuf::from("./frontend"),
+            body_limit_bytes: 10 * 1024 * 1024,
+            db_max_connections: 16,
+            log_format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the layered value alone.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frontend_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Layers the defaults, the config file, the environment and `overrides`.
+    ///
+    /// The file is `MXSHOP_CONFIG` when set (it must then exist), else `./mxshop.toml` if present.
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
+        let explicit_file = std::env::var_os("MXSHOP_CONFIG").map(PathBuf::from);
+        let file = explicit_file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        if let Some(path) = &explicit_file {
+            anyhow::ensure!(path.is_file(), "MXSHOP_CONFIG names {}, which is not a file", path.display());
+        }
+        Self::figment(&file, overrides)
+            .extract()
+            .with_context(|| format!("invalid configuration (file {}, MXSHOP_* variables, flags)", file.display()))
+    }
+
+    fn figment(file: &Path, overrides: &Overrides) -> Figment {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            // MXSHOP_TEST_* belong to the test suite and MXSHOP_CONFIG names the file itself.
+            .merge(Env::prefixed("MXSHOP_").filter(|key| {
+                let key = key.as_str();
+                !key.starts_with("test_") && key != "config"
+            }))
+            .merge(Serialized::defaults(overrides))
+    }
+
+    /// The database URL in force: the configured one or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
+            _ => format!("sqlite://{}?mode=rwc", self.data_dir.join("mxshop.db").display()),
+        }
+    }
+
+    /// Where uploaded and generated images live; served under `/media/`.
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_file_env_and_flags_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("shop.toml", "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/a\"\nfrontend_dir = \"/srv/fe\"")?;
+            jail.set_env("MXSHOP_DATA_DIR", "/srv/b");
+            jail.set_env("MXSHOP_TEST_POSTGRES_URL", "postgres://ignored");
+            let overrides = Overrides { frontend_dir: Some("/srv/flag".into()), ..Overrides::default() };
+            let config: Config = Config::figment(Path::new("shop.toml"), &overrides).extract()?;
+            assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9000)));
+            assert_eq!(config.data_dir, PathBuf::from("/srv/b"));
+            assert_eq!(config.frontend_dir, PathBuf::from("/srv/flag"));
+            assert_eq!(config.database_url(), "sqlite:///srv/b/mxshop.db?mode=rwc");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_are_offline() {
+        let config = Config::default();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8000");
+        assert_eq!(config.database_url(), "sqlite://./data/mxshop.db?mode=rwc");
+        assert_eq!(config.media_dir(), PathBuf::from("./data/media"));
+    }
+}

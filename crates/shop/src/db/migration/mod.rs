@@ -1,0 +1,25 @@
+//! The one migration set; it runs unchanged on SQLite, PostgreSQL and MySQL/MariaDB.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_catalog;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_catalog::Migration)]
+    }
+}
+
+/// `CREATE TABLE` with the options every table needs: on MySQL, InnoDB and full UTF-8 whatever the
+/// server's default character set (Chinese names must fit); elsewhere nothing extra.
+pub(crate) fn create_table(manager: &SchemaManager<'_>, name: impl IntoIden) -> TableCreateStatement {
+    let mut table = Table::create();
+    table.table(name).if_not_exists();
+    if manager.get_database_backend() == sea_orm::DbBackend::MySql {
+        table.engine("InnoDB").character_set("utf8mb4").collate("utf8mb4_unicode_ci");
+    }
+    table
+}

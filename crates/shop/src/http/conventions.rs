@@ -1,0 +1,124 @@
+//! Conventions every route follows, as middleware and fallbacks: django-cors-headers' CORS, Django's
+//! `APPEND_SLASH` redirect, DRF-shaped bodies for errors the framework itself produces, and one log
+//! line per request.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::header::{self, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tracing::Instrument;
+
+use super::error::{ApiError, detail, messages};
+
+const ALLOW_HEADERS: &str =
+    "accept, accept-encoding, authorization, content-type, dnt, origin, user-agent, x-csrftoken, x-requested-with";
+const ALLOW_METHODS: &str = "DELETE, GET, OPTIONS, PATCH, POST, PUT";
+const MAX_AGE: &str = "86400";
+
+/// CORS exactly as django-cors-headers 3.5 with `CORS_ORIGIN_ALLOW_ALL`: a preflight is answered
+/// `200` with an empty body before routing; any request with `Origin` gets `*`; OPTIONS requests
+/// with `Origin` also get the allowed headers, methods and max age.
+pub async fn cors(request: Request, next: Next) -> Response {
+    let is_options = request.method() == Method::OPTIONS;
+    let has_origin = request.headers().contains_key(header::ORIGIN);
+    let is_preflight = is_options && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut response = if is_preflight {
+        (StatusCode::OK, [(header::CONTENT_LENGTH, "0")]).into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if has_origin {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        if is_options {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOW_METHODS));
+            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE));
+        }
+    }
+    response
+}
+
+/// Gives a DRF `{"detail": …}` body to error responses that the framework and tower layers create
+/// without one (405 from method routing, 413 from the body limit, 408 from the timeout, an empty
+/// 404 from the file server), so that every error a client sees is a JSON object.
+pub async fn drf_error_bodies(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let replacement = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(method.to_string()).into_response(),
+        StatusCode::PAYLOAD_TOO_LARGE => detail(status, messages::BODY_TOO_LARGE),
+        StatusCode::REQUEST_TIMEOUT => detail(status, messages::TIMEOUT),
+        StatusCode::NOT_FOUND => detail(status, messages::NOT_FOUND),
+        _ if status.is_server_error() => detail(status, messages::SERVER_ERROR),
+        _ => detail(status, status.canonical_reason().unwrap_or("error")),
+    };
+    let (new_parts, body) = replacement.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(new_parts.headers);
+    Response::from_parts(parts, body)
+}
+
+/// DRF's answer to a plain (non-preflight) OPTIONS request on an API route.
+pub async fn describe_options(matched: Option<MatchedPath>) -> Response {
+    let name = matched.map_or_else(String::new, |path| path.as_str().to_owned());
+    Json(json!({
+        "name": name,
+        "description": "",
+        "renders": ["application/json"],
+        "parses": ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"],
+    }))
+    .into_response()
+}
+
+/// Unmatched requests: a GET or HEAD whose path lacks the trailing slash of an existing route is
+/// redirected (301) to it, keeping the query, like Django's `APPEND_SLASH`; everything else is
+/// DRF's JSON 404.
+pub async fn not_found(routes: Arc<matchit::Router<()>>, request: Request<Body>) -> Response {
+    let uri = request.uri();
+    let path = uri.path();
+    let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
+    if is_read && !path.ends_with('/') {
+        let with_slash = format!("{path}/");
+        if routes.at(&with_slash).is_ok() {
+            let location = match uri.query() {
+                Some(query) => format!("{with_slash}?{query}"),
+                None => with_slash,
+            };
+            return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, location)]).into_response();
+        }
+    }
+    ApiError::NotFound.into_response()
+}
+
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(1);
+
+/// One line per request: method, path, status and latency, inside a span carrying a request id so
+/// that anything logged while handling it can be told apart.
+pub async fn log_requests(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let span = tracing::info_span!("request", id, %method, %path);
+    let response = next.run(request).instrument(span.clone()).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = response.status().as_u16();
+    tracing::info!(parent: &span, status, latency_ms = format!("{latency_ms:.2}"), "served");
+    response
+}

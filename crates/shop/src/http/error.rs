@@ -1,0 +1,109 @@
+//! `ApiError`: every error a handler can return, rendered in DRF's shapes in this one place.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// DRF's standard messages under `zh-hans`, byte for byte.
+pub mod messages {
+    pub const NOT_FOUND: &str = "未找到。";
+    pub const INVALID_PAGE: &str = "无效页面。";
+    pub const NOT_A_NUMBER: &str = "输入一个数字。";
+    pub const SERVER_ERROR: &str = "服务器内部错误。";
+    pub const BODY_TOO_LARGE: &str = "请求体过大。";
+    pub const TIMEOUT: &str = "请求超时。";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("not found")]
+    NotFound,
+    #[error("invalid page")]
+    InvalidPage,
+    /// Field (or `non_field_errors`) messages, in the order they were found.
+    #[error("validation failed: {0:?}")]
+    Validation(FieldErrors),
+    #[error("method {0} not allowed")]
+    MethodNotAllowed(String),
+    #[error("unsupported media type {0}")]
+    UnsupportedMediaType(String),
+    #[error("malformed request body: {0}")]
+    ParseError(String),
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// DRF's `{"field": ["msg", …], …}` body, keeping insertion order.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct FieldErrors(Vec<(String, Vec<String>)>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        let message = message.into();
+        match self.0.iter_mut().find(|(name, _)| name == field) {
+            Some((_, list)) => list.push(message),
+            None => self.0.push((field.to_owned(), vec![message])),
+        }
+    }
+
+    pub fn single(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        errors
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when nothing was added, else the 400 carrying every field's messages.
+    pub fn into_result(self) -> ApiResult<()> {
+        if self.is_empty() { Ok(()) } else { Err(ApiError::Validation(self)) }
+    }
+
+    fn to_json(&self) -> Value {
+        let map: Map<String, Value> =
+            self.0.iter().map(|(field, list)| (field.clone(), json!(list))).collect();
+        Value::Object(map)
+    }
+}
+
+/// A `{"detail": …}` body with the given status: DRF's shape for everything but field errors.
+pub fn detail(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "detail": message }))).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::NotFound => detail(StatusCode::NOT_FOUND, messages::NOT_FOUND),
+            ApiError::InvalidPage => detail(StatusCode::NOT_FOUND, messages::INVALID_PAGE),
+            ApiError::Validation(errors) => (StatusCode::BAD_REQUEST, Json(errors.to_json())).into_response(),
+            ApiError::MethodNotAllowed(method) => {
+                detail(StatusCode::METHOD_NOT_ALLOWED, &format!("方法 “{method}” 不被允许。"))
+            }
+            ApiError::UnsupportedMediaType(content_type) => detail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                &format!("不支持请求中的媒体类型 “{content_type}”。"),
+            ),
+            ApiError::ParseError(message) => detail(StatusCode::BAD_REQUEST, &message),
+            ApiError::Database(error) => {
+                tracing::error!(error = %error, "database error");
+                detail(StatusCode::INTERNAL_SERVER_ERROR, messages::SERVER_ERROR)
+            }
+            ApiError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "internal error");
+                detail(StatusCode::INTERNAL_SERVER_ERROR, messages::SERVER_ERROR)
+            }
+        }
+    }
+}

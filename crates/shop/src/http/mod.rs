@@ -1,0 +1,15 @@
+//! Shared HTTP plumbing: DRF-shaped errors, query parsing, pagination, absolute URLs, lookups and
+//! the conventions every route follows (CORS, trailing slashes, error bodies, request logs).
+
+pub mod conventions;
+pub mod error;
+pub mod origin;
+pub mod pagination;
+pub mod path;
+pub mod query;
+pub mod routes;
+
+pub use error::{ApiError, ApiResult, FieldErrors};
+pub use origin::RequestUrl;
+pub use path::Lookup;
+pub use query::QueryParams;

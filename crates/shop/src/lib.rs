@@ -1,0 +1,17 @@
+//! mxshop: an online-shop backend with Alipay payments, serving the MxShop Django REST API.
+//!
+//! Organised by feature (`catalog`, `web`) over shared plumbing (`http`, `db`, `config`, `cli`).
+
+pub mod app;
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod http;
+pub mod money;
+pub mod web;
+
+pub use app::{AppState, Server, build_app};
+pub use config::Config;

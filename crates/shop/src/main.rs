@@ -1,0 +1,6 @@
+//! `mxshop`: see `shop::cli`.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    shop::cli::run().await
+}

@@ -1,0 +1,96 @@
+//! Money as integer fen (1/100 yuan): stored as `i64`, rendered as a JSON number with at most two
+//! decimals, never computed through a float.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// An amount in fen. Arithmetic on it is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(i64);
+
+impl Money {
+    pub const fn from_fen(fen: i64) -> Self {
+        Self(fen)
+    }
+
+    pub const fn fen(self) -> i64 {
+        self.0
+    }
+
+    /// Parses a decimal yuan amount with at most two decimals, e.g. `"15"`, `"9.90"`, `"-0.5"`.
+    pub fn parse_yuan(text: &str) -> Option<Self> {
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || fraction.len() > 2 || !all_digits(whole) || !all_digits(fraction) {
+            return None;
+        }
+        let yuan: i64 = whole.parse().ok()?;
+        let fen_part: i64 = format!("{fraction:0<2}").parse().ok()?;
+        let fen = yuan.checked_mul(100)?.checked_add(fen_part)?;
+        Some(Self(if negative { -fen } else { fen }))
+    }
+}
+
+/// `"%.2f"` yuan, the form Alipay and people read.
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+/// A JSON number of yuan: 1500 fen → `15.0`, 29970 fen → `299.7`, 990 → `9.9`.
+///
+/// Dividing by 100 is correctly rounded, so the double is the one nearest the exact decimal, and
+/// serde_json's shortest round-trip printing gives back that decimal (exact below 2^53 fen).
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.0 as f64 / 100.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_drf_floats_without_float_drift() {
+        let render = |fen| serde_json::to_string(&Money::from_fen(fen)).unwrap();
+        assert_eq!(render(1500), "15.0");
+        assert_eq!(render(990), "9.9");
+        assert_eq!(render(29970), "299.7");
+        assert_eq!(render(1), "0.01");
+        assert_eq!(render(123_456_789), "1234567.89");
+        for fen in 0..100_000 {
+            let text = render(fen);
+            let expected = format!("{}", Money::from_fen(fen));
+            let parsed: f64 = text.parse().unwrap();
+            assert_eq!(format!("{parsed:.2}"), expected, "fen {fen} rendered {text}");
+            assert!(text.split('.').nth(1).is_none_or(|d| d.len() <= 2), "fen {fen} rendered {text}");
+        }
+    }
+
+    #[test]
+    fn displays_two_decimals() {
+        assert_eq!(Money::from_fen(29970).to_string(), "299.70");
+        assert_eq!(Money::from_fen(5).to_string(), "0.05");
+        assert_eq!(Money::from_fen(-250).to_string(), "-2.50");
+    }
+
+    #[test]
+    fn parses_yuan() {
+        assert_eq!(Money::parse_yuan("15"), Some(Money::from_fen(1500)));
+        assert_eq!(Money::parse_yuan("9.9"), Some(Money::from_fen(990)));
+        assert_eq!(Money::parse_yuan("0.05"), Some(Money::from_fen(5)));
+        assert_eq!(Money::parse_yuan("-1.5"), Some(Money::from_fen(-150)));
+        for bad in ["", "1.234", "abc", "1.", ".5x", "1e3", "--1"] {
+            assert_eq!(Money::parse_yuan(bad), None, "{bad}");
+        }
+    }
+}

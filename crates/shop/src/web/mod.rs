@@ -1,0 +1,32 @@
+//! Web (non-API) routes: the Vue SPA at `/index/` and its `/static/` files, `/media/`, the favicon,
+//! the landing page at `/`, the API root at `/api/` and the API docs at `/docs/`.
+
+mod favicon;
+mod pages;
+
+use std::path::Path;
+
+use axum::routing::get;
+use tower_http::services::ServeDir;
+
+use crate::config::Config;
+use crate::http::routes::Routes;
+
+pub fn routes(routes: Routes, config: &Config) -> Routes {
+    let static_dir = config.frontend_dir.join("static");
+    routes
+        .page("/", get(pages::root))
+        .page("/index/", get(pages::spa_index))
+        .page("/api/", get(pages::api_root))
+        .page("/docs/", get(pages::docs))
+        .page("/favicon.ico", get(favicon::favicon))
+        .files("/static", file_server(&static_dir))
+        // The bundle's CSS asks for `static/fonts/…` relative to `/index/`.
+        .files("/index/static", file_server(&static_dir))
+        .files("/media", file_server(&config.media_dir()))
+}
+
+/// Files only: no directory listings or `index.html` lookups; MIME types from the extension.
+fn file_server(dir: &Path) -> ServeDir {
+    ServeDir::new(dir).append_index_html_on_directories(false)
+}

@@ -1,0 +1,106 @@
+//! Built-in pages: the landing page, the SPA's `index.html`, the API root and the API docs.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde_json::{Map, Value};
+
+use crate::app::AppState;
+use crate::http::RequestUrl;
+
+/// The collections listed by the API root, as DRF's `DefaultRouter` lists them.
+const COLLECTIONS: &[&str] = &["goods", "categories", "hotsearchs", "banners", "indexgoods"];
+
+/// `GET /`: the shop when a front end is installed, otherwise a page saying where things are.
+pub async fn root(State(state): State<AppState>) -> Response {
+    if state.config.frontend_dir.join("index.html").is_file() {
+        return Redirect::to("/index/").into_response();
+    }
+    Html(LANDING).into_response()
+}
+
+const LANDING: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mxshop</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>mxshop is running</h1>
+<p>No front end is installed. Put a built VueShop front end (its <code>index.html</code> and
+<code>static/</code>) into the front-end directory (<code>./frontend</code> by default) and open
+<a href="/index/">/index/</a>.</p>
+<ul>
+<li><a href="/api/">API root</a> — the collections, as JSON</li>
+<li><a href="/docs/">API docs</a></li>
+<li><a href="/goods/">/goods/</a>, <a href="/categories/">/categories/</a>, <a href="/indexgoods/">/indexgoods/</a></li>
+</ul>
+</body></html>
+"#;
+
+/// `GET /index/`: the front end's `index.html`, read on each request so a front end can be dropped
+/// in without a restart. Django template tags left in an unbuilt template are resolved or removed.
+pub async fn spa_index(State(state): State<AppState>) -> Response {
+    let path = state.config.frontend_dir.join("index.html");
+    match tokio::fs::read_to_string(&path).await {
+        Ok(template) => Html(strip_template_tags(&template)).into_response(),
+        Err(error) => {
+            tracing::debug!(path = %path.display(), %error, "no front end index.html");
+            (StatusCode::NOT_FOUND, Html(NO_FRONTEND)).into_response()
+        }
+    }
+}
+
+const NO_FRONTEND: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mxshop: no front end</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>No front end installed</h1>
+<p>Copy a built VueShop front end (<code>index.html</code> and <code>static/</code>) into the
+front-end directory (<code>--frontend-dir</code>, <code>./frontend</code> by default) and reload.
+The API is at <a href="/api/">/api/</a>.</p>
+</body></html>
+"#;
+
+/// `{% static 'x' %}` becomes `/static/x`; any other `{% … %}` tag (such as `{% load static %}`)
+/// is removed.
+fn strip_template_tags(template: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{%") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find("%}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let tag = rest[start + 2..start + len].trim();
+        if let Some(argument) = tag.strip_prefix("static ") {
+            out.push_str("/static/");
+            out.push_str(argument.trim().trim_matches(['\'', '"']));
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `GET /api/`: the collection URLs, absolute, like DRF's API root.
+pub async fn api_root(url: RequestUrl) -> Json<Value> {
+    let base = url.without_query();
+    let origin = base.trim_end_matches("/api/");
+    let map: Map<String, Value> =
+        COLLECTIONS.iter().map(|name| ((*name).to_owned(), Value::String(format!("{origin}/{name}/")))).collect();
+    Json(Value::Object(map))
+}
+
+/// `GET /docs/`: the API in one page.
+pub async fn docs() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_template_tags;
+
+    #[test]
+    fn resolves_static_tags() {
+        let template = "{% load static %}<script src=\"{% static 'index.entry.js' %}\"></script>{% broken";
+        assert_eq!(strip_template_tags(template), "<script src=\"/static/index.entry.js\"></script>{% broken");
+    }
+}
