@@ -17,23 +17,6 @@ impl Money {
     pub const fn fen(self) -> i64 {
         self.0
     }
-
-    /// Parses a decimal yuan amount with at most two decimals, e.g. `"15"`, `"9.90"`, `"-0.5"`.
-    pub fn parse_yuan(text: &str) -> Option<Self> {
-        let (negative, digits) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || fraction.len() > 2 || !all_digits(whole) || !all_digits(fraction) {
-            return None;
-        }
-        let yuan: i64 = whole.parse().ok()?;
-        let fen_part: i64 = format!("{fraction:0<2}").parse().ok()?;
-        let fen = yuan.checked_mul(100)?.checked_add(fen_part)?;
-        Some(Self(if negative { -fen } else { fen }))
-    }
 }
 
 /// `"%.2f"` yuan, the form Alipay and people read.
@@ -81,16 +64,5 @@ mod tests {
         assert_eq!(Money::from_fen(29970).to_string(), "299.70");
         assert_eq!(Money::from_fen(5).to_string(), "0.05");
         assert_eq!(Money::from_fen(-250).to_string(), "-2.50");
-    }
-
-    #[test]
-    fn parses_yuan() {
-        assert_eq!(Money::parse_yuan("15"), Some(Money::from_fen(1500)));
-        assert_eq!(Money::parse_yuan("9.9"), Some(Money::from_fen(990)));
-        assert_eq!(Money::parse_yuan("0.05"), Some(Money::from_fen(5)));
-        assert_eq!(Money::parse_yuan("-1.5"), Some(Money::from_fen(-150)));
-        for bad in ["", "1.234", "abc", "1.", ".5x", "1e3", "--1"] {
-            assert_eq!(Money::parse_yuan(bad), None, "{bad}");
-        }
     }
 }

@@ -56,7 +56,7 @@ fn condition(filter: &GoodsFilter) -> Condition {
     }
     match filter.top_category {
         Some(TopCategory::Id(id)) => all = all.add(goods::Column::CategoryId.in_subquery(subtree_query(id))),
-        Some(TopCategory::MatchesNothing) => all = all.add(Expr::val(1).eq(0)),
+        Some(TopCategory::MatchesNothing) => all = all.add(matches_nothing()),
         None => {}
     }
     if let Some(is_new) = filter.is_new {
@@ -66,7 +66,8 @@ fn condition(filter: &GoodsFilter) -> Condition {
         all = all.add(goods::Column::IsHot.eq(is_hot));
     }
     if let Some(name) = &filter.name {
-        all = all.add(goods::Column::Name.eq(name.as_str()));
+        // No stored name holds a NUL, and PostgreSQL refuses one in a parameter.
+        all = all.add(if name.contains('\0') { matches_nothing() } else { goods::Column::Name.eq(name.as_str()) });
     }
     for term in &filter.search_terms {
         let pattern = format!("%{}%", escape_like(term));
@@ -77,6 +78,10 @@ fn condition(filter: &GoodsFilter) -> Condition {
         all = all.add(any);
     }
     all
+}
+
+fn matches_nothing() -> sea_orm::sea_query::SimpleExpr {
+    Expr::val(1).eq(0)
 }
 
 /// Ids of the category, its children and its grandchildren.

@@ -31,7 +31,7 @@ pub async fn hot_searches(db: &DatabaseConnection) -> ApiResult<Vec<HotSearchJso
 }
 
 /// Every top-level `is_tab` category with its brands, the goods of its whole subtree (by id), its
-/// level-2 tree and its first ad — in six queries however many sections and goods there are.
+/// level-2 tree and its first ad — in five queries however many sections and goods there are.
 pub async fn index_sections(db: &DatabaseConnection, url: &RequestUrl) -> ApiResult<Vec<IndexCategoryJson>> {
     let categories = CategoryIndex::load(db).await?;
     let tabs: Vec<i32> = categories.top_level().filter(|c| c.is_tab).map(|c| c.id).collect();

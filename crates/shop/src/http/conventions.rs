@@ -49,24 +49,32 @@ pub async fn cors(request: Request, next: Next) -> Response {
 }
 
 /// Gives a DRF `{"detail": …}` body to error responses that the framework and tower layers create
-/// without one (405 from method routing, 413 from the body limit, 408 from the timeout, an empty
-/// 404 from the file server), so that every error a client sees is a JSON object.
+/// without a JSON one (405 from method routing, 413 from the body limit, 408 from the timeout, an
+/// empty 404 from the file server, an extractor's plain-text rejection), so that every error a
+/// client sees is a JSON object.
 pub async fn drf_error_bodies(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || response.headers().contains_key(header::CONTENT_TYPE)
-    {
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let is_framework_body = content_type.is_none_or(|ct| ct.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !is_framework_body {
         return response;
     }
-    let (mut parts, _) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
     let replacement = match status {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(method.to_string()).into_response(),
         StatusCode::PAYLOAD_TOO_LARGE => detail(status, messages::BODY_TOO_LARGE),
         StatusCode::REQUEST_TIMEOUT => detail(status, messages::TIMEOUT),
         StatusCode::NOT_FOUND => detail(status, messages::NOT_FOUND),
         _ if status.is_server_error() => detail(status, messages::SERVER_ERROR),
-        _ => detail(status, status.canonical_reason().unwrap_or("error")),
+        _ => {
+            // A rejection's text says what was wrong; keep it (it never holds internals).
+            let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&text);
+            let fallback = status.canonical_reason().unwrap_or("error");
+            detail(status, if text.trim().is_empty() { fallback } else { text.trim() })
+        }
     };
     let (new_parts, body) = replacement.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use crate::app::AppState;
@@ -15,7 +15,7 @@ const COLLECTIONS: &[&str] = &["goods", "categories", "hotsearchs", "banners", "
 /// `GET /`: the shop when a front end is installed, otherwise a page saying where things are.
 pub async fn root(State(state): State<AppState>) -> Response {
     if state.config.frontend_dir.join("index.html").is_file() {
-        return Redirect::to("/index/").into_response();
+        return (StatusCode::FOUND, [(header::LOCATION, "/index/")]).into_response();
     }
     Html(LANDING).into_response()
 }

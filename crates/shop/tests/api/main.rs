@@ -1,0 +1,9 @@
+//! Integration tests: the real router against a real database (see `support`).
+
+mod categories;
+mod cli;
+mod conventions;
+mod goods;
+mod home;
+mod support;
+mod web;
