@@ -94,7 +94,8 @@ enum CommandKind {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
         LogFormat::Pretty => builder.init(),
@@ -110,13 +111,23 @@ async fn open_database(config: &Config) -> anyhow::Result<sea_orm::DatabaseConne
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {
     let db = open_database(config).await?;
-    let pending = Migrator::get_pending_migrations(&db).await.context("reading migration state")?;
+    let pending = Migrator::get_pending_migrations(&db)
+        .await
+        .context("reading migration state")?;
     db::migrate(&db).await?;
     let names: Vec<&str> = pending.iter().map(|m| m.name()).collect();
     if names.is_empty() {
-        println!("database {} is up to date; nothing applied", db::redact(&config.database_url()));
+        println!(
+            "database {} is up to date; nothing applied",
+            db::redact(&config.database_url())
+        );
     } else {
-        println!("applied {} migration(s) to {}: {}", names.len(), db::redact(&config.database_url()), names.join(", "));
+        println!(
+            "applied {} migration(s) to {}: {}",
+            names.len(),
+            db::redact(&config.database_url()),
+            names.join(", ")
+        );
     }
     Ok(())
 }
@@ -125,7 +136,10 @@ async fn seed(config: &Config) -> anyhow::Result<()> {
     let db = open_database(config).await?;
     db::migrate(&db).await?;
     if demo::seed_if_empty(&db, &config.media_dir()).await? {
-        println!("seeded the demo catalogue; images in {}", config.media_dir().display());
+        println!(
+            "seeded the demo catalogue; images in {}",
+            config.media_dir().display()
+        );
     } else {
         println!("the database already has a catalogue; nothing seeded");
     }
@@ -143,7 +157,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let server = Server::bind(config.listen, AppState::new(db, config.clone())).await?;
     let base = format!("http://{}", server.local_addr()?);
     println!("mxshop is serving on {base}/");
-    println!("  shop (Vue front end): {base}/index/{}", if frontend { "" } else { "  (not installed: see README)" });
+    println!(
+        "  shop (Vue front end): {base}/index/{}",
+        if frontend {
+            ""
+        } else {
+            "  (not installed: see README)"
+        }
+    );
     println!("  API root:             {base}/api/");
     println!("  API docs:             {base}/docs/");
     println!("  goods:                {base}/goods/");

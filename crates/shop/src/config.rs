@@ -71,13 +71,22 @@ impl Config {
     /// The file is `MXSHOP_CONFIG` when set (it must then exist), else `./mxshop.toml` if present.
     pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
         let explicit_file = std::env::var_os("MXSHOP_CONFIG").map(PathBuf::from);
-        let file = explicit_file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        let file = explicit_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
         if let Some(path) = &explicit_file {
-            anyhow::ensure!(path.is_file(), "MXSHOP_CONFIG names {}, which is not a file", path.display());
+            anyhow::ensure!(
+                path.is_file(),
+                "MXSHOP_CONFIG names {}, which is not a file",
+                path.display()
+            );
         }
-        Self::figment(&file, overrides)
-            .extract()
-            .with_context(|| format!("invalid configuration (file {}, MXSHOP_* variables, flags)", file.display()))
+        Self::figment(&file, overrides).extract().with_context(|| {
+            format!(
+                "invalid configuration (file {}, MXSHOP_* variables, flags)",
+                file.display()
+            )
+        })
     }
 
     fn figment(file: &Path, overrides: &Overrides) -> Figment {
@@ -95,7 +104,10 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
-            _ => format!("sqlite://{}?mode=rwc", self.data_dir.join("mxshop.db").display()),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("mxshop.db").display()
+            ),
         }
     }
 
@@ -110,12 +122,19 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's own error type
     fn layers_file_env_and_flags_in_order() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("shop.toml", "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/a\"\nfrontend_dir = \"/srv/fe\"")?;
+            jail.create_file(
+                "shop.toml",
+                "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/a\"\nfrontend_dir = \"/srv/fe\"",
+            )?;
             jail.set_env("MXSHOP_DATA_DIR", "/srv/b");
             jail.set_env("MXSHOP_TEST_POSTGRES_URL", "postgres://ignored");
-            let overrides = Overrides { frontend_dir: Some("/srv/flag".into()), ..Overrides::default() };
+            let overrides = Overrides {
+                frontend_dir: Some("/srv/flag".into()),
+                ..Overrides::default()
+            };
             let config: Config = Config::figment(Path::new("shop.toml"), &overrides).extract()?;
             assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9000)));
             assert_eq!(config.data_dir, PathBuf::from("/srv/b"));
@@ -123,6 +142,13 @@ mod tests {
             assert_eq!(config.database_url(), "sqlite:///srv/b/mxshop.db?mode=rwc");
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_sample_file_documents_the_defaults() {
+        let sample = include_str!("../../../mxshop.example.toml");
+        let config: Config = Figment::from(Toml::string(sample)).extract().expect("the sample parses");
+        assert_eq!(config, Config::default());
     }
 
     #[test]

@@ -67,12 +67,19 @@ impl FieldErrors {
 
     /// `Ok(())` when nothing was added, else the 400 carrying every field's messages.
     pub fn into_result(self) -> ApiResult<()> {
-        if self.is_empty() { Ok(()) } else { Err(ApiError::Validation(self)) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self))
+        }
     }
 
     fn to_json(&self) -> Value {
-        let map: Map<String, Value> =
-            self.0.iter().map(|(field, list)| (field.clone(), json!(list))).collect();
+        let map: Map<String, Value> = self
+            .0
+            .iter()
+            .map(|(field, list)| (field.clone(), json!(list)))
+            .collect();
         Value::Object(map)
     }
 }
@@ -87,10 +94,13 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::NotFound => detail(StatusCode::NOT_FOUND, messages::NOT_FOUND),
             ApiError::InvalidPage => detail(StatusCode::NOT_FOUND, messages::INVALID_PAGE),
-            ApiError::Validation(errors) => (StatusCode::BAD_REQUEST, Json(errors.to_json())).into_response(),
-            ApiError::MethodNotAllowed(method) => {
-                detail(StatusCode::METHOD_NOT_ALLOWED, &format!("方法 “{method}” 不被允许。"))
+            ApiError::Validation(errors) => {
+                (StatusCode::BAD_REQUEST, Json(errors.to_json())).into_response()
             }
+            ApiError::MethodNotAllowed(method) => detail(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("方法 “{method}” 不被允许。"),
+            ),
             ApiError::UnsupportedMediaType(content_type) => detail(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 &format!("不支持请求中的媒体类型 “{content_type}”。"),

@@ -84,8 +84,15 @@ fn strip_template_tags(template: &str) -> String {
 pub async fn api_root(url: RequestUrl) -> Json<Value> {
     let base = url.without_query();
     let origin = base.trim_end_matches("/api/");
-    let map: Map<String, Value> =
-        COLLECTIONS.iter().map(|name| ((*name).to_owned(), Value::String(format!("{origin}/{name}/")))).collect();
+    let map: Map<String, Value> = COLLECTIONS
+        .iter()
+        .map(|name| {
+            (
+                (*name).to_owned(),
+                Value::String(format!("{origin}/{name}/")),
+            )
+        })
+        .collect();
     Json(Value::Object(map))
 }
 
@@ -100,7 +107,11 @@ mod tests {
 
     #[test]
     fn resolves_static_tags() {
-        let template = "{% load static %}<script src=\"{% static 'index.entry.js' %}\"></script>{% broken";
-        assert_eq!(strip_template_tags(template), "<script src=\"/static/index.entry.js\"></script>{% broken");
+        let template =
+            "{% load static %}<script src=\"{% static 'index.entry.js' %}\"></script>{% broken";
+        assert_eq!(
+            strip_template_tags(template),
+            "<script src=\"/static/index.entry.js\"></script>{% broken"
+        );
     }
 }

@@ -23,7 +23,11 @@ async fn banners_by_index_then_id() {
             {"id": b1, "image": "http://127.0.0.1:8000/media/banner/l2.jpg", "index": 2, "add_time": "2018-01-15 00:00:00", "goods": goods},
         ])
     );
-    assert!(response.text().starts_with(&format!(r#"[{{"id":{b2},"image":"#)));
+    assert!(
+        response
+            .text()
+            .starts_with(&format!(r#"[{{"id":{b2},"image":"#))
+    );
 }
 
 #[tokio::test]
@@ -70,10 +74,28 @@ async fn index_goods_has_every_tab_with_its_subtree() {
     let sections = body.as_array().unwrap();
     assert_eq!(sections.len(), 2, "only top-level tabs");
     let books_json = &sections[0];
-    let keys: Vec<&str> = books_json.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = books_json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
-        ["id", "brands", "goods", "sub_cat", "ad_goods", "name", "code", "desc", "category_type", "is_tab", "add_time", "parent_category"]
+        [
+            "id",
+            "brands",
+            "goods",
+            "sub_cat",
+            "ad_goods",
+            "name",
+            "code",
+            "desc",
+            "category_type",
+            "is_tab",
+            "add_time",
+            "parent_category"
+        ]
     );
     assert_eq!(books_json["id"], books);
     assert_eq!(
@@ -81,7 +103,12 @@ async fn index_goods_has_every_tab_with_its_subtree() {
         json!([{"id": brand, "name": "北大", "desc": "出版社", "image": "http://127.0.0.1:8000/media/brands/%E5%8C%97%E5%A4%A7.png",
                 "add_time": "2018-01-15 00:00:00", "category": books}])
     );
-    let goods_ids: Vec<i64> = books_json["goods"].as_array().unwrap().iter().map(|g| g["id"].as_i64().unwrap()).collect();
+    let goods_ids: Vec<i64> = books_json["goods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(goods_ids, [g_top, g_leaf, g_mid].map(i64::from));
     assert_eq!(books_json["goods"][1]["category"]["id"], wuxia);
     assert_eq!(books_json["sub_cat"][0]["id"], novels);
@@ -89,7 +116,10 @@ async fn index_goods_has_every_tab_with_its_subtree() {
     // The first ad of the category, as a full goods.
     assert_eq!(books_json["ad_goods"]["id"], g_science);
     assert_eq!(books_json["ad_goods"]["name"], "物理");
-    assert_eq!(books_json["ad_goods"]["images"][0]["image"], "http://127.0.0.1:8000/media/goods/images/%E7%89%A9%E7%90%86.png");
+    assert_eq!(
+        books_json["ad_goods"]["images"][0]["image"],
+        "http://127.0.0.1:8000/media/goods/images/%E7%89%A9%E7%90%86.png"
+    );
 
     let science_json = &sections[1];
     assert_eq!(science_json["ad_goods"], json!({}));
@@ -128,9 +158,15 @@ async fn demo_home_page_is_complete() {
         image_urls.push(banner["image"].as_str().unwrap().to_owned());
     }
     for url in image_urls {
-        let path = url.strip_prefix("http://127.0.0.1:8000").expect("absolute media URL");
+        let path = url
+            .strip_prefix("http://127.0.0.1:8000")
+            .expect("absolute media URL");
         let response = app.get(path).await;
         response.assert_status(200);
-        assert_eq!(response.header("content-type"), Some("image/svg+xml"), "{path}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("image/svg+xml"),
+            "{path}"
+        );
     }
 }

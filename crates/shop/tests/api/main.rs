@@ -1,5 +1,7 @@
 //! Integration tests: the real router against a real database (see `support`).
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 mod categories;
 mod cli;
 mod conventions;

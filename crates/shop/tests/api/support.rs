@@ -25,10 +25,16 @@ pub enum Backend {
 /// The backend this run tests, from the environment. Setting both server URLs is refused so a run
 /// never silently tests less than it claims.
 pub fn backend() -> (Backend, Option<String>) {
-    let postgres = std::env::var("MXSHOP_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty());
-    let mysql = std::env::var("MXSHOP_TEST_MYSQL_URL").ok().filter(|v| !v.is_empty());
+    let postgres = std::env::var("MXSHOP_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let mysql = std::env::var("MXSHOP_TEST_MYSQL_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
     match (postgres, mysql) {
-        (Some(_), Some(_)) => panic!("set MXSHOP_TEST_POSTGRES_URL or MXSHOP_TEST_MYSQL_URL, not both, per run"),
+        (Some(_), Some(_)) => {
+            panic!("set MXSHOP_TEST_POSTGRES_URL or MXSHOP_TEST_MYSQL_URL, not both, per run")
+        }
         (Some(url), None) => (Backend::Postgres, Some(url)),
         (None, Some(url)) => (Backend::MySql, Some(url)),
         (None, None) => (Backend::Sqlite, None),
@@ -57,28 +63,45 @@ impl TestDatabase {
             rand::random::<u32>()
         );
         let url = match (&backend, &admin_url) {
-            (Backend::Sqlite, _) => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+            (Backend::Sqlite, _) => {
+                format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display())
+            }
             (_, Some(admin)) => {
                 let admin_db = sea_orm::Database::connect(admin.as_str())
                     .await
-                    .unwrap_or_else(|e| panic!("cannot reach the test database server at {admin}: {e}"));
+                    .unwrap_or_else(|e| {
+                        panic!("cannot reach the test database server at {admin}: {e}")
+                    });
                 let create = match backend {
-                    Backend::MySql => format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"),
+                    Backend::MySql => format!(
+                        "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                    ),
                     _ => format!("CREATE DATABASE {name}"),
                 };
-                admin_db.execute_unprepared(&create).await.expect("create test database");
+                admin_db
+                    .execute_unprepared(&create)
+                    .await
+                    .expect("create test database");
                 admin_db.close().await.expect("close admin connection");
                 replace_database(admin, &name)
             }
             (_, None) => unreachable!("server backends always have a URL"),
         };
-        Self { url, backend, admin_url, name, _dir: dir }
+        Self {
+            url,
+            backend,
+            admin_url,
+            name,
+            _dir: dir,
+        }
     }
 }
 
 /// `scheme://user@host:port/old?params` → the same with database `name`.
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -92,14 +115,19 @@ fn replace_database(url: &str, name: &str) -> String {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Some(admin) = self.admin_url.clone() else { return };
+        let Some(admin) = self.admin_url.clone() else {
+            return;
+        };
         let drop_sql = match self.backend {
             Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
             _ => format!("DROP DATABASE IF EXISTS {}", self.name),
         };
         // Drop runs inside the test's runtime, which cannot be blocked on; use a thread of our own.
         let handle = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             runtime.block_on(async {
                 if let Ok(db) = sea_orm::Database::connect(admin.as_str()).await {
                     let _ = db.execute_unprepared(&drop_sql).await;
@@ -128,7 +156,9 @@ impl TestApp {
 
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
         let database = TestDatabase::create().await;
-        let mut db = shop::db::connect(&database.url, 5).await.expect("connect to the test database");
+        let mut db = shop::db::connect(&database.url, 5)
+            .await
+            .expect("connect to the test database");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
@@ -142,13 +172,21 @@ impl TestApp {
         };
         adjust(&mut config);
         let router = shop::build_app(AppState::new(db.clone(), config.clone()));
-        Self { router, db, config, statements, _database: database }
+        Self {
+            router,
+            db,
+            config,
+            statements,
+            _database: database,
+        }
     }
 
     /// The demo catalogue, seeded the way `mxshop serve` does.
     pub async fn with_demo() -> Self {
         let app = Self::new().await;
-        let seeded = shop::demo::seed_if_empty(&app.db, &app.config.media_dir()).await.expect("seed");
+        let seeded = shop::demo::seed_if_empty(&app.db, &app.config.media_dir())
+            .await
+            .expect("seed");
         assert!(seeded);
         app
     }
@@ -168,13 +206,17 @@ impl TestApp {
 
     pub async fn send(&self, method: Method, uri: &str, headers: &[(&str, &str)]) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(uri);
-        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        {
             builder = builder.header("host", "127.0.0.1:8000");
         }
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        self.request(builder.body(Body::empty()).expect("request")).await
+        self.request(builder.body(Body::empty()).expect("request"))
+            .await
     }
 
     pub async fn post(&self, uri: &str, content_type: &str, body: &str) -> TestResponse {
@@ -192,16 +234,33 @@ impl TestApp {
 
 /// Sends one request through a router and reads the whole response.
 pub async fn call(router: Router, request: Request<Body>) -> TestResponse {
-    let response = router.oneshot(request).await.expect("the router is infallible");
+    let response = router
+        .oneshot(request)
+        .await
+        .expect("the router is infallible");
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.expect("read body").to_bytes().to_vec();
-    TestResponse { status, headers, body }
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("read body")
+        .to_bytes()
+        .to_vec();
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// A GET for `uri` through `router`, for tests that spawn concurrent requests.
 pub async fn send_to(router: Router, uri: String) -> TestResponse {
-    let request = Request::builder().uri(uri).header("host", "127.0.0.1:8000").body(Body::empty()).expect("request");
+    let request = Request::builder()
+        .uri(uri)
+        .header("host", "127.0.0.1:8000")
+        .body(Body::empty())
+        .expect("request");
     call(router, request).await
 }
 
@@ -214,8 +273,12 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn text(&self) -> String {
@@ -263,7 +326,8 @@ impl Fixture<'_> {
 
     /// A goods with the given name, category and price; everything else plain.
     pub async fn goods(&self, name: &str, category_id: i32, shop_price_fen: i64) -> i32 {
-        self.goods_with(name, category_id, shop_price_fen, |_| {}).await
+        self.goods_with(name, category_id, shop_price_fen, |_| {})
+            .await
     }
 
     pub async fn goods_with(
@@ -293,7 +357,11 @@ impl Fixture<'_> {
             ..Default::default()
         };
         adjust(&mut model);
-        goods::Entity::insert(model).exec(self.db).await.expect("insert goods").last_insert_id
+        goods::Entity::insert(model)
+            .exec(self.db)
+            .await
+            .expect("insert goods")
+            .last_insert_id
     }
 
     pub async fn image(&self, goods_id: i32, name: &str) {

@@ -34,6 +34,7 @@ enum GoodsBrand {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
+#[allow(clippy::enum_variant_names)] // column names are the contract's
 enum Goods {
     Table,
     Id,
@@ -115,7 +116,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "idx_goods_category_parent", GoodsCategory::Table, &[GoodsCategory::ParentId]).await?;
+        index(
+            manager,
+            "idx_goods_category_parent",
+            GoodsCategory::Table,
+            &[GoodsCategory::ParentId],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -136,7 +143,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "idx_goods_brand_category", GoodsBrand::Table, &[GoodsBrand::CategoryId]).await?;
+        index(
+            manager,
+            "idx_goods_brand_category",
+            GoodsBrand::Table,
+            &[GoodsBrand::CategoryId],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -169,9 +182,27 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "idx_goods_category", Goods::Table, &[Goods::CategoryId]).await?;
-        index(manager, "idx_goods_shop_price", Goods::Table, &[Goods::ShopPriceFen]).await?;
-        index(manager, "idx_goods_sold_num", Goods::Table, &[Goods::SoldNum]).await?;
+        index(
+            manager,
+            "idx_goods_category",
+            Goods::Table,
+            &[Goods::CategoryId],
+        )
+        .await?;
+        index(
+            manager,
+            "idx_goods_shop_price",
+            Goods::Table,
+            &[Goods::ShopPriceFen],
+        )
+        .await?;
+        index(
+            manager,
+            "idx_goods_sold_num",
+            Goods::Table,
+            &[Goods::SoldNum],
+        )
+        .await?;
         index(manager, "idx_goods_name", Goods::Table, &[Goods::Name]).await?;
 
         manager
@@ -191,7 +222,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "idx_goods_image_goods", GoodsImage::Table, &[GoodsImage::GoodsId]).await?;
+        index(
+            manager,
+            "idx_goods_image_goods",
+            GoodsImage::Table,
+            &[GoodsImage::GoodsId],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -258,7 +295,9 @@ impl MigrationTrait for Migration {
             GoodsBrand::Table.into_iden(),
             GoodsCategory::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

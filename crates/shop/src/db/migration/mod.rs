@@ -15,11 +15,17 @@ impl MigratorTrait for Migrator {
 
 /// `CREATE TABLE` with the options every table needs: on MySQL, InnoDB and full UTF-8 whatever the
 /// server's default character set (Chinese names must fit); elsewhere nothing extra.
-pub(crate) fn create_table(manager: &SchemaManager<'_>, name: impl IntoIden) -> TableCreateStatement {
+pub(crate) fn create_table(
+    manager: &SchemaManager<'_>,
+    name: impl IntoIden,
+) -> TableCreateStatement {
     let mut table = Table::create();
     table.table(name).if_not_exists();
     if manager.get_database_backend() == sea_orm::DbBackend::MySql {
-        table.engine("InnoDB").character_set("utf8mb4").collate("utf8mb4_unicode_ci");
+        table
+            .engine("InnoDB")
+            .character_set("utf8mb4")
+            .collate("utf8mb4_unicode_ci");
     }
     table
 }
