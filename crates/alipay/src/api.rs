@@ -7,13 +7,19 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::client::{Client, Urls};
-use crate::error::{ApiError, Error, ResultCode, Result};
+use crate::error::{ApiError, Error, Result, ResultCode};
 use crate::money::Money;
 use crate::notify::TradeStatus;
 use crate::response;
 use crate::sign;
 
 /// Which trade a call is about.
+///
+/// ```
+/// let by_ours = alipay::TradeRef::OutTradeNo("20240101000001".into());
+/// let by_alipays = alipay::TradeRef::TradeNo("2024010122001400000000000001".into());
+/// assert_ne!(by_ours, by_alipays);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TradeRef {
     /// The merchant's `out_trade_no`.
@@ -57,16 +63,10 @@ impl Refund {
         let out_request_no = out_request_no.into();
         if out_request_no.is_empty() || out_request_no.len() > 64 {
             return Err(Error::InvalidParameter {
-                field: "out_request_no",
-                reason: "must be 1–64 characters".into(),
+                field: "out_request_no", reason: "must be 1–64 characters".into()
             });
         }
-        Ok(Refund {
-            trade,
-            refund_amount: amount.check_payable()?,
-            out_request_no,
-            refund_reason: None,
-        })
+        Ok(Refund { trade, refund_amount: amount.check_payable()?, out_request_no, refund_reason: None })
     }
 }
 
@@ -87,6 +87,16 @@ fn yes_no<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D
 }
 
 /// `alipay.trade.query` result.
+///
+/// ```
+/// let r: alipay::TradeQueryResponse = serde_json::from_str(
+///     r#"{"code":"10000","msg":"Success","trade_no":"T","out_trade_no":"O","trade_status":"TRADE_SUCCESS","total_amount":"88.80","receipt_amount":""}"#,
+/// )?;
+/// assert!(r.trade_status.is_paid());
+/// assert_eq!(r.total_amount.fen(), 8880);
+/// assert_eq!(r.receipt_amount, None);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct TradeQueryResponse {
@@ -123,6 +133,14 @@ pub struct TradeQueryResponse {
 
 /// `alipay.trade.refund` result. `fund_change` says whether *this* call moved money
 /// (a replay with the same `out_request_no` gives `false`); `refund_fee` is cumulative.
+///
+/// ```
+/// let r: alipay::RefundResponse = serde_json::from_str(
+///     r#"{"code":"10000","trade_no":"T","out_trade_no":"O","fund_change":"N","refund_fee":"10.00"}"#,
+/// )?;
+/// assert!(!r.fund_change); // a replay of an already-applied out_request_no
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct RefundResponse {
@@ -144,6 +162,15 @@ pub struct RefundResponse {
 }
 
 /// `alipay.trade.fastpay.refund.query` result.
+///
+/// ```
+/// let done: alipay::RefundQueryResponse =
+///     serde_json::from_str(r#"{"code":"10000","refund_amount":"10.00","refund_status":"REFUND_SUCCESS"}"#)?;
+/// assert!(done.refunded());
+/// let none: alipay::RefundQueryResponse = serde_json::from_str(r#"{"code":"10000"}"#)?;
+/// assert!(!none.refunded());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct RefundQueryResponse {
@@ -180,6 +207,18 @@ impl RefundQueryResponse {
 }
 
 /// `alipay.trade.close` result.
+///
+/// ```no_run
+/// # async fn f(client: &alipay::Client) -> alipay::Result<()> {
+/// use alipay::{Error, SubCode, TradeRef};
+/// match client.trade_close(&TradeRef::OutTradeNo("O1".into())).await {
+///     Ok(_) => {}
+///     // Nobody opened the cashier: nothing to close.
+///     Err(Error::Api(e)) if e.sub_code == Some(SubCode::TradeNotExist) => {}
+///     Err(e) => return Err(e),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct CloseResponse {
@@ -192,6 +231,12 @@ pub struct CloseResponse {
 }
 
 /// `alipay.trade.cancel` result.
+///
+/// ```
+/// let r: alipay::CancelResponse = serde_json::from_str(r#"{"code":"10000","action":"close","retry_flag":"N"}"#)?;
+/// assert_eq!(r.action.as_deref(), Some("close"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct CancelResponse {
@@ -240,8 +285,8 @@ pub fn parse_response<T: DeserializeOwned>(method: &str, body: &str, key: &crate
         }
         None => false,
     };
-    let common: Common = serde_json::from_str(scanned.span)
-        .map_err(|e| Error::MalformedResponse(format!("{key_name}: {e}")))?;
+    let common: Common =
+        serde_json::from_str(scanned.span).map_err(|e| Error::MalformedResponse(format!("{key_name}: {e}")))?;
     let code = common.code.as_deref().unwrap_or_default();
     match ResultCode::from_code(code) {
         ResultCode::Success if !scanned.is_error_response => {
@@ -252,13 +297,9 @@ pub fn parse_response<T: DeserializeOwned>(method: &str, body: &str, key: &crate
         }
         ResultCode::UnknownOutcome => Err(Error::OutcomeUnknown {
             method: method.to_owned(),
-            reason: format!(
-                "code 20000 {} {}",
-                common.msg.unwrap_or_default(),
-                common.sub_code.unwrap_or_default()
-            )
-            .trim_end()
-            .to_owned(),
+            reason: format!("code 20000 {} {}", common.msg.unwrap_or_default(), common.sub_code.unwrap_or_default())
+                .trim_end()
+                .to_owned(),
         }),
         _ => {
             let mut e = ApiError::new(
@@ -268,46 +309,67 @@ pub fn parse_response<T: DeserializeOwned>(method: &str, body: &str, key: &crate
                 common.sub_msg.as_deref(),
             );
             e.signed = signed;
-            Err(Error::Api(e))
+            Err(Error::Api(Box::new(e)))
         }
     }
 }
 
 impl Client {
     /// Calls any API `method` with a `biz_content` and returns the verified, typed response.
+    ///
+    /// ```no_run
+    /// # async fn f(client: &alipay::Client) -> alipay::Result<()> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Bill { bill_download_url: String }
+    /// let bill: Bill = client
+    ///     .execute("alipay.data.dataservice.bill.downloadurl.query", r#"{"bill_type":"trade","bill_date":"2024-01-01"}"#)
+    ///     .await?;
+    /// println!("{}", bill.bill_download_url);
+    /// # Ok(()) }
+    /// ```
     pub async fn execute<T: DeserializeOwned>(&self, method: &str, biz_content: &str) -> Result<T> {
         self.execute_at(method, biz_content, Utc::now()).await
     }
 
     /// [`Client::execute`] with an explicit timestamp.
-    pub async fn execute_at<T: DeserializeOwned>(&self, method: &str, biz_content: &str, at: DateTime<Utc>) -> Result<T> {
+    pub async fn execute_at<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        biz_content: &str,
+        at: DateTime<Utc>,
+    ) -> Result<T> {
         let (public, biz) = self.sign_request(method, biz_content, at, &Urls::default())?;
         let url = self.gateway_url(&public);
-        let unknown = |reason: String| Error::OutcomeUnknown {
-            method: method.to_owned(),
-            reason,
-        };
+        let unknown = |reason: String| Error::OutcomeUnknown { method: method.to_owned(), reason };
         let response = self
             .http
             .post(url)
             .timeout(self.config.timeout)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded; charset=utf-8",
-            )
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded; charset=utf-8")
             .body(sign::encode_form([("biz_content", biz.as_str())]))
             .send()
             .await
             .map_err(|e| unknown(format!("transport: {}", error_chain(&e))))?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| unknown(format!("reading the answer: {}", error_chain(&e))))?;
+        let bytes = response.bytes().await.map_err(|e| unknown(format!("reading the answer: {}", error_chain(&e))))?;
         if !status.is_success() {
             return Err(unknown(format!("HTTP status {status}")));
         }
-        parse_response(method, &text, self.config.key_mode.alipay_public_key())
+        // The signature covers the exact bytes: never decode lossily.
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            Error::MalformedResponse("the answer is not UTF-8 (we always ask for charset=utf-8)".into())
+        })?;
+        let result = parse_response(method, text, self.config.key_mode.alipay_public_key());
+        if let (Err(Error::BadSignature(reason)), Some(cert)) = (&result, self.config.key_mode.cert_sns())
+            && let Ok(scanned) = response::scan(text, &response::response_key(method))
+            && let Some(sn) = scanned.alipay_cert_sn.filter(|sn| *sn != cert.alipay_cert_sn)
+        {
+            return Err(Error::BadSignature(format!(
+                "{reason}; the answer is signed by Alipay certificate {sn}, ours is {} (download the new one)",
+                cert.alipay_cert_sn
+            )));
+        }
+        result
     }
 
     /// `alipay.trade.query`.
@@ -326,7 +388,22 @@ impl Client {
 
     /// `alipay.trade.refund`. Retry with the same [`Refund`] (same `out_request_no`) after an
     /// [`Error::OutcomeUnknown`] or `ACQ.SYSTEM_ERROR`.
+    ///
+    /// ```no_run
+    /// # async fn f(client: &alipay::Client) -> alipay::Result<()> {
+    /// use alipay::{Money, Refund, TradeRef};
+    /// let refund = Refund::new(TradeRef::OutTradeNo("O1".into()), Money::from_fen(1000)?, "O1-R1")?;
+    /// let r = loop {
+    ///     match client.trade_refund(&refund).await {
+    ///         Err(e) if e.is_outcome_unknown() => continue, // same out_request_no: idempotent
+    ///         other => break other?,
+    ///     }
+    /// };
+    /// println!("moved money: {}, refunded so far: {}", r.fund_change, r.refund_fee);
+    /// # Ok(()) }
+    /// ```
     pub async fn trade_refund(&self, refund: &Refund) -> Result<RefundResponse> {
+        Refund::new(refund.trade.clone(), refund.refund_amount, refund.out_request_no.clone())?;
         let mut m = Map::new();
         refund.trade.put(&mut m);
         m.insert("refund_amount".into(), Value::String(refund.refund_amount.to_string()));
@@ -338,6 +415,13 @@ impl Client {
     }
 
     /// `alipay.trade.fastpay.refund.query` for the refund `out_request_no`.
+    ///
+    /// ```no_run
+    /// # async fn f(client: &alipay::Client) -> alipay::Result<()> {
+    /// let q = client.refund_query(&alipay::TradeRef::OutTradeNo("O1".into()), "O1-R1").await?;
+    /// if q.refunded() { /* the refund happened */ }
+    /// # Ok(()) }
+    /// ```
     pub async fn refund_query(&self, trade: &TradeRef, out_request_no: &str) -> Result<RefundQueryResponse> {
         let mut m = Map::new();
         trade.put(&mut m);

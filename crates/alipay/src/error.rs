@@ -84,7 +84,7 @@ pub enum Error {
     MalformedResponse(String),
     /// Alipay answered with a definite error (`code` other than `10000`/`20000`).
     #[error("{0}")]
-    Api(ApiError),
+    Api(Box<ApiError>),
     /// The call may or may not have taken effect: query again before acting on it.
     #[error("outcome unknown for {method}: {reason}")]
     OutcomeUnknown {
@@ -112,7 +112,7 @@ impl Error {
     /// The Alipay API error, if this is one.
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            Error::Api(e) => Some(e),
+            Error::Api(e) => Some(e.as_ref()),
             _ => None,
         }
     }
@@ -265,6 +265,19 @@ impl ApiError {
             sub_msg: sub_msg.map(str::to_owned),
             signed: true,
         }
+    }
+}
+
+impl ApiError {
+    /// True for Alipay-side transient errors (`ACQ.SYSTEM_ERROR`): retry with the same
+    /// parameters (for a refund: the same `out_request_no`).
+    ///
+    /// ```
+    /// let e = alipay::ApiError::new("40004", "Business Failed", Some("ACQ.SYSTEM_ERROR"), None);
+    /// assert!(e.should_retry());
+    /// ```
+    pub fn should_retry(&self) -> bool {
+        matches!(self.sub_code, Some(SubCode::SystemError))
     }
 }
 

@@ -64,14 +64,10 @@ fn decode_text(text: &str) -> std::result::Result<Der, String> {
         return Err("the key is empty".into());
     }
     let (label, body) = if let Some(rest) = text.strip_prefix("-----BEGIN ") {
-        let (label, rest) = rest
-            .split_once("-----")
-            .ok_or("PEM header is not terminated by -----")?;
+        let (label, rest) = rest.split_once("-----").ok_or("PEM header is not terminated by -----")?;
         let end = format!("-----END {label}-----");
-        let body = rest
-            .split_once(end.as_str())
-            .map(|(b, _)| b)
-            .ok_or_else(|| format!("PEM footer {end:?} not found"))?;
+        let body =
+            rest.split_once(end.as_str()).map(|(b, _)| b).ok_or_else(|| format!("PEM footer {end:?} not found"))?;
         (Some(label.to_owned()), body)
     } else {
         (None, text)
@@ -81,9 +77,7 @@ fn decode_text(text: &str) -> std::result::Result<Der, String> {
         return Err("encrypted or header-carrying PEM keys are not supported; export it unencrypted".into());
     }
     let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    let bytes = STANDARD
-        .decode(compact.as_bytes())
-        .map_err(|e| format!("not valid base64 ({e})"))?;
+    let bytes = STANDARD.decode(compact.as_bytes()).map_err(|e| format!("not valid base64 ({e})"))?;
     if bytes.is_empty() {
         return Err("the key is empty".into());
     }
@@ -139,9 +133,10 @@ impl PrivateKey {
             Some("RSA PRIVATE KEY") => KeyPair::from_der(&der.bytes)
                 .map_err(|e| err(format!("PEM RSA PRIVATE KEY is not a PKCS#1 RSA key ({e})")))?,
             Some(label) if label.contains("PUBLIC") => {
-                return Err(err(format!(
-                    "this is a public key (PEM {label}); a private key is needed here"
-                )));
+                return Err(err(format!("this is a public key (PEM {label}); a private key is needed here")));
+            }
+            Some("ENCRYPTED PRIVATE KEY") => {
+                return Err(err("the key is encrypted; export it unencrypted (openssl pkcs8 -topk8 -nocrypt)".into()));
             }
             Some(label) => return Err(err(format!("unsupported PEM label {label:?}"))),
             None => match KeyPair::from_pkcs8(&der.bytes) {
@@ -225,9 +220,7 @@ impl PublicKeyRsa {
                 )));
             }
             Some("CERTIFICATE") => {
-                return Err(err(
-                    "this is a certificate; use certificate mode (Certificate::public_key) for it".into(),
-                ));
+                return Err(err("this is a certificate; use certificate mode (Certificate::public_key) for it".into()));
             }
             Some(label) => return Err(err(format!("unsupported PEM label {label:?}"))),
         }
@@ -279,9 +272,5 @@ impl PublicKeyRsa {
 }
 
 fn key_err(kind: &'static str, source_name: &str, reason: String) -> Error {
-    Error::Key {
-        kind,
-        source_name: source_name.to_owned(),
-        reason,
-    }
+    Error::Key { kind, source_name: source_name.to_owned(), reason }
 }

@@ -21,6 +21,8 @@
 //! # Ok::<(), alipay::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod cert;
 mod client;
@@ -34,7 +36,9 @@ pub mod response;
 pub mod sign;
 pub mod timestamp;
 
-pub use api::{CancelResponse, CloseResponse, Refund, RefundQueryResponse, RefundResponse, TradeQueryResponse, TradeRef};
+pub use api::{
+    CancelResponse, CloseResponse, Refund, RefundQueryResponse, RefundResponse, TradeQueryResponse, TradeRef,
+};
 pub use cert::Certificate;
 pub use client::Client;
 pub use config::{CertMode, Config, DEFAULT_TIMEOUT, KeyMode, PRODUCTION_GATEWAY, SANDBOX_GATEWAY};

@@ -29,10 +29,7 @@ impl Money {
     /// Builds an amount from fen; negative amounts are refused.
     pub fn from_fen(fen: i64) -> Result<Self, Error> {
         if fen < 0 {
-            return Err(Error::InvalidAmount {
-                value: fen.to_string(),
-                reason: "negative",
-            });
+            return Err(Error::InvalidAmount { value: fen.to_string(), reason: "negative" });
         }
         Ok(Money(fen))
     }
@@ -89,10 +86,7 @@ impl FromStr for Money {
     /// Parses yuan: digits, optionally `.` and one or two decimal digits. No sign, no spaces,
     /// no exponent, no thousands separators.
     fn from_str(s: &str) -> Result<Self, Error> {
-        let bad = |reason: &'static str| Error::InvalidAmount {
-            value: s.to_owned(),
-            reason,
-        };
+        let bad = |reason: &'static str| Error::InvalidAmount { value: s.to_owned(), reason };
         let (int, frac) = match s.split_once('.') {
             Some((i, f)) => (i, Some(f)),
             None => (s, None),
@@ -105,18 +99,19 @@ impl FromStr for Money {
         }
         let frac_fen = match frac {
             None => 0,
-            Some(f) if f.is_empty() || f.len() > 2 => return Err(bad("needs one or two decimals after the point")),
-            Some(f) if !f.bytes().all(|b| b.is_ascii_digit()) => return Err(bad("not a plain decimal number")),
+            Some(f) if f.is_empty() || f.len() > 2 => {
+                return Err(bad("needs one or two decimals after the point"));
+            }
+            Some(f) if !f.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(bad("not a plain decimal number"));
+            }
             Some(f) => {
                 let v: i64 = f.parse().map_err(|_| bad("not a plain decimal number"))?;
                 if f.len() == 1 { v * 10 } else { v }
             }
         };
         let yuan: i64 = int.parse().map_err(|_| bad("too large"))?;
-        yuan.checked_mul(100)
-            .and_then(|v| v.checked_add(frac_fen))
-            .map(Money)
-            .ok_or_else(|| bad("too large"))
+        yuan.checked_mul(100).and_then(|v| v.checked_add(frac_fen)).map(Money).ok_or_else(|| bad("too large"))
     }
 }
 

@@ -25,6 +25,7 @@ pub const SUCCESS_BODY: &str = "success";
 /// assert!(s.is_paid());
 /// assert_eq!(s.to_string(), "TRADE_SUCCESS");
 /// assert!(!TradeStatus::TradeClosed.is_paid());
+/// assert_eq!(serde_json::to_string(&TradeStatus::WaitBuyerPay).unwrap(), r#""WAIT_BUYER_PAY""#);
 /// # Ok::<(), alipay::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,6 +82,12 @@ impl FromStr for TradeStatus {
     }
 }
 
+impl serde::Serialize for TradeStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for TradeStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -93,6 +100,17 @@ impl<'de> serde::Deserialize<'de> for TradeStatus {
 /// The merchant must still check that `out_trade_no` is its order, `total_amount` equals the
 /// order's amount, `app_id` is its own and `seller_id` the expected seller, apply it at most once
 /// (`notify_id` repeats on re-delivery) and answer [`SUCCESS_BODY`].
+///
+/// ```no_run
+/// # fn f(client: &alipay::Client, body: &str) -> alipay::Result<&'static str> {
+/// let n = client.verify_notification(body)?;
+/// if n.app_id != client.config().app_id { return Ok("fail"); }
+/// if n.trade_status.is_paid() && !n.is_refund() {
+///     // look up n.out_trade_no, compare n.total_amount, mark paid once (keyed by notify_id)
+/// }
+/// Ok(alipay::notify::SUCCESS_BODY)
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     /// `notify_id` (same on every re-delivery).
@@ -164,6 +182,14 @@ impl Notification {
 }
 
 /// A verified browser return (display hint only: never mark an order paid from it).
+///
+/// ```no_run
+/// # async fn f(client: &alipay::Client, query: &str) -> alipay::Result<()> {
+/// let r = client.verify_return(query)?;
+/// // Display only: ask Alipay for the truth.
+/// let status = client.trade_query(&alipay::TradeRef::OutTradeNo(r.out_trade_no)).await?.trade_status;
+/// # let _ = status; Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Return {
     /// `out_trade_no`.
@@ -188,19 +214,20 @@ pub struct Return {
 
 /// Verifies decoded fields of a notification or return: `sign` over the others minus `sign_type`.
 /// If the fields name a `sign_type`, it must equal `expected`.
-fn verify_fields(fields: &[(String, String)], key: &PublicKeyRsa, expected: SignType) -> Result<BTreeMap<String, String>> {
+fn verify_fields(
+    fields: &[(String, String)],
+    key: &PublicKeyRsa,
+    expected: SignType,
+) -> Result<BTreeMap<String, String>> {
     let map = sign::unique_map(fields)?;
     let sig = match map.get("sign") {
         Some(s) if !s.is_empty() => *s,
         _ => return Err(Error::BadSignature("no sign field".into())),
     };
-    if let Some(t) = map.get("sign_type").filter(|t| !t.is_empty()) {
-        if *t != expected.as_str() {
-            return Err(Error::BadSignature(format!(
-                "sign_type {t:?} but {} is expected",
-                expected.as_str()
-            )));
-        }
+    if let Some(t) = map.get("sign_type").filter(|t| !t.is_empty())
+        && *t != expected.as_str()
+    {
+        return Err(Error::BadSignature(format!("sign_type {t:?} but {} is expected", expected.as_str())));
     }
     sign::verify_notification(fields, sig, key, expected)?;
     Ok(map.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
@@ -219,11 +246,9 @@ impl Fields {
         self.opt(k)
             .map(|v| {
                 v.parse().map_err(|e| match e {
-                    Error::InvalidAmount { reason, .. } => Error::MalformedAmount {
-                        field: k.into(),
-                        value: v.clone(),
-                        reason,
-                    },
+                    Error::InvalidAmount { reason, .. } => {
+                        Error::MalformedAmount { field: k.into(), value: v.clone(), reason }
+                    }
                     other => other,
                 })
             })
@@ -252,7 +277,11 @@ impl Fields {
 /// assert_eq!(n.total_amount.fen(), 990);
 /// # Ok::<(), alipay::Error>(())
 /// ```
-pub fn verify_notification_fields(fields: &[(String, String)], key: &PublicKeyRsa, sign_type: SignType) -> Result<Notification> {
+pub fn verify_notification_fields(
+    fields: &[(String, String)],
+    key: &PublicKeyRsa,
+    sign_type: SignType,
+) -> Result<Notification> {
     let f = Fields(verify_fields(fields, key, sign_type)?);
     Ok(Notification {
         notify_id: f.req("notify_id")?,
@@ -288,6 +317,18 @@ pub fn verify_notification_fields(fields: &[(String, String)], key: &PublicKeyRs
 }
 
 /// Verifies and types a notification given as its raw form-encoded POST body.
+///
+/// ```
+/// # let key = alipay::PrivateKey::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/alipay_private_pkcs8.pem"))?;
+/// let fields = [("notify_id", "n1"), ("notify_time", "2024-01-01 12:00:00"), ("notify_type", "trade_status_sync"),
+///     ("app_id", "2021"), ("trade_no", "T1"), ("out_trade_no", "O1"), ("trade_status", "TRADE_CLOSED"),
+///     ("total_amount", "9.90"), ("refund_fee", "9.90"), ("sign_type", "RSA2")];
+/// let sign = alipay::sign::sign_notification(&fields, &key)?;
+/// let body = alipay::sign::encode_form(fields.iter().copied().chain([("sign", sign.as_str())]));
+/// let n = alipay::notify::verify_notification_body(&body, &key.public_key()?, alipay::SignType::Rsa2)?;
+/// assert!(n.is_refund() && !n.trade_status.is_paid());
+/// # Ok::<(), alipay::Error>(())
+/// ```
 pub fn verify_notification_body(body: &str, key: &PublicKeyRsa, sign_type: SignType) -> Result<Notification> {
     verify_notification_fields(&sign::parse_form(body)?, key, sign_type)
 }
@@ -309,6 +350,17 @@ pub fn verify_return_fields(fields: &[(String, String)], key: &PublicKeyRsa, sig
 }
 
 /// Verifies and types a browser return given as its raw query string.
+///
+/// ```
+/// # let key = alipay::PrivateKey::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/alipay_private_pkcs8.pem"))?;
+/// let fields = [("out_trade_no", "O1"), ("trade_no", "T1"), ("total_amount", "1.00"), ("app_id", "2021"),
+///     ("method", "alipay.trade.page.pay.return"), ("sign_type", "RSA2")];
+/// let sign = alipay::sign::sign_notification(&fields, &key)?;
+/// let query = alipay::sign::encode_form(fields.iter().copied().chain([("sign", sign.as_str())]));
+/// let r = alipay::notify::verify_return_query(&query, &key.public_key()?, alipay::SignType::Rsa2)?;
+/// assert_eq!(r.total_amount.to_string(), "1.00");
+/// # Ok::<(), alipay::Error>(())
+/// ```
 pub fn verify_return_query(query: &str, key: &PublicKeyRsa, sign_type: SignType) -> Result<Return> {
     verify_return_fields(&sign::parse_form(query)?, key, sign_type)
 }

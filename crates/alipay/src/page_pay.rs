@@ -62,6 +62,14 @@ impl TimeoutExpress {
 }
 
 /// When an unpaid trade closes.
+///
+/// ```
+/// use alipay::{PayTimeout, TimeoutExpress};
+/// let relative = PayTimeout::Relative(TimeoutExpress::new("2h")?);
+/// let absolute = PayTimeout::Absolute(chrono::Utc::now() + chrono::Duration::minutes(30)); // sent in UTC+8
+/// # let _ = (relative, absolute);
+/// # Ok::<(), alipay::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PayTimeout {
     /// `timeout_express`, relative to the trade's creation.
@@ -71,6 +79,13 @@ pub enum PayTimeout {
 }
 
 /// The cashier's QR display mode (`qr_pay_mode`), page pay only.
+///
+/// ```
+/// # use alipay::{Money, PagePay, QrPayMode};
+/// let order = PagePay::new("A1", Money::from_fen(100)?, "Tea")?.with_qr_pay_mode(QrPayMode::Custom4 { width: 200 });
+/// assert!(order.biz_content(false).contains(r#""qrcode_width":"200""#));
+/// # Ok::<(), alipay::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QrPayMode {
     /// `0`: simplified, iframe ≥ 600×300.
@@ -125,20 +140,10 @@ pub struct PagePay {
 impl PagePay {
     /// An order with the required fields; checks the order number, amount and subject.
     pub fn new(out_trade_no: impl Into<String>, total_amount: Money, subject: impl Into<String>) -> Result<Self> {
-        let out_trade_no = out_trade_no.into();
-        check_out_trade_no(&out_trade_no)?;
-        let subject = subject.into();
-        if subject.trim().is_empty() || subject.chars().count() > 256 {
-            return Err(Error::InvalidParameter {
-                field: "subject",
-                reason: "must be 1–256 characters".into(),
-            });
-        }
-        total_amount.check_payable()?;
-        Ok(PagePay {
-            out_trade_no,
+        let order = PagePay {
+            out_trade_no: out_trade_no.into(),
             total_amount,
-            subject,
+            subject: subject.into(),
             body: None,
             timeout: None,
             passback_params: None,
@@ -146,7 +151,29 @@ impl PagePay {
             quit_url: None,
             return_url: None,
             notify_url: None,
-        })
+        };
+        order.validate()?;
+        Ok(order)
+    }
+
+    /// Checks the fields (also done before signing, since the fields are public):
+    /// `out_trade_no` 1–64 visible ASCII characters, `subject` 1–256 characters, amount in
+    /// 0.01–100000000.00.
+    ///
+    /// ```
+    /// # use alipay::{Money, PagePay};
+    /// let mut order = PagePay::new("A1", Money::from_fen(1)?, "Tea")?;
+    /// order.out_trade_no = "has space".into();
+    /// assert!(order.validate().is_err());
+    /// # Ok::<(), alipay::Error>(())
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        check_out_trade_no(&self.out_trade_no)?;
+        if self.subject.trim().is_empty() || self.subject.chars().count() > 256 {
+            return Err(Error::InvalidParameter { field: "subject", reason: "must be 1–256 characters".into() });
+        }
+        self.total_amount.check_payable()?;
+        Ok(())
     }
 
     /// Sets `body`.
@@ -248,6 +275,7 @@ fn check_out_trade_no(s: &str) -> Result<()> {
 
 impl Client {
     fn pay_fields(&self, order: &PagePay, wap: bool, at: DateTime<Utc>) -> Result<(Vec<(String, String)>, String)> {
+        order.validate()?;
         let urls = Urls {
             notify_url: order.notify_url.as_deref().or(self.config.notify_url.as_deref()),
             return_url: order.return_url.as_deref().or(self.config.return_url.as_deref()),

@@ -62,12 +62,7 @@ pub fn scan<'a>(body: &'a str, response_key: &str) -> Result<Scanned<'a>> {
     if !span.starts_with('{') {
         return Err(Error::MalformedResponse("the response member is not an object".into()));
     }
-    Ok(Scanned {
-        span,
-        is_error_response,
-        sign,
-        alipay_cert_sn: cert_sn,
-    })
+    Ok(Scanned { span, is_error_response, sign, alipay_cert_sn: cert_sn })
 }
 
 fn decode_string(field: &str, span: &str) -> Result<String> {
@@ -76,6 +71,13 @@ fn decode_string(field: &str, span: &str) -> Result<String> {
 }
 
 /// The members of the top-level object as (decoded name, raw value span), refusing duplicates.
+///
+/// ```
+/// let m = alipay::response::top_level_members(r#"{"a_response":{"x":"}"},"sign":"s"}"#)?;
+/// assert_eq!(m, vec![("a_response".to_string(), r#"{"x":"}"}"#), ("sign".to_string(), r#""s""#)]);
+/// assert!(alipay::response::top_level_members(r#"{"sign":"a","sign":"b"}"#).is_err());
+/// # Ok::<(), alipay::Error>(())
+/// ```
 pub fn top_level_members(body: &str) -> Result<Vec<(String, &str)>> {
     let b = body.as_bytes();
     let bad = |what: &str, at: usize| Error::MalformedResponse(format!("{what} at byte {at}"));

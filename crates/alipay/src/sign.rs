@@ -29,10 +29,8 @@ where
     K: AsRef<str>,
     V: AsRef<str>,
 {
-    let mut kept: Vec<(K, V)> = params
-        .into_iter()
-        .filter(|(k, v)| !v.as_ref().is_empty() && !excluded.contains(&k.as_ref()))
-        .collect();
+    let mut kept: Vec<(K, V)> =
+        params.into_iter().filter(|(k, v)| !v.as_ref().is_empty() && !excluded.contains(&k.as_ref())).collect();
     // Byte order of UTF-8 equals code-point order; a stable sort keeps duplicates deterministic.
     kept.sort_by(|a, b| a.0.as_ref().as_bytes().cmp(b.0.as_ref().as_bytes()));
     let mut out = String::new();
@@ -107,10 +105,7 @@ pub fn sign_request<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)], key: &Priva
 /// ```
 pub fn verify_request<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)], key: &PublicKeyRsa) -> Result<()> {
     let map = unique_map(params)?;
-    let sign = map
-        .get("sign")
-        .copied()
-        .ok_or_else(|| Error::BadSignature("no sign parameter".into()))?;
+    let sign = map.get("sign").copied().ok_or_else(|| Error::BadSignature("no sign parameter".into()))?;
     let sign_type = match map.get("sign_type") {
         Some(t) if !t.is_empty() => t.parse()?,
         _ => SignType::Rsa2,
@@ -136,6 +131,16 @@ pub fn sign_notification<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)], key: &
 
 /// Verifies a notification's or return's signature `sign` over its parameters (any `sign` and
 /// `sign_type` among them are left out), with the algorithm `sign_type`.
+///
+/// ```
+/// # let key = alipay::PrivateKey::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/alipay_private_pkcs8.pem"))?;
+/// let params = [("out_trade_no", "1"), ("total_amount", "0.10")];
+/// let sign = alipay::sign::sign_notification(&params, &key)?;
+/// let public = key.public_key()?;
+/// assert!(alipay::sign::verify_notification(&params, &sign, &public, alipay::SignType::Rsa2).is_ok());
+/// assert!(alipay::sign::verify_notification(&[("out_trade_no", "2")], &sign, &public, alipay::SignType::Rsa2).is_err());
+/// # Ok::<(), alipay::Error>(())
+/// ```
 pub fn verify_notification<K: AsRef<str>, V: AsRef<str>>(
     params: &[(K, V)],
     sign: &str,
@@ -170,11 +175,7 @@ pub fn parse_form(body: &str) -> Result<Vec<(String, String)>> {
 }
 
 fn malformed(field: &str, value: &str, reason: &str) -> Error {
-    Error::MalformedField {
-        field: field.to_owned(),
-        value: value.to_owned(),
-        reason: reason.to_owned(),
-    }
+    Error::MalformedField { field: field.to_owned(), value: value.to_owned(), reason: reason.to_owned() }
 }
 
 /// Decodes one form component: `+` is a space, `%XX` a byte; the bytes must be UTF-8.

@@ -52,12 +52,9 @@ pub fn parse_beijing(field: &str, s: &str) -> Result<DateTime<FixedOffset>> {
         value: s.to_owned(),
         reason: format!("not a yyyy-MM-dd HH:mm:ss time ({e})"),
     })?;
-    beijing()
-        .from_local_datetime(&naive)
-        .single()
-        .ok_or_else(|| Error::MalformedField {
-            field: field.to_owned(),
-            value: s.to_owned(),
-            reason: "not a valid time".into(),
-        })
+    beijing().from_local_datetime(&naive).single().ok_or_else(|| Error::MalformedField {
+        field: field.to_owned(),
+        value: s.to_owned(),
+        reason: "not a valid time".into(),
+    })
 }
