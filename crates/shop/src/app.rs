@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::from_fn;
 use sea_orm::DatabaseConnection;
@@ -13,10 +14,12 @@ use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::accounts::sms::{self, SmsSender};
 use crate::config::Config;
 use crate::http::conventions::{cors, drf_error_bodies, log_requests};
 use crate::http::routes::Routes;
-use crate::{catalog, web};
+use crate::secrets::Keys;
+use crate::{accounts, catalog, member, outbound, web};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -25,16 +28,23 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Host (and port) used in absolute URLs when a request has no usable `Host` header.
     pub public_host: String,
+    pub keys: Arc<Keys>,
+    pub sms: Arc<dyn SmsSender>,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, config: Config) -> Self {
+    /// The state for `config`: its secret key (generated in the data directory if unset) and its
+    /// SMS provider.
+    pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
+        let keys = Keys::load(&config)?;
+        let sms = sms::from_config(&config.sms, outbound::http_client()?)?;
+        Ok(Self::with_services(db, config, keys, sms))
+    }
+
+    /// The state with the given services (tests pass a `LogSms` they can read).
+    pub fn with_services(db: DatabaseConnection, config: Config, keys: Keys, sms: Arc<dyn SmsSender>) -> Self {
         let public_host = config.listen.to_string();
-        Self {
-            db,
-            config: Arc::new(config),
-            public_host,
-        }
+        Self { db, config: Arc::new(config), public_host, keys: Arc::new(keys), sms }
     }
 }
 
@@ -43,17 +53,17 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The whole HTTP surface, with the conventions of `http::conventions` applied to every route.
 pub fn build_app(state: AppState) -> Router {
-    let routes = web::routes(catalog::routes(Routes::default()), &state.config);
+    let routes = Routes::default();
+    let routes = web::routes(member::routes(accounts::routes(catalog::routes(routes))), &state.config);
     let body_limit = state.config.body_limit_bytes;
     // Each `layer` wraps the ones before it: the request log is outermost, the body limit innermost.
     routes
         .into_router()
         .with_state(state)
+        // The whole-body limit below replaces axum's per-extractor default (2 MB).
+        .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(from_fn(drf_error_bodies))
         .layer(from_fn(cors))
         .layer(from_fn(log_requests))
@@ -68,29 +78,16 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(addr: SocketAddr, state: AppState) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding {addr}"))?;
-        Ok(Self {
-            listener,
-            app: build_app(state),
-        })
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        Ok(Self { listener, app: build_app(state) })
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.listener
-            .local_addr()
-            .context("reading the bound address")
+        self.listener.local_addr().context("reading the bound address")
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.app).with_graceful_shutdown(shutdown).await.context("serving HTTP")
     }
 }

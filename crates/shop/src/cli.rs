@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use sea_orm_migration::MigratorTrait;
 use tracing_subscriber::EnvFilter;
 
+use crate::accounts::users;
 use crate::app::{AppState, Server};
 use crate::config::{Config, LogFormat, Overrides};
 use crate::db::{self, Migrator};
@@ -40,6 +41,32 @@ enum Command {
     /// Migrate, then seed the demo catalogue (goods, categories, images, banners…) if the database
     /// has no categories yet; never touches an existing catalogue.
     Seed(ConfigFlags),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is read from the first line of standard input
+    /// (e.g. `printf '%s\n' "$PW" | mxshop user create alice`).
+    Create {
+        username: String,
+        /// The user's mobile number (also accepted at login).
+        #[arg(long)]
+        mobile: Option<String>,
+        /// Make the user a superuser.
+        #[arg(long)]
+        superuser: bool,
+        #[command(flatten)]
+        flags: ConfigFlags,
+    },
+    /// Set a user's password (looked up by username or mobile), read from standard input.
+    SetPassword {
+        username: String,
+        #[command(flatten)]
+        flags: ConfigFlags,
+    },
 }
 
 #[derive(Debug, Default, Clone, Args)]
@@ -77,6 +104,12 @@ pub async fn run() -> anyhow::Result<()> {
         Some(Command::Serve(flags)) => (CommandKind::Serve, flags),
         Some(Command::Migrate(flags)) => (CommandKind::Migrate, flags),
         Some(Command::Seed(flags)) => (CommandKind::Seed, flags),
+        Some(Command::User(UserCommand::Create { username, mobile, superuser, flags })) => {
+            (CommandKind::CreateUser { username, mobile, superuser }, flags)
+        }
+        Some(Command::User(UserCommand::SetPassword { username, flags })) => {
+            (CommandKind::SetPassword { username }, flags)
+        }
     };
     let config = Config::load(&flags.into())?;
     init_logging(config.log_format);
@@ -84,6 +117,20 @@ pub async fn run() -> anyhow::Result<()> {
         CommandKind::Serve => serve(config).await,
         CommandKind::Migrate => migrate(&config).await,
         CommandKind::Seed => seed(&config).await,
+        CommandKind::CreateUser { username, mobile, superuser } => {
+            let db = open_database(&config).await?;
+            db::migrate(&db).await?;
+            let user = users::create_user(&db, &username, mobile.as_deref(), read_password()?, superuser).await?;
+            println!("created user {} (id {}){}", user.username, user.id, if superuser { ", superuser" } else { "" });
+            Ok(())
+        }
+        CommandKind::SetPassword { username } => {
+            let db = open_database(&config).await?;
+            db::migrate(&db).await?;
+            users::set_password(&db, &username, read_password()?).await?;
+            println!("password of {username} changed");
+            Ok(())
+        }
     }
 }
 
@@ -91,11 +138,22 @@ enum CommandKind {
     Serve,
     Migrate,
     Seed,
+    CreateUser { username: String, mobile: Option<String>, superuser: bool },
+    SetPassword { username: String },
+}
+
+/// The first line of standard input, without its line ending (never from a flag: flags end up in
+/// shell histories and process lists).
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    Ok(password)
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
         LogFormat::Pretty => builder.init(),
@@ -111,16 +169,11 @@ async fn open_database(config: &Config) -> anyhow::Result<sea_orm::DatabaseConne
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {
     let db = open_database(config).await?;
-    let pending = Migrator::get_pending_migrations(&db)
-        .await
-        .context("reading migration state")?;
+    let pending = Migrator::get_pending_migrations(&db).await.context("reading migration state")?;
     db::migrate(&db).await?;
     let names: Vec<&str> = pending.iter().map(|m| m.name()).collect();
     if names.is_empty() {
-        println!(
-            "database {} is up to date; nothing applied",
-            db::redact(&config.database_url())
-        );
+        println!("database {} is up to date; nothing applied", db::redact(&config.database_url()));
     } else {
         println!(
             "applied {} migration(s) to {}: {}",
@@ -136,10 +189,7 @@ async fn seed(config: &Config) -> anyhow::Result<()> {
     let db = open_database(config).await?;
     db::migrate(&db).await?;
     if demo::seed_if_empty(&db, &config.media_dir()).await? {
-        println!(
-            "seeded the demo catalogue; images in {}",
-            config.media_dir().display()
-        );
+        println!("seeded the demo catalogue; images in {}", config.media_dir().display());
     } else {
         println!("the database already has a catalogue; nothing seeded");
     }
@@ -154,17 +204,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let database = db::redact(&config.database_url());
     let frontend = config.frontend_dir.join("index.html").is_file();
-    let server = Server::bind(config.listen, AppState::new(db, config.clone())).await?;
+    let server = Server::bind(config.listen, AppState::new(db, config.clone())?).await?;
     let base = format!("http://{}", server.local_addr()?);
     println!("mxshop is serving on {base}/");
-    println!(
-        "  shop (Vue front end): {base}/index/{}",
-        if frontend {
-            ""
-        } else {
-            "  (not installed: see README)"
-        }
-    );
+    println!("  shop (Vue front end): {base}/index/{}", if frontend { "" } else { "  (not installed: see README)" });
     println!("  API root:             {base}/api/");
     println!("  API docs:             {base}/docs/");
     println!("  goods:                {base}/goods/");

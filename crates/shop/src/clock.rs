@@ -36,12 +36,10 @@ mod tests {
 
     #[test]
     fn renders_in_shanghai_time() {
-        let utc =
-            NaiveDateTime::parse_from_str("2018-05-03 14:59:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        let utc = NaiveDateTime::parse_from_str("2018-05-03 14:59:00", "%Y-%m-%d %H:%M:%S").unwrap();
         assert_eq!(format_datetime(utc), "2018-05-03 22:59:00");
         assert_eq!(format_minutes(utc), "2018-05-03 22:59");
-        let late =
-            NaiveDateTime::parse_from_str("2018-12-31 20:30:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        let late = NaiveDateTime::parse_from_str("2018-12-31 20:30:00", "%Y-%m-%d %H:%M:%S").unwrap();
         assert_eq!(format_datetime(late), "2019-01-01 04:30:00");
     }
 }

@@ -1,6 +1,7 @@
 //! Typed configuration: defaults < `mxshop.toml` < `MXSHOP_*` variables < command-line flags.
 
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -29,6 +30,71 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Log format: `pretty` or `json`.
     pub log_format: LogFormat,
+    /// Key for JWT signatures and SMS-code hashes. Unset: generated once and kept in
+    /// `<data_dir>/secret.key`. Instances sharing a database must share it.
+    pub secret_key: Option<Secret>,
+    /// Lifetime of a login token, in seconds.
+    pub jwt_lifetime_secs: u64,
+    /// Largest file accepted by `/messages/`, in bytes.
+    pub upload_limit_bytes: usize,
+    /// File extensions `/messages/` accepts (lower case, without the dot).
+    pub upload_extensions: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed; every other peer is its own client address.
+    pub trusted_proxies: Vec<IpAddr>,
+    pub sms: SmsConfig,
+}
+
+/// Where SMS codes go.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SmsConfig {
+    /// `log` (the code is written to the server log) or `yunpian`.
+    pub provider: SmsProvider,
+    /// Yunpian API key (required for `yunpian`).
+    pub yunpian_api_key: Option<Secret>,
+    /// Yunpian's single-send endpoint.
+    pub yunpian_url: String,
+    /// Message text; `{code}` is replaced. Must match a template approved by Yunpian.
+    pub text_template: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    Log,
+    Yunpian,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            provider: SmsProvider::Log,
+            yunpian_api_key: None,
+            yunpian_url: "https://sms.yunpian.com/v2/sms/single_send.json".into(),
+            text_template: "【mxshop】您的验证码是{code}。如非本人操作，请忽略本短信".into(),
+        }
+    }
+}
+
+/// A secret value: shown as `***` in logs and debug output.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -48,6 +114,17 @@ impl Default for Config {
             body_limit_bytes: 10 * 1024 * 1024,
             db_max_connections: 16,
             log_format: LogFormat::Pretty,
+            secret_key: None,
+            jwt_lifetime_secs: 3600,
+            upload_limit_bytes: 5 * 1024 * 1024,
+            upload_extensions: [
+                "txt", "md", "csv", "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "png", "jpg", "jpeg", "gif",
+                "webp", "zip", "html", "htm",
+            ]
+            .map(String::from)
+            .to_vec(),
+            trusted_proxies: Vec::new(),
+            sms: SmsConfig::default(),
         }
     }
 }
@@ -71,32 +148,28 @@ impl Config {
     /// The file is `MXSHOP_CONFIG` when set (it must then exist), else `./mxshop.toml` if present.
     pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
         let explicit_file = std::env::var_os("MXSHOP_CONFIG").map(PathBuf::from);
-        let file = explicit_file
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        let file = explicit_file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
         if let Some(path) = &explicit_file {
-            anyhow::ensure!(
-                path.is_file(),
-                "MXSHOP_CONFIG names {}, which is not a file",
-                path.display()
-            );
+            anyhow::ensure!(path.is_file(), "MXSHOP_CONFIG names {}, which is not a file", path.display());
         }
-        Self::figment(&file, overrides).extract().with_context(|| {
-            format!(
-                "invalid configuration (file {}, MXSHOP_* variables, flags)",
-                file.display()
-            )
-        })
+        Self::figment(&file, overrides)
+            .extract()
+            .with_context(|| format!("invalid configuration (file {}, MXSHOP_* variables, flags)", file.display()))
     }
 
     fn figment(file: &Path, overrides: &Overrides) -> Figment {
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             // MXSHOP_TEST_* belong to the test suite and MXSHOP_CONFIG names the file itself.
-            .merge(Env::prefixed("MXSHOP_").filter(|key| {
-                let key = key.as_str();
-                !key.starts_with("test_") && key != "config"
-            }))
+            // `MXSHOP_SMS__PROVIDER` sets `sms.provider`.
+            .merge(
+                Env::prefixed("MXSHOP_")
+                    .filter(|key| {
+                        let key = key.as_str();
+                        !key.starts_with("test_") && key != "config"
+                    })
+                    .split("__"),
+            )
             .merge(Serialized::defaults(overrides))
     }
 
@@ -104,10 +177,7 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
-            _ => format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("mxshop.db").display()
-            ),
+            _ => format!("sqlite://{}?mode=rwc", self.data_dir.join("mxshop.db").display()),
         }
     }
 
@@ -131,10 +201,7 @@ mod tests {
             )?;
             jail.set_env("MXSHOP_DATA_DIR", "/srv/b");
             jail.set_env("MXSHOP_TEST_POSTGRES_URL", "postgres://ignored");
-            let overrides = Overrides {
-                frontend_dir: Some("/srv/flag".into()),
-                ..Overrides::default()
-            };
+            let overrides = Overrides { frontend_dir: Some("/srv/flag".into()), ..Overrides::default() };
             let config: Config = Config::figment(Path::new("shop.toml"), &overrides).extract()?;
             assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9000)));
             assert_eq!(config.data_dir, PathBuf::from("/srv/b"));

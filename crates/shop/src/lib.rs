@@ -1,7 +1,9 @@
 //! mxshop: an online-shop backend with Alipay payments, serving the MxShop Django REST API.
 //!
-//! Organised by feature (`catalog`, `web`) over shared plumbing (`http`, `db`, `config`, `cli`).
+//! Organised by feature (`catalog`, `accounts`, `member`, `web`) over shared plumbing (`http`,
+//! `db`, `config`, `cli`, `secrets`, `throttle`).
 
+pub mod accounts;
 pub mod app;
 pub mod catalog;
 pub mod cli;
@@ -10,7 +12,11 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod http;
+pub mod member;
 pub mod money;
+pub mod outbound;
+pub mod secrets;
+pub mod throttle;
 pub mod web;
 
 pub use app::{AppState, Server, build_app};

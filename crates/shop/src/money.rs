@@ -54,15 +54,8 @@ mod tests {
             let text = render(fen);
             let expected = format!("{}", Money::from_fen(fen));
             let parsed: f64 = text.parse().unwrap();
-            assert_eq!(
-                format!("{parsed:.2}"),
-                expected,
-                "fen {fen} rendered {text}"
-            );
-            assert!(
-                text.split('.').nth(1).is_none_or(|d| d.len() <= 2),
-                "fen {fen} rendered {text}"
-            );
+            assert_eq!(format!("{parsed:.2}"), expected, "fen {fen} rendered {text}");
+            assert!(text.split('.').nth(1).is_none_or(|d| d.len() <= 2), "fen {fen} rendered {text}");
         }
     }
 

@@ -18,10 +18,7 @@ pub struct CategoryIndex {
 
 impl CategoryIndex {
     pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
-        let rows = category::Entity::find()
-            .order_by_asc(category::Column::Id)
-            .all(db)
-            .await?;
+        let rows = category::Entity::find().order_by_asc(category::Column::Id).all(db).await?;
         Ok(Self::from_rows(rows))
     }
 
@@ -34,11 +31,7 @@ impl CategoryIndex {
             }
         }
         let by_id = rows.into_iter().map(|row| (row.id, row)).collect();
-        Self {
-            by_id,
-            children,
-            ids,
-        }
+        Self { by_id, children, ids }
     }
 
     pub fn get(&self, id: i32) -> Option<&category::Model> {
@@ -47,18 +40,11 @@ impl CategoryIndex {
 
     /// Categories with `category_type = 1`, by id.
     pub fn top_level(&self) -> impl Iterator<Item = &category::Model> {
-        self.ids
-            .iter()
-            .filter_map(|id| self.by_id.get(id))
-            .filter(|c| c.category_type == 1)
+        self.ids.iter().filter_map(|id| self.by_id.get(id)).filter(|c| c.category_type == 1)
     }
 
     fn children_of(&self, id: i32) -> impl Iterator<Item = &category::Model> {
-        self.children
-            .get(&id)
-            .into_iter()
-            .flatten()
-            .filter_map(|child| self.by_id.get(child))
+        self.children.get(&id).into_iter().flatten().filter_map(|child| self.by_id.get(child))
     }
 
     pub fn flat(&self, id: i32) -> Option<CategoryJson> {
@@ -79,11 +65,7 @@ impl CategoryIndex {
     /// The node as the root of a three-level tree (the shape of `/categories/`).
     pub fn tree(&self, id: i32) -> Option<CategoryTree> {
         let root = self.get(id)?;
-        Some(CategoryTreeJson {
-            id,
-            sub_cat: self.sub_trees(id),
-            fields: root.into(),
-        })
+        Some(CategoryTreeJson { id, sub_cat: self.sub_trees(id), fields: root.into() })
     }
 
     /// The node, its children and its grandchildren: what `top_category` matches.

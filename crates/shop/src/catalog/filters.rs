@@ -83,12 +83,7 @@ fn parse_boolean(value: &str) -> Option<bool> {
 
 /// DRF `SearchFilter`: NULs removed, commas are separators, split on whitespace.
 fn search_terms(value: &str) -> Vec<String> {
-    value
-        .replace('\0', "")
-        .replace(',', " ")
-        .split_whitespace()
-        .map(str::to_lowercase)
-        .collect()
+    value.replace('\0', "").replace(',', " ").split_whitespace().map(str::to_lowercase).collect()
 }
 
 /// DRF `OrderingFilter` with `ordering_fields = ('sold_num', 'shop_price')`: unknown names dropped.
@@ -141,15 +136,9 @@ impl Decimal {
         if whole.len() + fraction.len() == 0 || !is_digits(whole) || !is_digits(fraction) {
             return None;
         }
-        let digits = format!("{whole}{fraction}")
-            .trim_start_matches('0')
-            .to_owned();
+        let digits = format!("{whole}{fraction}").trim_start_matches('0').to_owned();
         let exponent = exponent - fraction.len() as i64;
-        Some(Self {
-            negative,
-            digits,
-            exponent,
-        })
+        Some(Self { negative, digits, exponent })
     }
 
     /// The value times 10^shift, rounded toward minus infinity (`floor`) or plus infinity,
@@ -199,9 +188,7 @@ impl Decimal {
     /// The value as an id, when it is a whole number in range.
     fn as_i32(&self) -> Option<i32> {
         let floor = self.scaled(0, false);
-        (floor == self.scaled(0, true))
-            .then(|| i32::try_from(floor).ok())
-            .flatten()
+        (floor == self.scaled(0, true)).then(|| i32::try_from(floor).ok()).flatten()
     }
 }
 
@@ -232,75 +219,43 @@ mod tests {
         let f = filter("pricemin=-1.234&pricemax=-1.234").unwrap();
         assert_eq!((f.price_min_fen, f.price_max_fen), (Some(-123), Some(-124)));
         let f = filter("pricemin=1e400&pricemax=-1e40").unwrap();
-        assert_eq!(
-            (f.price_min_fen, f.price_max_fen),
-            (Some(i64::MAX), Some(i64::MIN))
-        );
+        assert_eq!((f.price_min_fen, f.price_max_fen), (Some(i64::MAX), Some(i64::MIN)));
     }
 
     #[test]
     fn bad_numbers_are_reported_together() {
-        let Err(crate::http::ApiError::Validation(errors)) =
-            filter("pricemin=abc&pricemax=1&top_category=x")
-        else {
+        let Err(crate::http::ApiError::Validation(errors)) = filter("pricemin=abc&pricemax=1&top_category=x") else {
             panic!("expected a validation error");
         };
         let mut expected = FieldErrors::single("pricemin", NOT_A_NUMBER);
         expected.add("top_category", NOT_A_NUMBER);
         assert_eq!(errors, expected);
-        for bad in [
-            "1.2.3",
-            "NaN",
-            "inf",
-            "1e",
-            "e5",
-            ".",
-            "1,5",
-            "0x10",
-            "1e9999999",
-        ] {
+        for bad in ["1.2.3", "NaN", "inf", "1e", "e5", ".", "1,5", "0x10", "1e9999999"] {
             assert!(filter(&format!("pricemax={bad}")).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn top_category_must_be_a_whole_id() {
-        assert_eq!(
-            filter("top_category=126").unwrap().top_category,
-            Some(TopCategory::Id(126))
-        );
-        assert_eq!(
-            filter("top_category=126.0").unwrap().top_category,
-            Some(TopCategory::Id(126))
-        );
-        assert_eq!(
-            filter("top_category=1.5").unwrap().top_category,
-            Some(TopCategory::MatchesNothing)
-        );
-        assert_eq!(
-            filter("top_category=99999999999").unwrap().top_category,
-            Some(TopCategory::MatchesNothing)
-        );
+        assert_eq!(filter("top_category=126").unwrap().top_category, Some(TopCategory::Id(126)));
+        assert_eq!(filter("top_category=126.0").unwrap().top_category, Some(TopCategory::Id(126)));
+        assert_eq!(filter("top_category=1.5").unwrap().top_category, Some(TopCategory::MatchesNothing));
+        assert_eq!(filter("top_category=99999999999").unwrap().top_category, Some(TopCategory::MatchesNothing));
         assert_eq!(filter("top_category=").unwrap().top_category, None);
     }
 
     #[test]
     fn booleans_search_and_ordering() {
-        let f = filter("is_new=TRUE&is_hot=yes&search=A,b%20%20c&ordering=-sold_num,%20shop_price,-add_time,id").unwrap();
+        let f =
+            filter("is_new=TRUE&is_hot=yes&search=A,b%20%20c&ordering=-sold_num,%20shop_price,-add_time,id").unwrap();
         assert_eq!(f.is_new, Some(true));
         assert_eq!(f.is_hot, None);
         assert_eq!(f.search_terms, ["a", "b", "c"]);
         assert_eq!(
             f.ordering,
             [
-                OrderKey {
-                    field: OrderField::SoldNum,
-                    descending: true
-                },
-                OrderKey {
-                    field: OrderField::ShopPrice,
-                    descending: false
-                }
+                OrderKey { field: OrderField::SoldNum, descending: true },
+                OrderKey { field: OrderField::ShopPrice, descending: false }
             ]
         );
         assert_eq!(filter("is_hot=0").unwrap().is_hot, Some(false));

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::categories::CategoryIndex;
@@ -25,16 +25,9 @@ pub struct GoodsPage {
 }
 
 /// Filters → search → ordering → pagination, as DRF runs them; two statements.
-pub async fn list_goods(
-    db: &DatabaseConnection,
-    filter: &GoodsFilter,
-    page: PageRequest,
-) -> ApiResult<GoodsPage> {
+pub async fn list_goods(db: &DatabaseConnection, filter: &GoodsFilter, page: PageRequest) -> ApiResult<GoodsPage> {
     let condition = condition(filter);
-    let count = goods::Entity::find()
-        .filter(condition.clone())
-        .count(db)
-        .await?;
+    let count = goods::Entity::find().filter(condition.clone()).count(db).await?;
     let window = page.resolve(count)?;
     let mut select = goods::Entity::find().filter(condition);
     for key in &filter.ordering {
@@ -42,23 +35,10 @@ pub async fn list_goods(
             OrderField::SoldNum => goods::Column::SoldNum,
             OrderField::ShopPrice => goods::Column::ShopPriceFen,
         };
-        select = if key.descending {
-            select.order_by_desc(column)
-        } else {
-            select.order_by_asc(column)
-        };
+        select = if key.descending { select.order_by_desc(column) } else { select.order_by_asc(column) };
     }
-    let rows = select
-        .order_by_asc(goods::Column::Id)
-        .offset(window.offset())
-        .limit(window.size)
-        .all(db)
-        .await?;
-    Ok(GoodsPage {
-        count,
-        window,
-        rows,
-    })
+    let rows = select.order_by_asc(goods::Column::Id).offset(window.offset()).limit(window.size).all(db).await?;
+    Ok(GoodsPage { count, window, rows })
 }
 
 fn condition(filter: &GoodsFilter) -> Condition {
@@ -70,9 +50,7 @@ fn condition(filter: &GoodsFilter) -> Condition {
         all = all.add(goods::Column::ShopPriceFen.lte(max));
     }
     match filter.top_category {
-        Some(TopCategory::Id(id)) => {
-            all = all.add(goods::Column::CategoryId.in_subquery(subtree_query(id)))
-        }
+        Some(TopCategory::Id(id)) => all = all.add(goods::Column::CategoryId.in_subquery(subtree_query(id))),
         Some(TopCategory::MatchesNothing) => all = all.add(matches_nothing()),
         None => {}
     }
@@ -84,24 +62,13 @@ fn condition(filter: &GoodsFilter) -> Condition {
     }
     if let Some(name) = &filter.name {
         // No stored name holds a NUL, and PostgreSQL refuses one in a parameter.
-        all = all.add(if name.contains('\0') {
-            matches_nothing()
-        } else {
-            goods::Column::Name.eq(name.as_str())
-        });
+        all = all.add(if name.contains('\0') { matches_nothing() } else { goods::Column::Name.eq(name.as_str()) });
     }
     for term in &filter.search_terms {
         let pattern = format!("%{}%", escape_like(term));
         let mut any = Condition::any();
-        for column in [
-            goods::Column::Name,
-            goods::Column::GoodsBrief,
-            goods::Column::GoodsDesc,
-        ] {
-            any = any.add(
-                Expr::expr(Func::lower(Expr::col(column)))
-                    .like(LikeExpr::new(pattern.clone()).escape('!')),
-            );
+        for column in [goods::Column::Name, goods::Column::GoodsBrief, goods::Column::GoodsDesc] {
+            any = any.add(Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('!')));
         }
         all = all.add(any);
     }
@@ -120,8 +87,7 @@ fn subtree_query(id: i32) -> sea_orm::sea_query::SelectStatement {
         .from(category::Entity)
         .left_join(
             sea_orm::sea_query::TableRef::from(category::Entity).alias(parent.clone()),
-            Expr::col((parent.clone(), category::Column::Id))
-                .equals((category::Entity, category::Column::ParentId)),
+            Expr::col((parent.clone(), category::Column::Id)).equals((category::Entity, category::Column::ParentId)),
         )
         .cond_where(
             Condition::any()
@@ -147,20 +113,14 @@ fn escape_like(term: &str) -> String {
 /// Counts a view (`click_num + 1` in one statement) and returns the goods with the new count.
 pub async fn view_goods(db: &DatabaseConnection, id: i32) -> ApiResult<goods::Model> {
     let updated = goods::Entity::update_many()
-        .col_expr(
-            goods::Column::ClickNum,
-            Expr::col(goods::Column::ClickNum).add(1),
-        )
+        .col_expr(goods::Column::ClickNum, Expr::col(goods::Column::ClickNum).add(1))
         .filter(goods::Column::Id.eq(id))
         .exec(db)
         .await?;
     if updated.rows_affected == 0 {
         return Err(ApiError::NotFound);
     }
-    goods::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound)
+    goods::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)
 }
 
 /// Renders goods with their flat category and gallery: one query for the images and, unless the
@@ -206,9 +166,8 @@ pub async fn render_goods(
             None => loaded.get(&row.category_id).cloned(),
         };
         // The foreign key guarantees the category exists; a missing one means a broken database.
-        let category = category.ok_or_else(|| {
-            DbErr::RecordNotFound(format!("category {} of goods {}", row.category_id, row.id))
-        })?;
+        let category = category
+            .ok_or_else(|| DbErr::RecordNotFound(format!("category {} of goods {}", row.category_id, row.id)))?;
         let images = gallery.get(&row.id).map(Vec::as_slice).unwrap_or_default();
         rendered.push(GoodsJson::new(row, category, images, url));
     }

@@ -23,13 +23,7 @@ pub async fn list_goods(
     let page = PageRequest::from_query(&query)?;
     let found = query_goods(&state.db, &filter, page).await?;
     let results = render_goods(&state.db, &url, &found.rows, None).await?;
-    Ok(Json(Paginated::new(
-        found.window,
-        found.count,
-        &url,
-        &query,
-        results,
-    )))
+    Ok(Json(Paginated::new(found.window, found.count, &url, &query, results)))
 }
 
 /// `GET /goods/{id}/` — counts the view.
@@ -46,34 +40,23 @@ pub async fn get_goods(
 /// `GET /categories/`
 pub async fn list_categories(State(state): State<AppState>) -> ApiResult<Json<Vec<CategoryTree>>> {
     let index = CategoryIndex::load(&state.db).await?;
-    let trees = index
-        .top_level()
-        .filter_map(|category| index.tree(category.id))
-        .collect();
+    let trees = index.top_level().filter_map(|category| index.tree(category.id)).collect();
     Ok(Json(trees))
 }
 
 /// `GET /categories/{id}/` — any level may be the root (the menu links sub-categories).
-pub async fn get_category(
-    State(state): State<AppState>,
-    Lookup(id): Lookup,
-) -> ApiResult<Json<CategoryTree>> {
+pub async fn get_category(State(state): State<AppState>, Lookup(id): Lookup) -> ApiResult<Json<CategoryTree>> {
     let index = CategoryIndex::load(&state.db).await?;
     index.tree(id).map(Json).ok_or(ApiError::NotFound)
 }
 
 /// `GET /banners/`
-pub async fn list_banners(
-    State(state): State<AppState>,
-    url: RequestUrl,
-) -> ApiResult<Json<Vec<BannerJson>>> {
+pub async fn list_banners(State(state): State<AppState>, url: RequestUrl) -> ApiResult<Json<Vec<BannerJson>>> {
     Ok(Json(home::banners(&state.db, &url).await?))
 }
 
 /// `GET /hotsearchs/`
-pub async fn list_hot_searches(
-    State(state): State<AppState>,
-) -> ApiResult<Json<Vec<HotSearchJson>>> {
+pub async fn list_hot_searches(State(state): State<AppState>) -> ApiResult<Json<Vec<HotSearchJson>>> {
     Ok(Json(home::hot_searches(&state.db).await?))
 }
 

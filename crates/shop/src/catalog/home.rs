@@ -12,11 +12,8 @@ use crate::http::{ApiResult, RequestUrl};
 
 /// Banners by ascending `index`, then id.
 pub async fn banners(db: &DatabaseConnection, url: &RequestUrl) -> ApiResult<Vec<BannerJson>> {
-    let rows = banner::Entity::find()
-        .order_by_asc(banner::Column::SortIndex)
-        .order_by_asc(banner::Column::Id)
-        .all(db)
-        .await?;
+    let rows =
+        banner::Entity::find().order_by_asc(banner::Column::SortIndex).order_by_asc(banner::Column::Id).all(db).await?;
     Ok(rows.iter().map(|row| BannerJson::new(row, url)).collect())
 }
 
@@ -32,28 +29,14 @@ pub async fn hot_searches(db: &DatabaseConnection) -> ApiResult<Vec<HotSearchJso
 
 /// Every top-level `is_tab` category with its brands, the goods of its whole subtree (by id), its
 /// level-2 tree and its first ad — in five queries however many sections and goods there are.
-pub async fn index_sections(
-    db: &DatabaseConnection,
-    url: &RequestUrl,
-) -> ApiResult<Vec<IndexCategoryJson>> {
+pub async fn index_sections(db: &DatabaseConnection, url: &RequestUrl) -> ApiResult<Vec<IndexCategoryJson>> {
     let categories = CategoryIndex::load(db).await?;
-    let tabs: Vec<i32> = categories
-        .top_level()
-        .filter(|c| c.is_tab)
-        .map(|c| c.id)
-        .collect();
+    let tabs: Vec<i32> = categories.top_level().filter(|c| c.is_tab).map(|c| c.id).collect();
     if tabs.is_empty() {
         return Ok(Vec::new());
     }
-    let section_of: HashMap<i32, i32> = tabs
-        .iter()
-        .flat_map(|&tab| {
-            categories
-                .subtree_ids(tab)
-                .into_iter()
-                .map(move |id| (id, tab))
-        })
-        .collect();
+    let section_of: HashMap<i32, i32> =
+        tabs.iter().flat_map(|&tab| categories.subtree_ids(tab).into_iter().map(move |id| (id, tab))).collect();
 
     let mut brands: HashMap<i32, Vec<BrandJson>> = HashMap::new();
     for row in brand::Entity::find()
@@ -63,10 +46,7 @@ pub async fn index_sections(
         .await?
     {
         if let Some(category) = row.category_id {
-            brands
-                .entry(category)
-                .or_default()
-                .push(BrandJson::new(&row, url));
+            brands.entry(category).or_default().push(BrandJson::new(&row, url));
         }
     }
 
@@ -87,9 +67,7 @@ pub async fn index_sections(
     let rows = goods::Entity::find()
         .filter(
             sea_orm::Condition::any()
-                .add(
-                    goods::Column::CategoryId.is_in(section_of.keys().copied().collect::<Vec<_>>()),
-                )
+                .add(goods::Column::CategoryId.is_in(section_of.keys().copied().collect::<Vec<_>>()))
                 .add(goods::Column::Id.is_in(wanted)),
         )
         .order_by_asc(goods::Column::Id)

@@ -2,7 +2,7 @@
 
 mod categories;
 pub mod filters;
-mod goods;
+pub mod goods;
 mod handlers;
 mod home;
 pub mod render;

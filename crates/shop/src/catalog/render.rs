@@ -43,10 +43,7 @@ pub struct CategoryJson {
 
 impl From<&category::Model> for CategoryJson {
     fn from(model: &category::Model) -> Self {
-        Self {
-            id: model.id,
-            fields: model.into(),
-        }
+        Self { id: model.id, fields: model.into() }
     }
 }
 
@@ -92,24 +89,12 @@ pub struct GoodsJson {
 impl GoodsJson {
     /// `gallery` holds the goods' image names in order; when it is empty the cover stands in, so
     /// the detail page always has an image to show (deviation D3).
-    pub fn new(
-        model: &goods::Model,
-        category: CategoryJson,
-        gallery: &[Option<String>],
-        url: &RequestUrl,
-    ) -> Self {
+    pub fn new(model: &goods::Model, category: CategoryJson, gallery: &[Option<String>], url: &RequestUrl) -> Self {
         let cover = url.media(model.goods_front_image.as_deref());
         let images = if gallery.is_empty() {
-            vec![ImageJson {
-                image: cover.clone(),
-            }]
+            vec![ImageJson { image: cover.clone() }]
         } else {
-            gallery
-                .iter()
-                .map(|name| ImageJson {
-                    image: url.media(name.as_deref()),
-                })
-                .collect()
+            gallery.iter().map(|name| ImageJson { image: url.media(name.as_deref()) }).collect()
         };
         Self {
             id: model.id,

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr};
 use sea_orm_migration::MigratorTrait;
 
 pub use migration::Migrator;
@@ -15,10 +15,7 @@ pub use migration::Migrator;
 /// Opens a pool for `url`. For SQLite the file's directory is created and the database put in WAL
 /// mode, so that readers never wait for the writer.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
-    if let Some(dir) = sqlite_file(url)
-        .and_then(Path::parent)
-        .filter(|dir| !dir.as_os_str().is_empty())
-    {
+    if let Some(dir) = sqlite_file(url).and_then(Path::parent).filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
@@ -28,29 +25,40 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
         .sqlx_logging(false);
-    let db = Database::connect(options)
-        .await
-        .with_context(|| format!("connecting to {}", redact(url)))?;
+    let db = Database::connect(options).await.with_context(|| format!("connecting to {}", redact(url)))?;
     if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA journal_mode = WAL")
-            .await
-            .context("enabling SQLite WAL mode")?;
+        db.execute_unprepared("PRAGMA journal_mode = WAL").await.context("enabling SQLite WAL mode")?;
     }
     Ok(db)
 }
 
+/// Ends a transaction: commits when `result` is `Ok`, rolls back at once when it is an error.
+///
+/// A transaction merely dropped is rolled back only when its connection is next used, holding its
+/// locks (on MySQL, even metadata locks) until then.
+pub async fn finish<T, E: From<DbErr>>(txn: DatabaseTransaction, result: Result<T, E>) -> Result<T, E> {
+    match result {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) = txn.rollback().await {
+                tracing::error!(error = %rollback, "rolling back a failed transaction");
+            }
+            Err(error)
+        }
+    }
+}
+
 /// Applies every pending migration; a no-op when the schema is current.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
-        .await
-        .context("running database migrations")
+    Migrator::up(db, None).await.context("running database migrations")
 }
 
 /// The file behind a `sqlite://` URL, unless it is an in-memory database.
 fn sqlite_file(url: &str) -> Option<&Path> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
 }
@@ -75,19 +83,10 @@ mod tests {
 
     #[test]
     fn finds_sqlite_files_and_redacts_passwords() {
-        assert_eq!(
-            sqlite_file("sqlite://./data/mxshop.db?mode=rwc"),
-            Some(Path::new("./data/mxshop.db"))
-        );
+        assert_eq!(sqlite_file("sqlite://./data/mxshop.db?mode=rwc"), Some(Path::new("./data/mxshop.db")));
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://x@y/z"), None);
-        assert_eq!(
-            redact("postgres://shop:secret@db:5432/shop"),
-            "postgres://shop:***@db:5432/shop"
-        );
-        assert_eq!(
-            redact("mysql://root@127.0.0.1/test"),
-            "mysql://root@127.0.0.1/test"
-        );
+        assert_eq!(redact("postgres://shop:secret@db:5432/shop"), "postgres://shop:***@db:5432/shop");
+        assert_eq!(redact("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
     }
 }

@@ -39,10 +39,7 @@ impl Placeholder {
 }
 
 fn escape_xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Writes every placeholder under `media_dir`, creating directories as needed.
@@ -52,8 +49,7 @@ pub fn write_all(media_dir: &Path, images: &[Placeholder]) -> anyhow::Result<()>
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        std::fs::write(&path, image.svg())
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, image.svg()).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

@@ -8,8 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use sea_orm::{
-    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    TransactionTrait,
+    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, TransactionTrait,
 };
 
 use crate::db::entities::{banner, brand, category, goods, goods_image, hot_search_word, index_ad};
@@ -34,21 +33,9 @@ const TREE: &[Node] = &[
         code: "fresh",
         is_tab: true,
         children: &[
-            (
-                "精品肉类",
-                "meat",
-                &[("牛肉", "beef"), ("猪肉", "pork"), ("禽肉", "poultry")],
-            ),
-            (
-                "海鲜水产",
-                "seafood",
-                &[("鱼类", "fish"), ("虾蟹", "shrimp")],
-            ),
-            (
-                "蔬菜水果",
-                "produce",
-                &[("时令水果", "fruit"), ("新鲜蔬菜", "vegetables")],
-            ),
+            ("精品肉类", "meat", &[("牛肉", "beef"), ("猪肉", "pork"), ("禽肉", "poultry")]),
+            ("海鲜水产", "seafood", &[("鱼类", "fish"), ("虾蟹", "shrimp")]),
+            ("蔬菜水果", "produce", &[("时令水果", "fruit"), ("新鲜蔬菜", "vegetables")]),
         ],
     },
     Node {
@@ -56,21 +43,9 @@ const TREE: &[Node] = &[
         code: "drinks",
         is_tab: true,
         children: &[
-            (
-                "白酒",
-                "baijiu",
-                &[("浓香型", "strong-aroma"), ("酱香型", "sauce-aroma")],
-            ),
-            (
-                "葡萄酒",
-                "wine",
-                &[("红葡萄酒", "red-wine"), ("白葡萄酒", "white-wine")],
-            ),
-            (
-                "饮料",
-                "beverages",
-                &[("茶饮料", "tea-drinks"), ("果汁", "juice")],
-            ),
+            ("白酒", "baijiu", &[("浓香型", "strong-aroma"), ("酱香型", "sauce-aroma")]),
+            ("葡萄酒", "wine", &[("红葡萄酒", "red-wine"), ("白葡萄酒", "white-wine")]),
+            ("饮料", "beverages", &[("茶饮料", "tea-drinks"), ("果汁", "juice")]),
         ],
     },
     Node {
@@ -78,21 +53,9 @@ const TREE: &[Node] = &[
         code: "pantry",
         is_tab: true,
         children: &[
-            (
-                "大米",
-                "rice",
-                &[("东北大米", "northeast-rice"), ("泰国香米", "jasmine-rice")],
-            ),
-            (
-                "食用油",
-                "oil",
-                &[("花生油", "peanut-oil"), ("橄榄油", "olive-oil")],
-            ),
-            (
-                "调味品",
-                "seasoning",
-                &[("酱油", "soy-sauce"), ("食醋", "vinegar")],
-            ),
+            ("大米", "rice", &[("东北大米", "northeast-rice"), ("泰国香米", "jasmine-rice")]),
+            ("食用油", "oil", &[("花生油", "peanut-oil"), ("橄榄油", "olive-oil")]),
+            ("调味品", "seasoning", &[("酱油", "soy-sauce"), ("食醋", "vinegar")]),
         ],
     },
     Node {
@@ -100,40 +63,22 @@ const TREE: &[Node] = &[
         code: "snacks",
         is_tab: false,
         children: &[
-            (
-                "坚果炒货",
-                "nuts",
-                &[("核桃", "walnuts"), ("开心果", "pistachios")],
-            ),
-            (
-                "饼干糕点",
-                "biscuits",
-                &[("饼干", "cookies"), ("糕点", "pastries")],
-            ),
+            ("坚果炒货", "nuts", &[("核桃", "walnuts"), ("开心果", "pistachios")]),
+            ("饼干糕点", "biscuits", &[("饼干", "cookies"), ("糕点", "pastries")]),
         ],
     },
 ];
 
 const ADJECTIVES: &[&str] = &["精选", "有机", "进口", "特级", "家庭装", "礼盒装", "优选"];
 const SPECS: &[&str] = &["500g", "1kg", "2.5kg", "750ml", "6瓶装", "礼盒", "散装"];
-const BRIEFS: &[&str] = &[
-    "产地直供，新鲜到家",
-    "严选好货，品质保证",
-    "限时特惠，买二送一",
-    "冷链配送，当日达",
-];
+const BRIEFS: &[&str] = &["产地直供，新鲜到家", "严选好货，品质保证", "限时特惠，买二送一", "冷链配送，当日达"];
 const BRANDS: &[&str] = &["山水农场", "金穗", "海之味", "醇香坊", "绿源", "丰收季"];
 const HOT_WORDS: &[&str] = &["牛肉", "葡萄酒", "大米", "橄榄油", "坚果"];
 
 /// Seeds the demo catalogue if the database has no categories, and writes its images under
 /// `media_dir`. Returns whether anything was seeded.
 pub async fn seed_if_empty(db: &DatabaseConnection, media_dir: &Path) -> anyhow::Result<bool> {
-    if category::Entity::find()
-        .count(db)
-        .await
-        .context("counting categories")?
-        > 0
-    {
+    if category::Entity::find().count(db).await.context("counting categories")? > 0 {
         return Ok(false);
     }
     let mut placeholders = Vec::new();
@@ -156,10 +101,7 @@ struct Sequence(u64);
 
 impl Sequence {
     fn next(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % bound
     }
 }
@@ -173,54 +115,39 @@ struct Seeder<'a> {
     base_time: NaiveDateTime,
 }
 
-async fn insert_catalogue(
-    db: &DatabaseConnection,
-    placeholders: &mut Vec<Placeholder>,
-) -> anyhow::Result<()> {
+async fn insert_catalogue(db: &DatabaseConnection, placeholders: &mut Vec<Placeholder>) -> anyhow::Result<()> {
     let txn = db.begin().await?;
-    let base_time = NaiveDate::from_ymd_opt(2026, 1, 1)
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .context("demo base time")?;
-    let mut seeder = Seeder {
-        txn: &txn,
-        seq: Sequence(20261126),
-        placeholders,
-        goods_count: 0,
-        base_time,
-    };
+    let result = seed_rows(&txn, placeholders).await;
+    crate::db::finish(txn, result).await
+}
+
+async fn seed_rows(txn: &DatabaseTransaction, placeholders: &mut Vec<Placeholder>) -> anyhow::Result<()> {
+    let base_time =
+        NaiveDate::from_ymd_opt(2026, 1, 1).and_then(|date| date.and_hms_opt(0, 0, 0)).context("demo base time")?;
+    let mut seeder = Seeder { txn, seq: Sequence(20261126), placeholders, goods_count: 0, base_time };
     let mut banner_goods = Vec::new();
 
     for (tab_index, node) in TREE.iter().enumerate() {
         let hue = tab_index as u32 * 90 + 10;
-        let top = seeder
-            .category(node.name, node.code, 1, None, node.is_tab)
-            .await?;
+        let top = seeder.category(node.name, node.code, 1, None, node.is_tab).await?;
         let mut section_goods = vec![seeder.goods(top, node.name, hue).await?];
         for (sub_name, sub_code, leaves) in node.children {
-            let sub = seeder
-                .category(sub_name, sub_code, 2, Some(top), false)
-                .await?;
+            let sub = seeder.category(sub_name, sub_code, 2, Some(top), false).await?;
             section_goods.push(seeder.goods(sub, sub_name, hue + 20).await?);
             for (leaf_name, leaf_code) in *leaves {
-                let leaf = seeder
-                    .category(leaf_name, leaf_code, 3, Some(sub), false)
-                    .await?;
+                let leaf = seeder.category(leaf_name, leaf_code, 3, Some(sub), false).await?;
                 for _ in 0..3 {
                     section_goods.push(seeder.goods(leaf, leaf_name, hue + 40).await?);
                 }
             }
         }
         if node.is_tab {
-            seeder
-                .tab_extras(tab_index, node, top, &section_goods, hue)
-                .await?;
+            seeder.tab_extras(tab_index, node, top, &section_goods, hue).await?;
             banner_goods.push(section_goods[2]);
         }
     }
     seeder.banners(&banner_goods).await?;
-    seeder.hot_words().await?;
-    txn.commit().await?;
-    Ok(())
+    seeder.hot_words().await
 }
 
 impl Seeder<'_> {
@@ -249,12 +176,7 @@ impl Seeder<'_> {
     }
 
     /// One goods with a cover and one to three gallery images.
-    async fn goods(
-        &mut self,
-        category_id: i32,
-        category_name: &str,
-        hue: u32,
-    ) -> anyhow::Result<i32> {
+    async fn goods(&mut self, category_id: i32, category_name: &str, hue: u32) -> anyhow::Result<i32> {
         self.goods_count += 1;
         let n = self.goods_count;
         let seq = &mut self.seq;
@@ -265,18 +187,11 @@ impl Seeder<'_> {
             SPECS[seq.next(SPECS.len() as u64) as usize]
         );
         // Prices end in .90 or .00 yuan, like a real shelf.
-        let shop_price_fen =
-            (seq.next(290) as i64 + 9) * 100 + if seq.next(2) == 0 { 90 } else { 0 };
+        let shop_price_fen = (seq.next(290) as i64 + 9) * 100 + if seq.next(2) == 0 { 90 } else { 0 };
         let market_price_fen = shop_price_fen * 13 / 10 / 10 * 10;
         let brief = BRIEFS[seq.next(BRIEFS.len() as u64) as usize];
         let cover = format!("goods/images/goods-{n}.svg");
-        self.placeholders.push(Placeholder {
-            name: cover.clone(),
-            label: name.clone(),
-            width: 400,
-            height: 400,
-            hue,
-        });
+        self.placeholders.push(Placeholder { name: cover.clone(), label: name.clone(), width: 400, height: 400, hue });
         let inserted = goods::Entity::insert(goods::ActiveModel {
             category_id: Set(category_id),
             goods_sn: Set(format!("mx{n:05}")),

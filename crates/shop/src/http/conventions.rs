@@ -18,7 +18,8 @@ use tracing::Instrument;
 
 use super::error::{ApiError, detail, messages};
 
-const ALLOW_HEADERS: &str = "accept, accept-encoding, authorization, content-type, dnt, origin, user-agent, x-csrftoken, x-requested-with";
+const ALLOW_HEADERS: &str =
+    "accept, accept-encoding, authorization, content-type, dnt, origin, user-agent, x-csrftoken, x-requested-with";
 const ALLOW_METHODS: &str = "DELETE, GET, OPTIONS, PATCH, POST, PUT";
 const MAX_AGE: &str = "86400";
 
@@ -28,10 +29,7 @@ const MAX_AGE: &str = "86400";
 pub async fn cors(request: Request, next: Next) -> Response {
     let is_options = request.method() == Method::OPTIONS;
     let has_origin = request.headers().contains_key(header::ORIGIN);
-    let is_preflight = is_options
-        && request
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let is_preflight = is_options && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let mut response = if is_preflight {
         (StatusCode::OK, [(header::CONTENT_LENGTH, "0")]).into_response()
     } else {
@@ -40,23 +38,11 @@ pub async fn cors(request: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
     if has_origin {
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         if is_options {
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static(ALLOW_HEADERS),
-            );
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static(ALLOW_METHODS),
-            );
-            headers.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static(MAX_AGE),
-            );
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOW_METHODS));
+            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE));
         }
     }
     response
@@ -70,19 +56,14 @@ pub async fn drf_error_bodies(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let response = next.run(request).await;
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let is_framework_body = content_type.is_none_or(|ct| ct.starts_with("text/plain"));
     if !(status.is_client_error() || status.is_server_error()) || !is_framework_body {
         return response;
     }
     let (mut parts, body) = response.into_parts();
     let replacement = match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ApiError::MethodNotAllowed(method.to_string()).into_response()
-        }
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(method.to_string()).into_response(),
         StatusCode::PAYLOAD_TOO_LARGE => detail(status, messages::BODY_TOO_LARGE),
         StatusCode::REQUEST_TIMEOUT => detail(status, messages::TIMEOUT),
         StatusCode::NOT_FOUND => detail(status, messages::NOT_FOUND),
@@ -92,14 +73,7 @@ pub async fn drf_error_bodies(request: Request, next: Next) -> Response {
             let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
             let text = String::from_utf8_lossy(&text);
             let fallback = status.canonical_reason().unwrap_or("error");
-            detail(
-                status,
-                if text.trim().is_empty() {
-                    fallback
-                } else {
-                    text.trim()
-                },
-            )
+            detail(status, if text.trim().is_empty() { fallback } else { text.trim() })
         }
     };
     let (new_parts, body) = replacement.into_parts();
@@ -134,11 +108,7 @@ pub async fn not_found(routes: Arc<matchit::Router<()>>, request: Request<Body>)
                 Some(query) => format!("{with_slash}?{query}"),
                 None => with_slash,
             };
-            return (
-                StatusCode::MOVED_PERMANENTLY,
-                [(header::LOCATION, location)],
-            )
-                .into_response();
+            return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, location)]).into_response();
         }
     }
     ApiError::NotFound.into_response()

@@ -1,7 +1,7 @@
 //! `ApiError`: every error a handler can return, rendered in DRF's shapes in this one place.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -24,6 +24,16 @@ pub enum ApiError {
     /// Field (or `non_field_errors`) messages, in the order they were found.
     #[error("validation failed: {0:?}")]
     Validation(FieldErrors),
+    /// An outside provider refused: `{"<field>": "<its message>"}`, a bare string as the original
+    /// answered for SMS failures.
+    #[error("provider refused: {message}")]
+    Provider { field: &'static str, message: String },
+    /// 401 with DRF's `detail` and a `WWW-Authenticate` challenge.
+    #[error("not authenticated: {0}")]
+    Unauthorized(&'static str),
+    /// 429; the number is the seconds until a request would be accepted.
+    #[error("throttled for {0} s")]
+    Throttled(u64),
     #[error("method {0} not allowed")]
     MethodNotAllowed(String),
     #[error("unsupported media type {0}")]
@@ -61,25 +71,21 @@ impl FieldErrors {
         errors
     }
 
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|(name, _)| name == field)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// `Ok(())` when nothing was added, else the 400 carrying every field's messages.
     pub fn into_result(self) -> ApiResult<()> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self))
-        }
+        if self.is_empty() { Ok(()) } else { Err(ApiError::Validation(self)) }
     }
 
     fn to_json(&self) -> Value {
-        let map: Map<String, Value> = self
-            .0
-            .iter()
-            .map(|(field, list)| (field.clone(), json!(list)))
-            .collect();
+        let map: Map<String, Value> = self.0.iter().map(|(field, list)| (field.clone(), json!(list))).collect();
         Value::Object(map)
     }
 }
@@ -94,17 +100,31 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::NotFound => detail(StatusCode::NOT_FOUND, messages::NOT_FOUND),
             ApiError::InvalidPage => detail(StatusCode::NOT_FOUND, messages::INVALID_PAGE),
-            ApiError::Validation(errors) => {
-                (StatusCode::BAD_REQUEST, Json(errors.to_json())).into_response()
+            ApiError::Validation(errors) => (StatusCode::BAD_REQUEST, Json(errors.to_json())).into_response(),
+            ApiError::Provider { field, message } => {
+                (StatusCode::BAD_REQUEST, Json(json!({ field: message }))).into_response()
             }
-            ApiError::MethodNotAllowed(method) => detail(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &format!("方法 “{method}” 不被允许。"),
-            ),
-            ApiError::UnsupportedMediaType(content_type) => detail(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                &format!("不支持请求中的媒体类型 “{content_type}”。"),
-            ),
+            ApiError::Unauthorized(message) => {
+                let mut response = detail(StatusCode::UNAUTHORIZED, message);
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
+                response
+            }
+            ApiError::Throttled(seconds) => {
+                let mut response = detail(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("请求超过了限速。 Expected available in {seconds} seconds."),
+                );
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                response
+            }
+            ApiError::MethodNotAllowed(method) => {
+                detail(StatusCode::METHOD_NOT_ALLOWED, &format!("方法 “{method}” 不被允许。"))
+            }
+            ApiError::UnsupportedMediaType(content_type) => {
+                detail(StatusCode::UNSUPPORTED_MEDIA_TYPE, &format!("不支持请求中的媒体类型 “{content_type}”。"))
+            }
             ApiError::ParseError(message) => detail(StatusCode::BAD_REQUEST, &message),
             ApiError::Database(error) => {
                 tracing::error!(error = %error, "database error");

@@ -1,8 +1,12 @@
 //! Shared HTTP plumbing: DRF-shaped errors, query parsing, pagination, absolute URLs, lookups and
 //! the conventions every route follows (CORS, trailing slashes, error bodies, request logs).
 
+pub mod auth;
+pub mod body;
+pub mod client_ip;
 pub mod conventions;
 pub mod error;
+pub mod fields;
 pub mod origin;
 pub mod pagination;
 pub mod path;

@@ -15,10 +15,7 @@ pub struct RequestUrl {
 
 impl RequestUrl {
     pub fn new(host: &str, path: &str) -> Self {
-        Self {
-            origin: format!("http://{host}"),
-            path: path.to_owned(),
-        }
+        Self { origin: format!("http://{host}"), path: path.to_owned() }
     }
 
     /// Scheme, host and path, without the query string.
@@ -62,18 +59,13 @@ fn encode_path(name: &str, out: &mut String) {
 fn valid_host(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 255
-        && host.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
-        })
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_'))
 }
 
 impl FromRequestParts<AppState> for RequestUrl {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let host = parts
             .headers
             .get(HOST)
@@ -99,10 +91,7 @@ mod tests {
             url.media(Some("goods/images/a b.svg")).as_deref(),
             Some("http://127.0.0.1:8000/media/goods/images/a%20b.svg")
         );
-        assert_eq!(
-            url.media(Some("书.svg")).as_deref(),
-            Some("http://127.0.0.1:8000/media/%E4%B9%A6.svg")
-        );
+        assert_eq!(url.media(Some("书.svg")).as_deref(), Some("http://127.0.0.1:8000/media/%E4%B9%A6.svg"));
         assert_eq!(url.media(Some("")), None);
         assert_eq!(url.media(None), None);
         assert_eq!(url.without_query(), "http://127.0.0.1:8000/goods/");

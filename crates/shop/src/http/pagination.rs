@@ -45,16 +45,12 @@ impl PageRequest {
             .get("page_size")
             .and_then(parse_python_int)
             .filter(|size| *size > 0)
-            .map_or(DEFAULT_PAGE_SIZE, |size| {
-                size.min(MAX_PAGE_SIZE as i128) as u64
-            });
+            .map_or(DEFAULT_PAGE_SIZE, |size| size.min(MAX_PAGE_SIZE as i128) as u64);
         let page = match query.get("page") {
             None => PageNumber::Number(1),
             Some("last") => PageNumber::Last,
             Some(text) => match parse_python_int(text) {
-                Some(number) if number >= 1 => {
-                    PageNumber::Number(u64::try_from(number).unwrap_or(u64::MAX))
-                }
+                Some(number) if number >= 1 => PageNumber::Number(u64::try_from(number).unwrap_or(u64::MAX)),
                 _ => return Err(ApiError::InvalidPage),
             },
         };
@@ -69,11 +65,7 @@ impl PageRequest {
             PageNumber::Number(number) if number <= pages => number,
             PageNumber::Number(_) => return Err(ApiError::InvalidPage),
         };
-        Ok(PageWindow {
-            number,
-            size: self.size,
-            pages,
-        })
+        Ok(PageWindow { number, size: self.size, pages })
     }
 }
 
@@ -87,30 +79,14 @@ pub struct Paginated<T> {
 }
 
 impl<T> Paginated<T> {
-    pub fn new(
-        window: PageWindow,
-        count: u64,
-        url: &RequestUrl,
-        query: &QueryParams,
-        results: Vec<T>,
-    ) -> Self {
+    pub fn new(window: PageWindow, count: u64, url: &RequestUrl, query: &QueryParams, results: Vec<T>) -> Self {
         let link = |page: Option<u64>| {
             let encoded = query.encode_with("page", page.map(|n| n.to_string()).as_deref());
-            if encoded.is_empty() {
-                url.without_query()
-            } else {
-                format!("{}?{encoded}", url.without_query())
-            }
+            if encoded.is_empty() { url.without_query() } else { format!("{}?{encoded}", url.without_query()) }
         };
         let next = (window.number < window.pages).then(|| link(Some(window.number + 1)));
-        let previous =
-            (window.number > 1).then(|| link((window.number > 2).then_some(window.number - 1)));
-        Self {
-            count,
-            next,
-            previous,
-            results,
-        }
+        let previous = (window.number > 1).then(|| link((window.number > 2).then_some(window.number - 1)));
+        Self { count, next, previous, results }
     }
 }
 
@@ -127,44 +103,22 @@ mod tests {
         assert_eq!(request("").unwrap().size, 12);
         assert_eq!(request("page_size=5").unwrap().size, 5);
         assert_eq!(request("page_size=1000").unwrap().size, 100);
-        for bad in [
-            "page_size=0",
-            "page_size=-3",
-            "page_size=abc",
-            "page_size=",
-            "page_size=1.5",
-        ] {
+        for bad in ["page_size=0", "page_size=-3", "page_size=abc", "page_size=", "page_size=1.5"] {
             assert_eq!(request(bad).unwrap().size, 12, "{bad}");
         }
     }
 
     #[test]
     fn pages_resolve_like_django() {
-        assert_eq!(
-            request("page=last&page_size=5")
-                .unwrap()
-                .resolve(11)
-                .unwrap()
-                .number,
-            3
-        );
+        assert_eq!(request("page=last&page_size=5").unwrap().resolve(11).unwrap().number, 3);
         assert_eq!(request("page=1").unwrap().resolve(0).unwrap().number, 1);
         assert_eq!(request("page=%2B2").unwrap().resolve(30).unwrap().number, 2);
-        assert!(matches!(
-            request("page=2").unwrap().resolve(0),
-            Err(ApiError::InvalidPage)
-        ));
-        for bad in [
-            "page=0",
-            "page=-1",
-            "page=x",
-            "page=",
-            "page=1.0",
-            "page=99999999999999999999999999999999999999999",
-        ] {
+        assert!(matches!(request("page=2").unwrap().resolve(0), Err(ApiError::InvalidPage)));
+        for bad in
+            ["page=0", "page=-1", "page=x", "page=", "page=1.0", "page=99999999999999999999999999999999999999999"]
+        {
             assert!(
-                matches!(request(bad), Err(ApiError::InvalidPage))
-                    || request(bad).unwrap().resolve(10).is_err(),
+                matches!(request(bad), Err(ApiError::InvalidPage)) || request(bad).unwrap().resolve(10).is_err(),
                 "{bad}"
             );
         }

@@ -15,12 +15,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Lookup {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NotFound)?;
-        parse_python_int(&raw)
-            .and_then(|id| i32::try_from(id).ok())
-            .map(Lookup)
-            .ok_or(ApiError::NotFound)
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
+        parse_python_int(&raw).and_then(|id| i32::try_from(id).ok()).map(Lookup).ok_or(ApiError::NotFound)
     }
 }

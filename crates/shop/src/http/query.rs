@@ -8,19 +8,13 @@ pub struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
     pub fn parse(raw: Option<&str>) -> Self {
-        let pairs = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
+        let pairs = form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
         Self(pairs)
     }
 
     /// The last value given for `name`, like `QueryDict.get`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.0.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 
     /// The last value for `name`, or `None` when absent or blank (django-filter ignores blanks).
@@ -60,9 +54,7 @@ impl QueryParams {
 fn quote_plus(text: &str, out: &mut String) {
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
-                out.push(byte as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => out.push(byte as char),
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{byte:02X}")),
         }
@@ -96,21 +88,13 @@ mod tests {
 
     #[test]
     fn re_encodes_sorted_like_drf() {
-        let query = QueryParams::parse(Some(
-            "page=1&top_category=126&ordering=-add_time&pricemin=&pricemax=",
-        ));
+        let query = QueryParams::parse(Some("page=1&top_category=126&ordering=-add_time&pricemin=&pricemax="));
         assert_eq!(
             query.encode_with("page", Some("2")),
             "ordering=-add_time&page=2&pricemax=&pricemin=&top_category=126"
         );
-        assert_eq!(
-            query.encode_with("page", None),
-            "ordering=-add_time&pricemax=&pricemin=&top_category=126"
-        );
+        assert_eq!(query.encode_with("page", None), "ordering=-add_time&pricemax=&pricemin=&top_category=126");
         let search = QueryParams::parse(Some("search=%E8%A7%A3%E5%BF%A7+a%2Ab&x=~"));
-        assert_eq!(
-            search.encode_with("page", Some("3")),
-            "page=3&search=%E8%A7%A3%E5%BF%A7+a%2Ab&x=~"
-        );
+        assert_eq!(search.encode_with("page", Some("3")), "page=3&search=%E8%A7%A3%E5%BF%A7+a%2Ab&x=~");
     }
 }

@@ -16,10 +16,7 @@ pub struct Routes {
 
 impl Default for Routes {
     fn default() -> Self {
-        Self {
-            router: Router::new(),
-            paths: matchit::Router::new(),
-        }
+        Self { router: Router::new(), paths: matchit::Router::new() }
     }
 }
 
@@ -39,11 +36,7 @@ impl Routes {
     /// A nested service (a file server) under `prefix`.
     pub fn files<S>(mut self, prefix: &'static str, service: S) -> Self
     where
-        S: tower::Service<axum::extract::Request, Error = std::convert::Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
+        S: tower::Service<axum::extract::Request, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
         S::Response: axum::response::IntoResponse,
         S::Future: Send + 'static,
     {
@@ -62,7 +55,6 @@ impl Routes {
     /// The router with the not-found fallback installed.
     pub fn into_router(self) -> Router<AppState> {
         let paths = Arc::new(self.paths);
-        self.router
-            .fallback(move |request| not_found(paths.clone(), request))
+        self.router.fallback(move |request| not_found(paths.clone(), request))
     }
 }

@@ -14,13 +14,7 @@ const WHITE: [u8; 4] = [0xff, 0xff, 0xff, 0xff];
 static ICON: LazyLock<Vec<u8>> = LazyLock::new(draw_icon);
 
 pub async fn favicon() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "image/x-icon"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        ICON.as_slice(),
-    )
+    ([(header::CONTENT_TYPE, "image/x-icon"), (header::CACHE_CONTROL, "public, max-age=86400")], ICON.as_slice())
 }
 
 /// A red square with a white "M"-like zigzag: one 32-bit BMP image inside an ICO container.
@@ -46,9 +40,7 @@ fn draw_icon() -> Vec<u8> {
     for row in (0..SIZE).rev() {
         for col in 0..SIZE {
             let stroke = (3..=12).contains(&row)
-                && (col == 3
-                    || col == 12
-                    || ((4..=11).contains(&col) && row == 3 + col.min(15 - col) - 3));
+                && (col == 3 || col == 12 || ((4..=11).contains(&col) && row == 3 + col.min(15 - col) - 3));
             ico.extend_from_slice(if stroke { &WHITE } else { &RED });
         }
     }

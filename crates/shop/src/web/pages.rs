@@ -10,7 +10,8 @@ use crate::app::AppState;
 use crate::http::RequestUrl;
 
 /// The collections listed by the API root, as DRF's `DefaultRouter` lists them.
-const COLLECTIONS: &[&str] = &["goods", "categories", "hotsearchs", "banners", "indexgoods"];
+const COLLECTIONS: &[&str] =
+    &["goods", "categories", "hotsearchs", "banners", "indexgoods", "code", "users", "userfavs", "messages", "address"];
 
 /// `GET /`: the shop when a front end is installed, otherwise a page saying where things are.
 pub async fn root(State(state): State<AppState>) -> Response {
@@ -84,15 +85,8 @@ fn strip_template_tags(template: &str) -> String {
 pub async fn api_root(url: RequestUrl) -> Json<Value> {
     let base = url.without_query();
     let origin = base.trim_end_matches("/api/");
-    let map: Map<String, Value> = COLLECTIONS
-        .iter()
-        .map(|name| {
-            (
-                (*name).to_owned(),
-                Value::String(format!("{origin}/{name}/")),
-            )
-        })
-        .collect();
+    let map: Map<String, Value> =
+        COLLECTIONS.iter().map(|name| ((*name).to_owned(), Value::String(format!("{origin}/{name}/")))).collect();
     Json(Value::Object(map))
 }
 
@@ -107,11 +101,7 @@ mod tests {
 
     #[test]
     fn resolves_static_tags() {
-        let template =
-            "{% load static %}<script src=\"{% static 'index.entry.js' %}\"></script>{% broken";
-        assert_eq!(
-            strip_template_tags(template),
-            "<script src=\"/static/index.entry.js\"></script>{% broken"
-        );
+        let template = "{% load static %}<script src=\"{% static 'index.entry.js' %}\"></script>{% broken";
+        assert_eq!(strip_template_tags(template), "<script src=\"/static/index.entry.js\"></script>{% broken");
     }
 }

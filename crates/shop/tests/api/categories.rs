@@ -36,13 +36,7 @@ async fn list_shows_three_levels_of_top_level_categories() {
         }
         *node = serde_json::Value::Object(map);
     };
-    with_sub(
-        &mut mid_json,
-        json!([
-            flat(leaf, "武侠", 3, Some(mid), false),
-            flat(leaf2, "言情", 3, Some(mid), false)
-        ]),
-    );
+    with_sub(&mut mid_json, json!([flat(leaf, "武侠", 3, Some(mid), false), flat(leaf2, "言情", 3, Some(mid), false)]));
     with_sub(&mut top_json, json!([mid_json]));
     with_sub(&mut second_json, json!([]));
     let expected = json!([top_json, second_json]);
@@ -60,12 +54,7 @@ async fn any_level_can_be_the_root() {
     let top_json = app.get(&format!("/categories/{top}/")).await.json();
     assert_eq!(top_json["name"], "文学类");
     assert_eq!(top_json["sub_cat"][0]["sub_cat"][0]["id"], leaf);
-    assert!(
-        top_json["sub_cat"][0]["sub_cat"][0]
-            .get("sub_cat")
-            .is_none(),
-        "level 3 has no sub_cat key"
-    );
+    assert!(top_json["sub_cat"][0]["sub_cat"][0].get("sub_cat").is_none(), "level 3 has no sub_cat key");
 
     let mid_json = app.get(&format!("/categories/{mid}/")).await.json();
     assert_eq!(mid_json["name"], "小说");
@@ -88,12 +77,7 @@ async fn any_level_can_be_the_root() {
 async fn demo_tree_has_three_levels_under_each_tab() {
     let app = TestApp::with_demo().await;
     let list = app.get("/categories/").await.json();
-    let tabs: Vec<_> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["is_tab"] == true)
-        .collect();
+    let tabs: Vec<_> = list.as_array().unwrap().iter().filter(|c| c["is_tab"] == true).collect();
     assert!(tabs.len() >= 3);
     for tab in tabs {
         let subs = tab["sub_cat"].as_array().unwrap();
@@ -101,13 +85,7 @@ async fn demo_tree_has_three_levels_under_each_tab() {
         for sub in subs {
             assert_eq!(sub["category_type"], 2);
             assert!(!sub["sub_cat"].as_array().unwrap().is_empty());
-            assert!(
-                sub["sub_cat"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .all(|leaf| leaf["category_type"] == 3)
-            );
+            assert!(sub["sub_cat"].as_array().unwrap().iter().all(|leaf| leaf["category_type"] == 3));
         }
     }
 }

@@ -23,11 +23,7 @@ impl Drop for Running {
 
 fn http_get(addr: &str, path: &str) -> (String, String) {
     let mut stream = TcpStream::connect(addr).expect("connect to mxshop");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
@@ -40,13 +36,7 @@ async fn serve_creates_the_data_dir_seeds_and_prints_its_urls() {
     let data_dir = tempfile::tempdir().unwrap();
     let data_dir = data_dir.path().join("fresh/data");
     let mut child = Command::new(BINARY)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &database.url,
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database.url])
         .arg("--data-dir")
         .arg(&data_dir)
         .env("RUST_LOG", "warn")
@@ -58,43 +48,20 @@ async fn serve_creates_the_data_dir_seeds_and_prints_its_urls() {
     let _running = Running(child);
     let mut lines = BufReader::new(stdout).lines();
     let first = lines.next().expect("a line").unwrap();
-    let base = first
-        .strip_prefix("mxshop is serving on ")
-        .expect(&first)
-        .trim_end_matches('/')
-        .to_owned();
+    let base = first.strip_prefix("mxshop is serving on ").expect(&first).trim_end_matches('/').to_owned();
     let printed: Vec<String> = lines.take(6).map(|line| line.unwrap()).collect();
-    assert!(
-        printed
-            .iter()
-            .any(|line| line.contains(&format!("{base}/index/"))),
-        "{printed:?}"
-    );
-    assert!(
-        printed
-            .iter()
-            .any(|line| line.contains(&format!("{base}/api/"))),
-        "{printed:?}"
-    );
+    assert!(printed.iter().any(|line| line.contains(&format!("{base}/index/"))), "{printed:?}");
+    assert!(printed.iter().any(|line| line.contains(&format!("{base}/api/"))), "{printed:?}");
     let addr = base.strip_prefix("http://").unwrap().to_owned();
 
     let (head, body) = http_get(&addr, "/goods/?page=2&page_size=5&ordering=-shop_price");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["count"], 84);
-    assert_eq!(
-        body["next"],
-        format!("{base}/goods/?ordering=-shop_price&page=3&page_size=5")
-    );
-    assert_eq!(
-        body["previous"],
-        format!("{base}/goods/?ordering=-shop_price&page_size=5")
-    );
+    assert_eq!(body["next"], format!("{base}/goods/?ordering=-shop_price&page=3&page_size=5"));
+    assert_eq!(body["previous"], format!("{base}/goods/?ordering=-shop_price&page_size=5"));
     assert_eq!(body["results"].as_array().unwrap().len(), 5);
-    let image = body["results"][0]["goods_front_image"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let image = body["results"][0]["goods_front_image"].as_str().unwrap().to_owned();
     let (head, _) = http_get(&addr, image.strip_prefix(&base).unwrap());
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(data_dir.join("media/goods/images").is_dir());
@@ -103,9 +70,7 @@ async fn serve_creates_the_data_dir_seeds_and_prints_its_urls() {
 /// The schema as the database describes it, for before/after comparisons.
 async fn schema(db: &sea_orm::DatabaseConnection, backend: Backend) -> Vec<String> {
     let sql = match backend {
-        Backend::Sqlite => {
-            "SELECT name || ':' || COALESCE(sql, '') AS d FROM sqlite_master ORDER BY name"
-        }
+        Backend::Sqlite => "SELECT name || ':' || COALESCE(sql, '') AS d FROM sqlite_master ORDER BY name",
         Backend::Postgres => {
             "SELECT table_name || '.' || column_name || ':' || data_type || ':' || is_nullable AS d \
              FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, column_name"
@@ -124,10 +89,7 @@ async fn schema(db: &sea_orm::DatabaseConnection, backend: Backend) -> Vec<Strin
         .map(|row| row.try_get::<String>("", "d").unwrap())
         .collect();
     let migrations = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT version FROM seaql_migrations ORDER BY version",
-        ))
+        .query_all_raw(Statement::from_string(backend, "SELECT version FROM seaql_migrations ORDER BY version"))
         .await
         .unwrap();
     rows.push(format!("migrations applied: {}", migrations.len()));
@@ -146,22 +108,63 @@ async fn migrate_twice_changes_nothing_the_second_time() {
             .env("RUST_LOG", "warn")
             .output()
             .expect("run mxshop migrate");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).unwrap()
     };
     let first = run();
-    assert!(first.starts_with("applied 1 migration(s)"), "{first}");
+    assert!(first.starts_with("applied 2 migration(s)"), "{first}");
     let db = shop::db::connect(&database.url, 1).await.unwrap();
     let before = schema(&db, database.backend).await;
     assert!(before.iter().any(|row| row.contains("goods")), "{before:?}");
     let second = run();
-    assert!(
-        second.contains("is up to date; nothing applied"),
-        "{second}"
-    );
+    assert!(second.contains("is up to date; nothing applied"), "{second}");
     assert_eq!(schema(&db, database.backend).await, before);
+}
+
+#[tokio::test]
+async fn user_commands_create_and_reset_passwords() {
+    let database = TestDatabase::create().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(BINARY)
+            .args(args)
+            .args(["--database-url", &database.url])
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run mxshop user");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["user", "create", "admin", "--mobile", "13800138000", "--superuser"], "admin-pw-1\n");
+    assert!(ok, "{err}");
+    assert!(out.starts_with("created user admin (id "), "{out}");
+    let (ok, _, err) = run(&["user", "create", "admin"], "another-pw\n");
+    assert!(!ok && err.contains("a user named admin exists"), "{err}");
+    let (ok, _, err) = run(&["user", "create", "weak"], "12345\n");
+    assert!(!ok && err.contains("密码长度应为6到20个字符。"), "{err}");
+    let (ok, out, err) = run(&["user", "set-password", "13800138000"], "new-pw-2026\n");
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "password of 13800138000 changed");
+
+    let db = shop::db::connect(&database.url, 1).await.unwrap();
+    let admin = shop::accounts::users::find_by_username_or_mobile(&db, "admin").await.unwrap().unwrap();
+    assert!(admin.is_superuser);
+    assert_eq!(
+        shop::accounts::passwords::verify("new-pw-2026", &admin.password),
+        shop::accounts::passwords::Verdict::Valid
+    );
+    assert_eq!(
+        shop::accounts::passwords::verify("admin-pw-1", &admin.password),
+        shop::accounts::passwords::Verdict::Invalid
+    );
 }

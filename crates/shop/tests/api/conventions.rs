@@ -33,23 +33,11 @@ async fn get_without_slash_redirects_permanently() {
 #[tokio::test]
 async fn unknown_paths_are_json_404() {
     let app = TestApp::new().await;
-    for path in [
-        "/nope/",
-        "/goods/1/extra/",
-        "/media/",
-        "/media/none.png",
-        "/static/missing.js",
-        "/goods//",
-        "/%FF/",
-    ] {
+    for path in ["/nope/", "/goods/1/extra/", "/media/", "/media/none.png", "/static/missing.js", "/goods//", "/%FF/"] {
         let response = app.get(path).await;
         response.assert_status(404);
         assert_eq!(response.json(), json!({"detail": "未找到。"}), "{path}");
-        assert_eq!(
-            response.header("content-type"),
-            Some("application/json"),
-            "{path}"
-        );
+        assert_eq!(response.header("content-type"), Some("application/json"), "{path}");
     }
 }
 
@@ -66,11 +54,7 @@ async fn disallowed_methods_are_drf_405() {
     ] {
         let response = app.send(method.clone(), path, &[]).await;
         response.assert_status(405);
-        assert_eq!(
-            response.json(),
-            json!({"detail": format!("方法 “{method}” 不被允许。")}),
-            "{method} {path}"
-        );
+        assert_eq!(response.json(), json!({"detail": format!("方法 “{method}” 不被允许。")}), "{method} {path}");
         let allow = response.header("allow").expect("Allow header");
         assert!(allow.contains("GET"), "{allow}");
     }
@@ -85,10 +69,7 @@ async fn head_and_plain_options_are_answered() {
     let options = app.send(Method::OPTIONS, "/goods/", &[]).await;
     options.assert_status(200);
     assert_eq!(options.json()["name"], "/goods/");
-    assert!(
-        options.header("access-control-allow-origin").is_none(),
-        "no Origin, no CORS headers"
-    );
+    assert!(options.header("access-control-allow-origin").is_none(), "no Origin, no CORS headers");
 }
 
 #[tokio::test]
@@ -101,10 +82,7 @@ async fn cors_preflight_and_simple_requests() {
             &[
                 ("origin", "http://localhost:8000"),
                 ("access-control-request-method", "POST"),
-                (
-                    "access-control-request-headers",
-                    "authorization,content-type",
-                ),
+                ("access-control-request-headers", "authorization,content-type"),
             ],
         )
         .await;
@@ -117,34 +95,19 @@ async fn cors_preflight_and_simple_requests() {
             "accept, accept-encoding, authorization, content-type, dnt, origin, user-agent, x-csrftoken, x-requested-with"
         )
     );
-    assert_eq!(
-        preflight.header("access-control-allow-methods"),
-        Some("DELETE, GET, OPTIONS, PATCH, POST, PUT")
-    );
+    assert_eq!(preflight.header("access-control-allow-methods"), Some("DELETE, GET, OPTIONS, PATCH, POST, PUT"));
     assert_eq!(preflight.header("access-control-max-age"), Some("86400"));
     assert_eq!(preflight.header("vary"), Some("Origin"));
-    assert!(
-        preflight
-            .header("access-control-allow-credentials")
-            .is_none()
-    );
+    assert!(preflight.header("access-control-allow-credentials").is_none());
 
-    let simple = app
-        .send(
-            Method::GET,
-            "/goods/",
-            &[("origin", "http://localhost:8000")],
-        )
-        .await;
+    let simple = app.send(Method::GET, "/goods/", &[("origin", "http://localhost:8000")]).await;
     simple.assert_status(200);
     assert_eq!(simple.header("access-control-allow-origin"), Some("*"));
     assert_eq!(simple.header("vary"), Some("Origin"));
     assert!(simple.header("access-control-allow-methods").is_none());
 
     // Errors carry CORS headers too, or the browser hides them from the front end.
-    let error = app
-        .send(Method::GET, "/goods/?page=0", &[("origin", "http://x")])
-        .await;
+    let error = app.send(Method::GET, "/goods/?page=0", &[("origin", "http://x")]).await;
     error.assert_status(404);
     assert_eq!(error.header("access-control-allow-origin"), Some("*"));
 }
@@ -152,9 +115,7 @@ async fn cors_preflight_and_simple_requests() {
 #[tokio::test]
 async fn oversized_bodies_are_refused_with_json() {
     let app = TestApp::with_config(|config| config.body_limit_bytes = 1024).await;
-    let response = app
-        .post("/goods/", "application/json", &"x".repeat(4096))
-        .await;
+    let response = app.post("/goods/", "application/json", &"x".repeat(4096)).await;
     response.assert_status(413);
     assert_eq!(response.json(), json!({"detail": "请求体过大。"}));
 }
@@ -192,26 +153,11 @@ async fn no_query_string_or_path_produces_a_server_error() {
     ];
     for query in queries {
         let response = app.get(&format!("/goods/?{query}")).await;
-        assert!(
-            response.status.as_u16() < 500,
-            "{query}: {}",
-            response.status
-        );
+        assert!(response.status.as_u16() < 500, "{query}: {}", response.status);
         assert!(response.json().is_object(), "{query}");
     }
-    for path in [
-        "/goods/%00/",
-        "/goods/%2F/",
-        "/categories/%FF%FF/",
-        "/goods/0x10/",
-        "/goods/1e3/",
-        "/goods/%201/",
-    ] {
+    for path in ["/goods/%00/", "/goods/%2F/", "/categories/%FF%FF/", "/goods/0x10/", "/goods/1e3/", "/goods/%201/"] {
         let response = app.get(path).await;
-        assert!(
-            response.status.as_u16() < 500,
-            "{path}: {}",
-            response.status
-        );
+        assert!(response.status.as_u16() < 500, "{path}: {}", response.status);
     }
 }

@@ -5,25 +5,13 @@ use serde_json::{Value, json};
 use crate::support::{Fixture, TestApp};
 
 fn ids(body: &Value) -> Vec<i64> {
-    body["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .map(|g| g["id"].as_i64().expect("id"))
-        .collect()
+    body["results"].as_array().expect("results").iter().map(|g| g["id"].as_i64().expect("id")).collect()
 }
 
 /// The ids `/goods/?{query}` lists, checking that `count` agrees with a single page of results.
 async fn found(app: &TestApp, query: &str) -> Vec<i64> {
-    let body = app
-        .get(&format!("/goods/?{query}&page_size=100"))
-        .await
-        .json();
-    assert_eq!(
-        body["count"].as_u64().expect("count") as usize,
-        ids(&body).len(),
-        "{query}"
-    );
+    let body = app.get(&format!("/goods/?{query}&page_size=100")).await.json();
+    assert_eq!(body["count"].as_u64().expect("count") as usize, ids(&body).len(), "{query}");
     ids(&body)
 }
 
@@ -65,57 +53,28 @@ async fn shelf(fx: &Fixture<'_>) -> Shelf {
         })
         .await,
     );
-    goods.push(
-        fx.goods_with("Organic APPLE", other, 29970, |g| {
-            g.sold_num = sea_orm::Set(1)
-        })
-        .await,
-    );
-    Shelf {
-        top,
-        mid,
-        leaf,
-        other,
-        goods,
-    }
+    goods.push(fx.goods_with("Organic APPLE", other, 29970, |g| g.sold_num = sea_orm::Set(1)).await);
+    Shelf { top, mid, leaf, other, goods }
 }
 
 #[tokio::test]
 async fn envelope_with_absolute_next_and_previous() {
     let app = TestApp::with_demo().await;
-    let response = app
-        .get("/goods/?page=2&page_size=5&ordering=-shop_price")
-        .await;
+    let response = app.get("/goods/?page=2&page_size=5&ordering=-shop_price").await;
     response.assert_status(200);
     let body = response.json();
     let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["count", "next", "previous", "results"]);
     assert_eq!(body["count"], 84);
-    assert_eq!(
-        body["next"],
-        "http://127.0.0.1:8000/goods/?ordering=-shop_price&page=3&page_size=5"
-    );
-    assert_eq!(
-        body["previous"],
-        "http://127.0.0.1:8000/goods/?ordering=-shop_price&page_size=5"
-    );
-    let prices: Vec<f64> = body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["shop_price"].as_f64().unwrap())
-        .collect();
+    assert_eq!(body["next"], "http://127.0.0.1:8000/goods/?ordering=-shop_price&page=3&page_size=5");
+    assert_eq!(body["previous"], "http://127.0.0.1:8000/goods/?ordering=-shop_price&page_size=5");
+    let prices: Vec<f64> =
+        body["results"].as_array().unwrap().iter().map(|g| g["shop_price"].as_f64().unwrap()).collect();
     assert_eq!(prices.len(), 5);
     assert!(prices.windows(2).all(|w| w[0] >= w[1]), "{prices:?}");
 
-    let third = app
-        .get("/goods/?page=3&page_size=5&ordering=-shop_price")
-        .await
-        .json();
-    assert_eq!(
-        third["previous"],
-        "http://127.0.0.1:8000/goods/?ordering=-shop_price&page=2&page_size=5"
-    );
+    let third = app.get("/goods/?page=3&page_size=5&ordering=-shop_price").await.json();
+    assert_eq!(third["previous"], "http://127.0.0.1:8000/goods/?ordering=-shop_price&page=2&page_size=5");
     let last = app.get("/goods/?page=last&page_size=5").await.json();
     assert_eq!(last["next"], Value::Null);
     assert_eq!(last["results"].as_array().unwrap().len(), 4);
@@ -128,53 +87,24 @@ async fn envelope_with_absolute_next_and_previous() {
 #[tokio::test]
 async fn links_keep_every_parameter_sorted_and_blanks() {
     let app = TestApp::with_demo().await;
-    let top = app.get("/categories/").await.json()[0]["id"]
-        .as_i64()
-        .unwrap();
-    let body = app
-        .get(&format!(
-            "/goods/?page=1&top_category={top}&ordering=-add_time&pricemin=&pricemax="
-        ))
-        .await
-        .json();
+    let top = app.get("/categories/").await.json()[0]["id"].as_i64().unwrap();
+    let body =
+        app.get(&format!("/goods/?page=1&top_category={top}&ordering=-add_time&pricemin=&pricemax=")).await.json();
     assert_eq!(
         body["next"],
-        format!(
-            "http://127.0.0.1:8000/goods/?ordering=-add_time&page=2&pricemax=&pricemin=&top_category={top}"
-        )
+        format!("http://127.0.0.1:8000/goods/?ordering=-add_time&page=2&pricemax=&pricemin=&top_category={top}")
     );
-    let page2 = app
-        .get(&format!(
-            "/goods/?page=2&top_category={top}&ordering=-add_time&pricemin=&pricemax="
-        ))
-        .await
-        .json();
+    let page2 =
+        app.get(&format!("/goods/?page=2&top_category={top}&ordering=-add_time&pricemin=&pricemax=")).await.json();
     assert_eq!(
         page2["previous"],
-        format!(
-            "http://127.0.0.1:8000/goods/?ordering=-add_time&pricemax=&pricemin=&top_category={top}"
-        )
+        format!("http://127.0.0.1:8000/goods/?ordering=-add_time&pricemax=&pricemin=&top_category={top}")
     );
-    let searched = app
-        .get("/goods/?search=%E7%89%9B%E8%82%89&page_size=1")
-        .await;
+    let searched = app.get("/goods/?search=%E7%89%9B%E8%82%89&page_size=1").await;
     let searched = searched.json();
-    assert_eq!(
-        searched["next"],
-        "http://127.0.0.1:8000/goods/?page=2&page_size=1&search=%E7%89%9B%E8%82%89"
-    );
-    let host = app
-        .send(
-            axum::http::Method::GET,
-            "/goods/?page_size=1",
-            &[("host", "shop.example:8080")],
-        )
-        .await
-        .json();
-    assert_eq!(
-        host["next"],
-        "http://shop.example:8080/goods/?page=2&page_size=1"
-    );
+    assert_eq!(searched["next"], "http://127.0.0.1:8000/goods/?page=2&page_size=1&search=%E7%89%9B%E8%82%89");
+    let host = app.send(axum::http::Method::GET, "/goods/?page_size=1", &[("host", "shop.example:8080")]).await.json();
+    assert_eq!(host["next"], "http://shop.example:8080/goods/?page=2&page_size=1");
 }
 
 #[tokio::test]
@@ -185,19 +115,10 @@ async fn page_size_is_capped_and_falls_back() {
     assert_eq!(len(app.get("/goods/?page_size=1000").await.json()), 84);
     assert_eq!(len(app.get("/goods/?page_size=100").await.json()), 84);
     for fallback in ["0", "-3", "abc", "", "2.5", "%00"] {
-        assert_eq!(
-            len(app
-                .get(&format!("/goods/?page_size={fallback}"))
-                .await
-                .json()),
-            12,
-            "page_size={fallback}"
-        );
+        assert_eq!(len(app.get(&format!("/goods/?page_size={fallback}")).await.json()), 12, "page_size={fallback}");
     }
     // The cap applies to page counting too: 84 goods at 100 a page is one page.
-    app.get("/goods/?page_size=1000&page=2")
-        .await
-        .assert_status(404);
+    app.get("/goods/?page_size=1000&page=2").await.assert_status(404);
 }
 
 #[tokio::test]
@@ -206,11 +127,7 @@ async fn invalid_pages_are_404() {
     for page in ["0", "-1", "abc", "", "1.5", "8", "99999999999999999999999"] {
         let response = app.get(&format!("/goods/?page={page}")).await;
         response.assert_status(404);
-        assert_eq!(
-            response.json(),
-            json!({"detail": "无效页面。"}),
-            "page={page}"
-        );
+        assert_eq!(response.json(), json!({"detail": "无效页面。"}), "page={page}");
     }
     let last = app.get("/goods/?page=last").await.json();
     assert_eq!(last["results"].as_array().unwrap().len(), 84 - 6 * 12);
@@ -218,10 +135,7 @@ async fn invalid_pages_are_404() {
     let empty = TestApp::new().await;
     let body = empty.get("/goods/?page=1").await;
     body.assert_status(200);
-    assert_eq!(
-        body.json(),
-        json!({"count": 0, "next": null, "previous": null, "results": []})
-    );
+    assert_eq!(body.json(), json!({"count": 0, "next": null, "previous": null, "results": []}));
     empty.get("/goods/?page=last").await.assert_status(200);
     empty.get("/goods/?page=2").await.assert_status(404);
 }
@@ -235,26 +149,11 @@ async fn ordering_drops_unknown_names_and_breaks_ties_by_id() {
     assert_eq!(found(&app, "").await, by_id);
     assert_eq!(found(&app, "ordering=-add_time").await, by_id);
     assert_eq!(found(&app, "ordering=name,-click_num").await, by_id);
-    assert_eq!(
-        found(&app, "ordering=shop_price").await,
-        [g[1], g[0], g[2], g[3]].map(i64::from)
-    );
-    assert_eq!(
-        found(&app, "ordering=-shop_price").await,
-        [g[3], g[0], g[2], g[1]].map(i64::from)
-    );
-    assert_eq!(
-        found(&app, "ordering=-sold_num").await,
-        [g[1], g[0], g[2], g[3]].map(i64::from)
-    );
-    assert_eq!(
-        found(&app, "ordering=sold_num,-shop_price").await,
-        [g[3], g[0], g[2], g[1]].map(i64::from)
-    );
-    assert_eq!(
-        found(&app, "ordering=bogus,%20-shop_price").await,
-        [g[3], g[0], g[2], g[1]].map(i64::from)
-    );
+    assert_eq!(found(&app, "ordering=shop_price").await, [g[1], g[0], g[2], g[3]].map(i64::from));
+    assert_eq!(found(&app, "ordering=-shop_price").await, [g[3], g[0], g[2], g[1]].map(i64::from));
+    assert_eq!(found(&app, "ordering=-sold_num").await, [g[1], g[0], g[2], g[3]].map(i64::from));
+    assert_eq!(found(&app, "ordering=sold_num,-shop_price").await, [g[3], g[0], g[2], g[1]].map(i64::from));
+    assert_eq!(found(&app, "ordering=bogus,%20-shop_price").await, [g[3], g[0], g[2], g[1]].map(i64::from));
 }
 
 #[tokio::test]
@@ -263,26 +162,14 @@ async fn search_ands_terms_over_name_brief_and_description() {
     let s = shelf(&app.fixture()).await;
     let g = &s.goods;
     // "解忧" is in goods 0's name and goods 1's description.
-    assert_eq!(
-        found(&app, "search=%E8%A7%A3%E5%BF%A7").await,
-        [g[0], g[1]].map(i64::from)
-    );
+    assert_eq!(found(&app, "search=%E8%A7%A3%E5%BF%A7").await, [g[0], g[1]].map(i64::from));
     // Both terms must match (the name "解忧杂货店" has both; goods 1 has only "解忧").
-    assert_eq!(
-        found(&app, "search=%E8%A7%A3%E5%BF%A7+%E6%9D%82%E8%B4%A7").await,
-        [i64::from(g[0])]
-    );
+    assert_eq!(found(&app, "search=%E8%A7%A3%E5%BF%A7+%E6%9D%82%E8%B4%A7").await, [i64::from(g[0])]);
     // Comma separates too; brief is searched.
-    assert_eq!(
-        found(&app, "search=%E8%A7%A3%E5%BF%A7,%E5%8D%97%E6%B5%B7").await,
-        [i64::from(g[0])]
-    );
+    assert_eq!(found(&app, "search=%E8%A7%A3%E5%BF%A7,%E5%8D%97%E6%B5%B7").await, [i64::from(g[0])]);
     // Case-insensitive.
     assert_eq!(found(&app, "search=apple").await, [i64::from(g[3])]);
-    assert_eq!(
-        found(&app, "search=oRgAnIc%20APPle").await,
-        [i64::from(g[3])]
-    );
+    assert_eq!(found(&app, "search=oRgAnIc%20APPle").await, [i64::from(g[3])]);
     // LIKE wildcards are literal.
     assert_eq!(found(&app, "search=100%25_").await, [i64::from(g[2])]);
     assert_eq!(found(&app, "search=%25").await, [i64::from(g[2])]);
@@ -298,32 +185,15 @@ async fn price_range_is_inclusive_and_validated() {
     let app = TestApp::new().await;
     let s = shelf(&app.fixture()).await;
     let g = &s.goods;
-    assert_eq!(
-        found(&app, "pricemin=15").await,
-        [g[0], g[2], g[3]].map(i64::from)
-    );
-    assert_eq!(
-        found(&app, "pricemax=15").await,
-        [g[0], g[1], g[2]].map(i64::from)
-    );
-    assert_eq!(
-        found(&app, "pricemin=9.9&pricemax=9.90").await,
-        [i64::from(g[1])]
-    );
-    assert_eq!(
-        found(&app, "pricemin=9.91&pricemax=15").await,
-        [g[0], g[2]].map(i64::from)
-    );
+    assert_eq!(found(&app, "pricemin=15").await, [g[0], g[2], g[3]].map(i64::from));
+    assert_eq!(found(&app, "pricemax=15").await, [g[0], g[1], g[2]].map(i64::from));
+    assert_eq!(found(&app, "pricemin=9.9&pricemax=9.90").await, [i64::from(g[1])]);
+    assert_eq!(found(&app, "pricemin=9.91&pricemax=15").await, [g[0], g[2]].map(i64::from));
     assert_eq!(found(&app, "pricemin=299.7").await, [i64::from(g[3])]);
     assert_eq!(found(&app, "pricemin=&pricemax=").await.len(), 4);
-    assert_eq!(
-        found(&app, "pricemin=1e1&pricemax=1.5e1").await,
-        [g[0], g[2]].map(i64::from)
-    );
+    assert_eq!(found(&app, "pricemin=1e1&pricemax=1.5e1").await, [g[0], g[2]].map(i64::from));
 
-    let bad = app
-        .get("/goods/?pricemin=abc&pricemax=1,5&top_category=x")
-        .await;
+    let bad = app.get("/goods/?pricemin=abc&pricemax=1,5&top_category=x").await;
     bad.assert_status(400);
     assert_eq!(
         bad.json(),
@@ -333,9 +203,7 @@ async fn price_range_is_inclusive_and_validated() {
     one.assert_status(400);
     assert_eq!(one.json(), json!({"pricemax": ["输入一个数字。"]}));
     // A filter error wins over a bad page, as DRF filters before it paginates.
-    app.get("/goods/?pricemin=x&page=0")
-        .await
-        .assert_status(400);
+    app.get("/goods/?pricemin=x&page=0").await.assert_status(400);
 }
 
 #[tokio::test]
@@ -343,41 +211,18 @@ async fn top_category_covers_the_subtree() {
     let app = TestApp::new().await;
     let s = shelf(&app.fixture()).await;
     let g = &s.goods;
-    assert_eq!(
-        found(&app, &format!("top_category={}", s.top)).await,
-        [g[0], g[1], g[2]].map(i64::from)
-    );
-    assert_eq!(
-        found(&app, &format!("top_category={}", s.mid)).await,
-        [g[0], g[1]].map(i64::from)
-    );
-    assert_eq!(
-        found(&app, &format!("top_category={}", s.leaf)).await,
-        [i64::from(g[0])]
-    );
-    assert_eq!(
-        found(&app, &format!("top_category={}", s.other)).await,
-        [i64::from(g[3])]
-    );
-    assert_eq!(
-        found(&app, &format!("top_category={}.0", s.top))
-            .await
-            .len(),
-        3
-    );
+    assert_eq!(found(&app, &format!("top_category={}", s.top)).await, [g[0], g[1], g[2]].map(i64::from));
+    assert_eq!(found(&app, &format!("top_category={}", s.mid)).await, [g[0], g[1]].map(i64::from));
+    assert_eq!(found(&app, &format!("top_category={}", s.leaf)).await, [i64::from(g[0])]);
+    assert_eq!(found(&app, &format!("top_category={}", s.other)).await, [i64::from(g[3])]);
+    assert_eq!(found(&app, &format!("top_category={}.0", s.top)).await.len(), 3);
     assert!(found(&app, "top_category=1.5").await.is_empty());
     assert!(found(&app, "top_category=99999").await.is_empty());
     assert!(found(&app, "top_category=99999999999999").await.is_empty());
     let bad = app.get("/goods/?top_category=abc").await;
     bad.assert_status(400);
     assert_eq!(bad.json(), json!({"top_category": ["输入一个数字。"]}));
-    let both = app
-        .get(&format!(
-            "/goods/?top_category={}&pricemax=10&ordering=-sold_num",
-            s.top
-        ))
-        .await
-        .json();
+    let both = app.get(&format!("/goods/?top_category={}&pricemax=10&ordering=-sold_num", s.top)).await.json();
     assert_eq!(both["count"], 1);
     assert_eq!(ids(&both), [i64::from(g[1])]);
 }
@@ -388,31 +233,15 @@ async fn boolean_and_name_filters() {
     let s = shelf(&app.fixture()).await;
     let g = &s.goods;
     for yes in ["true", "True", "TRUE", "1"] {
-        assert_eq!(
-            found(&app, &format!("is_hot={yes}")).await,
-            [i64::from(g[0])],
-            "{yes}"
-        );
+        assert_eq!(found(&app, &format!("is_hot={yes}")).await, [i64::from(g[0])], "{yes}");
     }
     assert_eq!(found(&app, "is_new=true").await, [i64::from(g[1])]);
-    assert_eq!(
-        found(&app, "is_hot=false").await,
-        [g[1], g[2], g[3]].map(i64::from)
-    );
-    assert_eq!(
-        found(&app, "is_hot=0").await,
-        [g[1], g[2], g[3]].map(i64::from)
-    );
+    assert_eq!(found(&app, "is_hot=false").await, [g[1], g[2], g[3]].map(i64::from));
+    assert_eq!(found(&app, "is_hot=0").await, [g[1], g[2], g[3]].map(i64::from));
     assert_eq!(found(&app, "is_hot=yes").await.len(), 4);
     assert_eq!(found(&app, "is_hot=").await.len(), 4);
-    assert_eq!(
-        found(&app, "is_new=true&is_hot=true").await,
-        Vec::<i64>::new()
-    );
-    assert_eq!(
-        found(&app, "name=%E5%90%8C%E5%AD%A6%E5%88%AB%E5%B0%86%E5%B0%B1").await,
-        [i64::from(g[2])]
-    );
+    assert_eq!(found(&app, "is_new=true&is_hot=true").await, Vec::<i64>::new());
+    assert_eq!(found(&app, "name=%E5%90%8C%E5%AD%A6%E5%88%AB%E5%B0%86%E5%B0%B1").await, [i64::from(g[2])]);
     assert!(found(&app, "name=%E5%90%8C%E5%AD%A6").await.is_empty());
     assert_eq!(found(&app, "unknown=1&another=x").await.len(), 4);
 }
@@ -423,11 +252,7 @@ async fn goods_shape_money_and_images() {
     let fx = app.fixture();
     let top = fx.category("文学类", 1, None, true).await;
     let plain = fx.goods("刘墉散文精选", top, 1500).await;
-    let gallery = fx
-        .goods_with("带图", top, 29970, |g| {
-            g.goods_front_image = sea_orm::Set(None)
-        })
-        .await;
+    let gallery = fx.goods_with("带图", top, 29970, |g| g.goods_front_image = sea_orm::Set(None)).await;
     fx.image(gallery, "liuyong one.png").await;
     fx.image(gallery, "第二张.png").await;
 
@@ -446,12 +271,7 @@ async fn goods_shape_money_and_images() {
     .replace("刘墉散文精选.png", "%E5%88%98%E5%A2%89%E6%95%A3%E6%96%87%E7%B2%BE%E9%80%89.png");
     assert!(text.starts_with(&expected_prefix), "{text}");
     let goods = body.json();
-    let keys: Vec<&str> = goods
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = goods.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
         [
@@ -475,10 +295,7 @@ async fn goods_shape_money_and_images() {
             "add_time"
         ]
     );
-    assert!(
-        text.contains(r#""market_price":30.0,"shop_price":15.0"#),
-        "{text}"
-    );
+    assert!(text.contains(r#""market_price":30.0,"shop_price":15.0"#), "{text}");
     assert_eq!(goods["add_time"], "2018-01-15 00:00:00");
 
     let with_gallery = app.get(&format!("/goods/{gallery}/")).await.json();
@@ -499,46 +316,24 @@ async fn detail_counts_clicks_atomically() {
     let app = TestApp::new().await;
     let fx = app.fixture();
     let top = fx.category("文学类", 1, None, true).await;
-    let id = fx
-        .goods_with("a", top, 100, |g| g.click_num = sea_orm::Set(120))
-        .await;
-    assert_eq!(
-        app.get(&format!("/goods/{id}/")).await.json()["click_num"],
-        121
-    );
-    let views: Vec<_> = (0..20)
-        .map(|_| {
-            tokio::spawn(crate::support::send_to(
-                app.router.clone(),
-                format!("/goods/{id}/"),
-            ))
-        })
-        .collect();
+    let id = fx.goods_with("a", top, 100, |g| g.click_num = sea_orm::Set(120)).await;
+    assert_eq!(app.get(&format!("/goods/{id}/")).await.json()["click_num"], 121);
+    let views: Vec<_> =
+        (0..20).map(|_| tokio::spawn(crate::support::send_to(app.router.clone(), format!("/goods/{id}/")))).collect();
     for view in views {
         view.await.expect("task").assert_status(200);
     }
-    assert_eq!(
-        app.get(&format!("/goods/{id}/")).await.json()["click_num"],
-        142
-    );
+    assert_eq!(app.get(&format!("/goods/{id}/")).await.json()["click_num"], 142);
     // The list does not count views.
-    assert_eq!(
-        app.get("/goods/").await.json()["results"][0]["click_num"],
-        142
-    );
+    assert_eq!(app.get("/goods/").await.json()["results"][0]["click_num"], 142);
 }
 
 #[tokio::test]
 async fn missing_or_malformed_ids_are_404() {
     let app = TestApp::new().await;
-    for path in [
-        "/goods/999999/",
-        "/goods/abc/",
-        "/goods/1.5/",
-        "/goods/%FF/",
-        "/goods/99999999999999999999/",
-        "/goods/-1/",
-    ] {
+    for path in
+        ["/goods/999999/", "/goods/abc/", "/goods/1.5/", "/goods/%FF/", "/goods/99999999999999999999/", "/goods/-1/"]
+    {
         let response = app.get(path).await;
         response.assert_status(404);
         assert_eq!(response.json(), json!({"detail": "未找到。"}), "{path}");
@@ -549,12 +344,7 @@ async fn missing_or_malformed_ids_are_404() {
 async fn listing_issues_a_constant_number_of_statements() {
     let app = TestApp::with_demo().await;
     let mut counts = Vec::new();
-    for query in [
-        "page_size=1",
-        "page_size=5",
-        "page_size=100",
-        "page_size=100&search=a&ordering=-sold_num",
-    ] {
+    for query in ["page_size=1", "page_size=5", "page_size=100", "page_size=100&search=a&ordering=-sold_num"] {
         let before = app.statement_count();
         let body = app.get(&format!("/goods/?{query}")).await;
         body.assert_status(200);

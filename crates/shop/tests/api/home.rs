@@ -23,11 +23,7 @@ async fn banners_by_index_then_id() {
             {"id": b1, "image": "http://127.0.0.1:8000/media/banner/l2.jpg", "index": 2, "add_time": "2018-01-15 00:00:00", "goods": goods},
         ])
     );
-    assert!(
-        response
-            .text()
-            .starts_with(&format!(r#"[{{"id":{b2},"image":"#))
-    );
+    assert!(response.text().starts_with(&format!(r#"[{{"id":{b2},"image":"#)));
 }
 
 #[tokio::test]
@@ -74,12 +70,7 @@ async fn index_goods_has_every_tab_with_its_subtree() {
     let sections = body.as_array().unwrap();
     assert_eq!(sections.len(), 2, "only top-level tabs");
     let books_json = &sections[0];
-    let keys: Vec<&str> = books_json
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = books_json.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
         [
@@ -103,12 +94,8 @@ async fn index_goods_has_every_tab_with_its_subtree() {
         json!([{"id": brand, "name": "北大", "desc": "出版社", "image": "http://127.0.0.1:8000/media/brands/%E5%8C%97%E5%A4%A7.png",
                 "add_time": "2018-01-15 00:00:00", "category": books}])
     );
-    let goods_ids: Vec<i64> = books_json["goods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["id"].as_i64().unwrap())
-        .collect();
+    let goods_ids: Vec<i64> =
+        books_json["goods"].as_array().unwrap().iter().map(|g| g["id"].as_i64().unwrap()).collect();
     assert_eq!(goods_ids, [g_top, g_leaf, g_mid].map(i64::from));
     assert_eq!(books_json["goods"][1]["category"]["id"], wuxia);
     assert_eq!(books_json["sub_cat"][0]["id"], novels);
@@ -158,15 +145,9 @@ async fn demo_home_page_is_complete() {
         image_urls.push(banner["image"].as_str().unwrap().to_owned());
     }
     for url in image_urls {
-        let path = url
-            .strip_prefix("http://127.0.0.1:8000")
-            .expect("absolute media URL");
+        let path = url.strip_prefix("http://127.0.0.1:8000").expect("absolute media URL");
         let response = app.get(path).await;
         response.assert_status(200);
-        assert_eq!(
-            response.header("content-type"),
-            Some("image/svg+xml"),
-            "{path}"
-        );
+        assert_eq!(response.header("content-type"), Some("image/svg+xml"), "{path}");
     }
 }

@@ -2,10 +2,12 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod accounts;
 mod categories;
 mod cli;
 mod conventions;
 mod goods;
 mod home;
+mod member;
 mod support;
 mod web;

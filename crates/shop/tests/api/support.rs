@@ -11,7 +11,10 @@ use chrono::NaiveDateTime;
 use http_body_util::BodyExt;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
 use serde_json::Value;
+use shop::accounts::sms::LogSms;
+use shop::config::Secret;
 use shop::db::entities::{banner, brand, category, goods, goods_image, hot_search_word, index_ad};
+use shop::secrets::Keys;
 use shop::{AppState, Config};
 use tower::ServiceExt;
 
@@ -25,12 +28,8 @@ pub enum Backend {
 /// The backend this run tests, from the environment. Setting both server URLs is refused so a run
 /// never silently tests less than it claims.
 pub fn backend() -> (Backend, Option<String>) {
-    let postgres = std::env::var("MXSHOP_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let mysql = std::env::var("MXSHOP_TEST_MYSQL_URL")
-        .ok()
-        .filter(|v| !v.is_empty());
+    let postgres = std::env::var("MXSHOP_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty());
+    let mysql = std::env::var("MXSHOP_TEST_MYSQL_URL").ok().filter(|v| !v.is_empty());
     match (postgres, mysql) {
         (Some(_), Some(_)) => {
             panic!("set MXSHOP_TEST_POSTGRES_URL or MXSHOP_TEST_MYSQL_URL, not both, per run")
@@ -69,39 +68,26 @@ impl TestDatabase {
             (_, Some(admin)) => {
                 let admin_db = sea_orm::Database::connect(admin.as_str())
                     .await
-                    .unwrap_or_else(|e| {
-                        panic!("cannot reach the test database server at {admin}: {e}")
-                    });
+                    .unwrap_or_else(|e| panic!("cannot reach the test database server at {admin}: {e}"));
                 let create = match backend {
-                    Backend::MySql => format!(
-                        "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-                    ),
+                    Backend::MySql => {
+                        format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                    }
                     _ => format!("CREATE DATABASE {name}"),
                 };
-                admin_db
-                    .execute_unprepared(&create)
-                    .await
-                    .expect("create test database");
+                admin_db.execute_unprepared(&create).await.expect("create test database");
                 admin_db.close().await.expect("close admin connection");
                 replace_database(admin, &name)
             }
             (_, None) => unreachable!("server backends always have a URL"),
         };
-        Self {
-            url,
-            backend,
-            admin_url,
-            name,
-            _dir: dir,
-        }
+        Self { url, backend, admin_url, name, _dir: dir }
     }
 }
 
 /// `scheme://user@host:port/old?params` → the same with database `name`.
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -118,31 +104,49 @@ impl Drop for TestDatabase {
         let Some(admin) = self.admin_url.clone() else {
             return;
         };
-        let drop_sql = match self.backend {
-            Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            _ => format!("DROP DATABASE IF EXISTS {}", self.name),
-        };
+        let name = self.name.clone();
+        let backend = self.backend;
         // Drop runs inside the test's runtime, which cannot be blocked on; use a thread of our own.
         let handle = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async {
-                if let Ok(db) = sea_orm::Database::connect(admin.as_str()).await {
-                    let _ = db.execute_unprepared(&drop_sql).await;
-                    let _ = db.close().await;
+                let Ok(db) = sea_orm::Database::connect(admin.as_str()).await else { return };
+                if backend == Backend::MySql {
+                    // The test's pool is still open; its idle connections would hold DROP up.
+                    let ids = db
+                        .query_all_raw(sea_orm::Statement::from_string(
+                            sea_orm::DbBackend::MySql,
+                            format!("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = '{name}'"),
+                        ))
+                        .await
+                        .unwrap_or_default();
+                    for row in ids {
+                        if let Ok(id) = row.try_get::<u64>("", "id") {
+                            let _ = db.execute_unprepared(&format!("KILL {id}")).await;
+                        }
+                    }
                 }
+                let drop_sql = match backend {
+                    Backend::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    _ => format!("DROP DATABASE IF EXISTS {name}"),
+                };
+                let _ = db.execute_unprepared(&drop_sql).await;
+                let _ = db.close().await;
             });
         });
         let _ = handle.join();
     }
 }
 
+/// The key tests sign tokens with (the app is configured with it).
+pub const TEST_SECRET: &str = "test-secret-key-0123456789abcdef0123456789";
+
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
     pub config: Config,
+    /// Where the log SMS provider puts codes.
+    pub sms: Arc<LogSms>,
     statements: Arc<AtomicUsize>,
     /// Kept for its `Drop`, which removes the database.
     _database: TestDatabase,
@@ -155,10 +159,23 @@ impl TestApp {
     }
 
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::build(adjust, false).await
+    }
+
+    /// The services `mxshop serve` builds from the configuration (e.g. the Yunpian SMS client),
+    /// instead of the log provider tests read codes from.
+    pub async fn with_configured_services(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::build(adjust, true).await
+    }
+
+    async fn build(adjust: impl FnOnce(&mut Config), configured_services: bool) -> Self {
+        // Server logs go to the test's captured output: shown when a test fails.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn,shop=info"))
+            .with_test_writer()
+            .try_init();
         let database = TestDatabase::create().await;
-        let mut db = shop::db::connect(&database.url, 5)
-            .await
-            .expect("connect to the test database");
+        let mut db = shop::db::connect(&database.url, 5).await.expect("connect to the test database");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
@@ -168,25 +185,24 @@ impl TestApp {
         let mut config = Config {
             data_dir: database._dir.path().to_path_buf(),
             frontend_dir: database._dir.path().join("frontend"),
+            secret_key: Some(Secret::new(TEST_SECRET)),
             ..Config::default()
         };
         adjust(&mut config);
-        let router = shop::build_app(AppState::new(db.clone(), config.clone()));
-        Self {
-            router,
-            db,
-            config,
-            statements,
-            _database: database,
-        }
+        let sms = Arc::new(LogSms::default());
+        let state = if configured_services {
+            AppState::new(db.clone(), config.clone()).expect("state from configuration")
+        } else {
+            AppState::with_services(db.clone(), config.clone(), Keys::load(&config).expect("keys"), sms.clone())
+        };
+        let router = shop::build_app(state);
+        Self { router, db, config, sms, statements, _database: database }
     }
 
     /// The demo catalogue, seeded the way `mxshop serve` does.
     pub async fn with_demo() -> Self {
         let app = Self::new().await;
-        let seeded = shop::demo::seed_if_empty(&app.db, &app.config.media_dir())
-            .await
-            .expect("seed");
+        let seeded = shop::demo::seed_if_empty(&app.db, &app.config.media_dir()).await.expect("seed");
         assert!(seeded);
         app
     }
@@ -206,17 +222,87 @@ impl TestApp {
 
     pub async fn send(&self, method: Method, uri: &str, headers: &[(&str, &str)]) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(uri);
-        if !headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
-        {
+        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
             builder = builder.header("host", "127.0.0.1:8000");
         }
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        self.request(builder.body(Body::empty()).expect("request"))
+        self.request(builder.body(Body::empty()).expect("request")).await
+    }
+
+    /// A JSON request, with a Bearer token when given.
+    pub async fn json(&self, method: Method, uri: &str, body: &Value, token: Option<&str>) -> TestResponse {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "127.0.0.1:8000")
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        self.request(builder.body(Body::from(body.to_string())).expect("request")).await
+    }
+
+    /// A body-less request with a Bearer token.
+    pub async fn authed(&self, method: Method, uri: &str, token: &str) -> TestResponse {
+        self.send(method, uri, &[("authorization", &format!("Bearer {token}"))]).await
+    }
+
+    /// A multipart request: `(name, Some(file name), bytes)` for files, `(name, None, text)` for text.
+    pub async fn multipart(&self, uri: &str, parts: &[(&str, Option<&str>, &[u8])], token: &str) -> TestResponse {
+        let boundary = "----mxshopTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, file_name, bytes) in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            match file_name {
+                Some(file_name) => body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                ),
+                None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+            }
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header("host", "127.0.0.1:8000")
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header("content-length", body.len())
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(body))
+            .expect("request");
+        self.request(request).await
+    }
+
+    /// A user created directly (as `mxshop user create` does) and a token for it, for tests that
+    /// need many users without going through the rate-limited registration.
+    pub async fn user_token(&self, username: &str) -> String {
+        let user = shop::accounts::users::create_user(&self.db, username, None, "pw123456".into(), false)
             .await
+            .expect("create user");
+        shop::accounts::tokens::issue(&Keys::from_secret(TEST_SECRET), &user, 3600).expect("token")
+    }
+
+    /// Sends a code to `mobile` and registers with it; returns the token.
+    pub async fn register(&self, mobile: &str, password: &str) -> String {
+        self.json(Method::POST, "/code/", &serde_json::json!({"mobile": mobile}), None).await.assert_status(201);
+        let code = self.sms.last_code(mobile).expect("a code was sent");
+        let response = self
+            .json(
+                Method::POST,
+                "/users/",
+                &serde_json::json!({"username": mobile, "password": password, "code": code}),
+                None,
+            )
+            .await;
+        response.assert_status(201);
+        response.json()["token"].as_str().expect("token").to_owned()
     }
 
     pub async fn post(&self, uri: &str, content_type: &str, body: &str) -> TestResponse {
@@ -234,33 +320,16 @@ impl TestApp {
 
 /// Sends one request through a router and reads the whole response.
 pub async fn call(router: Router, request: Request<Body>) -> TestResponse {
-    let response = router
-        .oneshot(request)
-        .await
-        .expect("the router is infallible");
+    let response = router.oneshot(request).await.expect("the router is infallible");
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("read body")
-        .to_bytes()
-        .to_vec();
-    TestResponse {
-        status,
-        headers,
-        body,
-    }
+    let body = response.into_body().collect().await.expect("read body").to_bytes().to_vec();
+    TestResponse { status, headers, body }
 }
 
 /// A GET for `uri` through `router`, for tests that spawn concurrent requests.
 pub async fn send_to(router: Router, uri: String) -> TestResponse {
-    let request = Request::builder()
-        .uri(uri)
-        .header("host", "127.0.0.1:8000")
-        .body(Body::empty())
-        .expect("request");
+    let request = Request::builder().uri(uri).header("host", "127.0.0.1:8000").body(Body::empty()).expect("request");
     call(router, request).await
 }
 
@@ -273,12 +342,8 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn text(&self) -> String {
@@ -326,8 +391,7 @@ impl Fixture<'_> {
 
     /// A goods with the given name, category and price; everything else plain.
     pub async fn goods(&self, name: &str, category_id: i32, shop_price_fen: i64) -> i32 {
-        self.goods_with(name, category_id, shop_price_fen, |_| {})
-            .await
+        self.goods_with(name, category_id, shop_price_fen, |_| {}).await
     }
 
     pub async fn goods_with(
@@ -357,11 +421,7 @@ impl Fixture<'_> {
             ..Default::default()
         };
         adjust(&mut model);
-        goods::Entity::insert(model)
-            .exec(self.db)
-            .await
-            .expect("insert goods")
-            .last_insert_id
+        goods::Entity::insert(model).exec(self.db).await.expect("insert goods").last_insert_id
     }
 
     pub async fn image(&self, goods_id: i32, name: &str) {

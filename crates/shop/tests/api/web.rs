@@ -14,11 +14,7 @@ async fn app_with_frontend() -> TestApp {
          <script src=\"{% static 'index.entry.js' %}\"></script></body></html>",
     )
     .unwrap();
-    std::fs::write(
-        frontend.join("static/index.entry.js"),
-        "console.log('vue');",
-    )
-    .unwrap();
+    std::fs::write(frontend.join("static/index.entry.js"), "console.log('vue');").unwrap();
     std::fs::write(frontend.join("static/fonts/iconfont.woff"), b"wOFF").unwrap();
     std::fs::write(frontend.join("static/fonts/iconfont.css"), "@font-face{}").unwrap();
     app
@@ -29,10 +25,7 @@ async fn serves_the_front_end_and_its_static_files() {
     let app = app_with_frontend().await;
     let index = app.get("/index/").await;
     index.assert_status(200);
-    assert_eq!(
-        index.header("content-type"),
-        Some("text/html; charset=utf-8")
-    );
+    assert_eq!(index.header("content-type"), Some("text/html; charset=utf-8"));
     assert_eq!(
         index.text(),
         "<!DOCTYPE html><html><head><title>首页</title></head><body><div id=\"app\"></div>\
@@ -48,10 +41,7 @@ async fn serves_the_front_end_and_its_static_files() {
         response.assert_status(200);
         assert_eq!(response.header("content-type"), Some(mime), "{path}");
     }
-    assert_eq!(
-        app.get("/static/index.entry.js").await.text(),
-        "console.log('vue');"
-    );
+    assert_eq!(app.get("/static/index.entry.js").await.text(), "console.log('vue');");
     let root = app.get("/").await;
     root.assert_status(302);
     assert_eq!(root.header("location"), Some("/index/"));
@@ -99,22 +89,12 @@ async fn media_is_served_without_listings_or_escapes() {
     let image = app.get("/media/goods/images/a.png").await;
     image.assert_status(200);
     assert_eq!(image.header("content-type"), Some("image/png"));
-    for path in [
-        "/media/goods/images/",
-        "/media/../secret.txt",
-        "/media/%2e%2e/secret.txt",
-        "/media/goods/../../secret.txt",
-    ] {
+    for path in
+        ["/media/goods/images/", "/media/../secret.txt", "/media/%2e%2e/secret.txt", "/media/goods/../../secret.txt"]
+    {
         let response = app.get(path).await;
-        assert!(
-            response.status.is_client_error(),
-            "{path}: {}",
-            response.status
-        );
+        assert!(response.status.is_client_error(), "{path}: {}", response.status);
         assert_ne!(response.text(), "secret");
     }
-    assert_eq!(
-        app.get("/media/x").await.json(),
-        json!({"detail": "未找到。"})
-    );
+    assert_eq!(app.get("/media/x").await.json(), json!({"detail": "未找到。"}));
 }

@@ -4,7 +4,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::create_table;
+use super::{create_table, index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -116,13 +116,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "idx_goods_category_parent",
-            GoodsCategory::Table,
-            &[GoodsCategory::ParentId],
-        )
-        .await?;
+        index(manager, "idx_goods_category_parent", GoodsCategory::Table, &[GoodsCategory::ParentId]).await?;
 
         manager
             .create_table(
@@ -143,13 +137,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "idx_goods_brand_category",
-            GoodsBrand::Table,
-            &[GoodsBrand::CategoryId],
-        )
-        .await?;
+        index(manager, "idx_goods_brand_category", GoodsBrand::Table, &[GoodsBrand::CategoryId]).await?;
 
         manager
             .create_table(
@@ -182,27 +170,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "idx_goods_category",
-            Goods::Table,
-            &[Goods::CategoryId],
-        )
-        .await?;
-        index(
-            manager,
-            "idx_goods_shop_price",
-            Goods::Table,
-            &[Goods::ShopPriceFen],
-        )
-        .await?;
-        index(
-            manager,
-            "idx_goods_sold_num",
-            Goods::Table,
-            &[Goods::SoldNum],
-        )
-        .await?;
+        index(manager, "idx_goods_category", Goods::Table, &[Goods::CategoryId]).await?;
+        index(manager, "idx_goods_shop_price", Goods::Table, &[Goods::ShopPriceFen]).await?;
+        index(manager, "idx_goods_sold_num", Goods::Table, &[Goods::SoldNum]).await?;
         index(manager, "idx_goods_name", Goods::Table, &[Goods::Name]).await?;
 
         manager
@@ -222,13 +192,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "idx_goods_image_goods",
-            GoodsImage::Table,
-            &[GoodsImage::GoodsId],
-        )
-        .await?;
+        index(manager, "idx_goods_image_goods", GoodsImage::Table, &[GoodsImage::GoodsId]).await?;
 
         manager
             .create_table(
@@ -295,24 +259,8 @@ impl MigrationTrait for Migration {
             GoodsBrand::Table.into_iden(),
             GoodsCategory::Table.into_iden(),
         ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }
-}
-
-async fn index<T: Iden + Copy + 'static>(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: T,
-    columns: &[T],
-) -> Result<(), DbErr> {
-    let mut statement = Index::create();
-    statement.name(name).table(table);
-    for column in columns {
-        statement.col(*column);
-    }
-    manager.create_index(statement.to_owned()).await
 }

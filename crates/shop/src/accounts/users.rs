@@ -1,0 +1,273 @@
+//! Accounts: registration, login (username or mobile, throttled), the profile, and the CLI's
+//! user management. Passwords are hashed before the one insert that creates a user.
+
+use std::time::Duration;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, SqlErr, TransactionTrait,
+};
+
+use super::codes::{self, CodeCheck};
+use super::passwords::{self, Verdict};
+use crate::app::AppState;
+use crate::clock::now_utc;
+use crate::db;
+use crate::db::entities::user;
+use crate::http::fields::{Fields, Text};
+use crate::http::{ApiError, ApiResult, FieldErrors};
+use crate::throttle::Limit;
+
+pub mod messages {
+    pub const BAD_CREDENTIALS: &str = "无法使用提供的认证信息登录。";
+    pub const PASSWORD_LENGTH: &str = "密码长度应为6到20个字符。";
+    pub const PASSWORD_CHINESE: &str = "密码不能包含中文字符。";
+    pub const USERNAME_TAKEN: &str = "已存在一位使用该名字的用户。";
+    pub const USERNAME_CHARSET: &str = "请输入合法用户名。只能包含字母，数字和@/./+/-/_ 字符。";
+}
+
+/// Registrations per client address.
+pub const REGISTER_LIMIT: Limit = Limit { scope: "register-address", max: 20, window: Duration::from_secs(3600) };
+/// Failed logins per client address.
+pub const LOGIN_ADDRESS_LIMIT: Limit = Limit { scope: "login-address", max: 30, window: Duration::from_secs(900) };
+/// Failed logins per account name.
+pub const LOGIN_ACCOUNT_LIMIT: Limit = Limit { scope: "login-account", max: 10, window: Duration::from_secs(900) };
+
+/// The policy the UI states: 6–20 characters, no Chinese.
+pub fn password_problem(password: &str) -> Option<&'static str> {
+    let length = password.chars().count();
+    if !(6..=20).contains(&length) {
+        return Some(messages::PASSWORD_LENGTH);
+    }
+    let chinese = password
+        .chars()
+        .any(|c| matches!(c, '\u{3400}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' | '\u{20000}'..='\u{2fa1f}'));
+    chinese.then_some(messages::PASSWORD_CHINESE)
+}
+
+/// `POST /users/`: all of `username`, `code`, `password` are validated and their errors reported
+/// together; on success the user (username = mobile) is created and the code consumed, in one
+/// transaction.
+pub async fn register(state: &AppState, fields: &mut Fields<'_>) -> ApiResult<user::Model> {
+    let username = fields.text("username", Text::required(150)).flatten();
+    if let Some(name) = &username
+        && find_by_username_or_mobile(&state.db, name).await?.is_some()
+    {
+        fields.error("username", codes::messages::USER_EXISTS);
+    }
+    let code = fields.text("code", Text::optional(4).blank_ok().unbounded()).flatten().unwrap_or_default();
+    let mut code_id = None;
+    if code.is_empty() {
+        fields.error("code", codes::messages::ENTER_CODE);
+    } else if code.chars().count() != 4 {
+        fields.error("code", codes::messages::CODE_FORMAT);
+    } else if let Some(mobile) = &username {
+        // Checked only when there is a username to check it for (the original crashed without one).
+        match codes::check_code(state, mobile, &code).await? {
+            CodeCheck::Valid(id) => code_id = Some(id),
+            CodeCheck::Wrong => fields.error("code", codes::messages::WRONG_CODE),
+            CodeCheck::Expired => fields.error("code", codes::messages::EXPIRED_CODE),
+        }
+    }
+    let password = fields.text("password", Text::required(128)).flatten();
+    if let Some(problem) = password.as_deref().and_then(password_problem) {
+        fields.error("password", problem);
+    }
+    let (Some(username), Some(code_id), Some(password)) = (username, code_id, password) else {
+        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
+    };
+    if !fields.errors.is_empty() {
+        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
+    }
+
+    let hash = passwords::hash_blocking(password).await?;
+    let mobile = (username.chars().count() <= 11).then(|| username.clone());
+    let txn = state.db.begin().await?;
+    let result = async {
+        if !codes::consume_code(&txn, code_id).await? {
+            return Err(ApiError::Validation(FieldErrors::single("code", codes::messages::WRONG_CODE)));
+        }
+        match user::Entity::insert(new_user(&username, hash, mobile, false)).exec_with_returning(&txn).await {
+            Ok(user) => Ok(user),
+            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Err(ApiError::Validation(FieldErrors::single("username", codes::messages::USER_EXISTS)))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+    .await;
+    let user = db::finish(txn, result).await?;
+    tracing::info!(user_id = user.id, "registered a user");
+    Ok(user)
+}
+
+fn new_user(username: &str, password_hash: String, mobile: Option<String>, superuser: bool) -> user::ActiveModel {
+    user::ActiveModel {
+        username: Set(username.to_owned()),
+        password: Set(password_hash),
+        name: Set(None),
+        birthday: Set(None),
+        gender: Set("female".into()),
+        mobile: Set(mobile),
+        email: Set(None),
+        is_active: Set(true),
+        is_superuser: Set(superuser),
+        date_joined: Set(now_utc()),
+        last_login: Set(None),
+        ..Default::default()
+    }
+}
+
+/// The user whose username is `name`, else the one whose mobile is `name` (B9).
+pub async fn find_by_username_or_mobile(db: &DatabaseConnection, name: &str) -> Result<Option<user::Model>, DbErr> {
+    if let Some(user) = user::Entity::find().filter(user::Column::Username.eq(name)).one(db).await? {
+        return Ok(Some(user));
+    }
+    user::Entity::find().filter(user::Column::Mobile.eq(name)).one(db).await
+}
+
+/// `POST /login/`: the user for these credentials. Failures are counted per client address and per
+/// account name; either limit reached means 429 even for a correct password.
+pub async fn login(state: &AppState, fields: &mut Fields<'_>, client: &str) -> ApiResult<user::Model> {
+    let username = fields.text("username", Text::required(150)).flatten();
+    let password = fields.text("password", Text::required(128)).flatten();
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
+    };
+    let account = username.to_lowercase();
+    LOGIN_ADDRESS_LIMIT.check(&state.db, client).await?;
+    LOGIN_ACCOUNT_LIMIT.check(&state.db, &account).await?;
+
+    let found = find_by_username_or_mobile(&state.db, &username).await?;
+    let verdict = match &found {
+        Some(user) => passwords::verify_blocking(password.clone(), user.password.clone()).await?,
+        // Spend the same time on unknown names, so timing does not reveal which exist.
+        None => passwords::verify_nobody_blocking(password.clone()).await?,
+    };
+    let user = match (found, verdict) {
+        (Some(user), Verdict::Valid | Verdict::ValidNeedsRehash) if user.is_active => {
+            if verdict == Verdict::ValidNeedsRehash {
+                rehash(&state.db, &user, password).await?;
+            }
+            user
+        }
+        _ => {
+            LOGIN_ADDRESS_LIMIT.hit(&state.db, client).await?;
+            LOGIN_ACCOUNT_LIMIT.hit(&state.db, &account).await?;
+            return Err(ApiError::Validation(FieldErrors::single("non_field_errors", messages::BAD_CREDENTIALS)));
+        }
+    };
+    user::Entity::update_many()
+        .col_expr(user::Column::LastLogin, Expr::value(now_utc()))
+        .filter(user::Column::Id.eq(user.id))
+        .exec(&state.db)
+        .await?;
+    Ok(user)
+}
+
+/// Replaces a legacy (Django PBKDF2) hash with Argon2id, unless the password changed meanwhile.
+async fn rehash(db: &DatabaseConnection, user: &user::Model, password: String) -> ApiResult<()> {
+    let hash = passwords::hash_blocking(password).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::Password, Expr::value(hash))
+        .filter(user::Column::Id.eq(user.id))
+        .filter(user::Column::Password.eq(user.password.as_str()))
+        .exec(db)
+        .await?;
+    tracing::info!(user_id = user.id, "rehashed a legacy password with Argon2id");
+    Ok(())
+}
+
+/// `PATCH`/`PUT /users/{any}/` on the authenticated user: `username`, `gender`, `birthday`,
+/// `email`; `mobile` is read-only (it is the login identity).
+pub async fn update_profile(
+    db: &DatabaseConnection,
+    user: user::Model,
+    fields: &mut Fields<'_>,
+) -> ApiResult<user::Model> {
+    let username = fields.text("username", Text::required(150)).flatten();
+    if let Some(name) = &username {
+        if !name.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
+            fields.error("username", messages::USERNAME_CHARSET);
+        } else if name != &user.username && username_taken(db, name, user.id).await? {
+            fields.error("username", messages::USERNAME_TAKEN);
+        }
+    }
+    let gender = fields.choice("gender", false, &["male", "female"]);
+    let birthday = fields.date("birthday");
+    let email = fields.email("email", 100);
+    if !fields.errors.is_empty() {
+        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
+    }
+    let id = user.id;
+    let mut active = user.into_active_model();
+    if let Some(name) = username {
+        active.username = Set(name);
+    }
+    if let Some(gender) = gender {
+        active.gender = Set(gender.to_owned());
+    }
+    if let Some(birthday) = birthday {
+        active.birthday = Set(birthday);
+    }
+    if let Some(email) = email {
+        active.email = Set(email);
+    }
+    match active.update(db).await {
+        Ok(user) => Ok(user),
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(ApiError::Validation(FieldErrors::single("username", messages::USERNAME_TAKEN)))
+        }
+        Err(error) => {
+            tracing::error!(user_id = id, "profile update failed");
+            Err(error.into())
+        }
+    }
+}
+
+async fn username_taken(db: &DatabaseConnection, name: &str, except: i32) -> Result<bool, DbErr> {
+    let other = user::Entity::find()
+        .filter(Condition::all().add(user::Column::Username.eq(name)).add(user::Column::Id.ne(except)))
+        .one(db)
+        .await?;
+    Ok(other.is_some())
+}
+
+/// `mxshop user create`: a user with a checked password; the mobile is optional.
+pub async fn create_user(
+    db: &DatabaseConnection,
+    username: &str,
+    mobile: Option<&str>,
+    password: String,
+    superuser: bool,
+) -> anyhow::Result<user::Model> {
+    if let Some(problem) = password_problem(&password) {
+        anyhow::bail!("{problem}");
+    }
+    if let Some(mobile) = mobile {
+        anyhow::ensure!(codes::is_mobile(mobile), "{}: {mobile}", codes::messages::BAD_MOBILE);
+    }
+    anyhow::ensure!(find_by_username_or_mobile(db, username).await?.is_none(), "a user named {username} exists");
+    let hash = passwords::hash_blocking(password).await?;
+    let user = user::Entity::insert(new_user(username, hash, mobile.map(str::to_owned), superuser))
+        .exec_with_returning(db)
+        .await?;
+    Ok(user)
+}
+
+/// `mxshop user set-password`.
+pub async fn set_password(db: &DatabaseConnection, username: &str, password: String) -> anyhow::Result<()> {
+    if let Some(problem) = password_problem(&password) {
+        anyhow::bail!("{problem}");
+    }
+    let user =
+        find_by_username_or_mobile(db, username).await?.ok_or_else(|| anyhow::anyhow!("no user named {username}"))?;
+    let hash = passwords::hash_blocking(password).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::Password, Expr::value(hash))
+        .filter(user::Column::Id.eq(user.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! `CurrentUser`: the user a `Authorization: Bearer <jwt>` (or `JWT <jwt>`) header names, with
+//! drf-jwt's 401 answers for every way it can be wrong.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use sea_orm::EntityTrait;
+
+use super::error::ApiError;
+use crate::accounts::tokens;
+use crate::app::AppState;
+use crate::db::entities::user;
+
+pub mod messages {
+    pub const NOT_PROVIDED: &str = "身份认证信息未提供。";
+    pub const NO_CREDENTIALS: &str = "Invalid Authorization header. No credentials provided.";
+    pub const SPACES: &str = "Invalid Authorization header. Credentials string should not contain spaces.";
+    pub const UNKNOWN_USER: &str = "Invalid signature.";
+    pub const INACTIVE: &str = "用户账户已禁用。";
+}
+
+/// The authenticated, active user.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub user::Model);
+
+impl CurrentUser {
+    pub fn id(&self) -> i32 {
+        self.0.id
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let words: Vec<&str> = header.as_deref().unwrap_or_default().split_whitespace().collect();
+        let scheme_ok =
+            words.first().is_some_and(|w| w.eq_ignore_ascii_case("bearer") || w.eq_ignore_ascii_case("jwt"));
+        let token = match (scheme_ok, words.len()) {
+            (false, _) => return Err(ApiError::Unauthorized(messages::NOT_PROVIDED)),
+            (true, 1) => return Err(ApiError::Unauthorized(messages::NO_CREDENTIALS)),
+            (true, 2) => words[1],
+            (true, _) => return Err(ApiError::Unauthorized(messages::SPACES)),
+        };
+        let claims = tokens::verify(&state.keys, token).map_err(|error| ApiError::Unauthorized(error.message()))?;
+        let user = user::Entity::find_by_id(claims.user_id)
+            .one(&state.db)
+            .await?
+            .ok_or(ApiError::Unauthorized(messages::UNKNOWN_USER))?;
+        if !user.is_active {
+            return Err(ApiError::Unauthorized(messages::INACTIVE));
+        }
+        Ok(Self(user))
+    }
+}

@@ -1,0 +1,156 @@
+//! Shipping addresses (`/address/`): every field optional (default `""`) but never blank when
+//! sent.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::clock::{format_minutes, now_utc};
+use crate::db::entities::user_address;
+use crate::http::auth::CurrentUser;
+use crate::http::body::Payload;
+use crate::http::fields::{Fields, Text};
+use crate::http::{ApiError, ApiResult, Lookup};
+
+#[derive(Debug, Serialize)]
+pub struct AddressJson {
+    pub id: i32,
+    pub province: String,
+    pub city: String,
+    pub district: String,
+    pub address: String,
+    pub signer_name: String,
+    pub add_time: String,
+    pub signer_mobile: String,
+}
+
+impl From<&user_address::Model> for AddressJson {
+    fn from(row: &user_address::Model) -> Self {
+        Self {
+            id: row.id,
+            province: row.province.clone(),
+            city: row.city.clone(),
+            district: row.district.clone(),
+            address: row.address.clone(),
+            signer_name: row.signer_name.clone(),
+            add_time: format_minutes(row.add_time),
+            signer_mobile: row.signer_mobile.clone(),
+        }
+    }
+}
+
+/// The address fields that were sent, validated.
+struct AddressInput {
+    values: Vec<(user_address::Column, String)>,
+}
+
+fn read_address(payload: &Payload, partial: bool) -> ApiResult<AddressInput> {
+    let mut fields = Fields::new(payload, partial);
+    let mut values = Vec::new();
+    for (name, column, max) in [
+        ("province", user_address::Column::Province, 100),
+        ("city", user_address::Column::City, 100),
+        ("district", user_address::Column::District, 100),
+        ("address", user_address::Column::Address, 100),
+        ("signer_name", user_address::Column::SignerName, 100),
+        ("signer_mobile", user_address::Column::SignerMobile, 11),
+    ] {
+        if let Some(Some(value)) = fields.text(name, Text::optional(max)) {
+            values.push((column, value));
+        }
+    }
+    fields.finish()?;
+    Ok(AddressInput { values })
+}
+
+async fn owned(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult<user_address::Model> {
+    user_address::Entity::find_by_id(id)
+        .filter(user_address::Column::UserId.eq(user.id()))
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// `GET /address/`
+pub async fn list_addresses(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<Vec<AddressJson>>> {
+    let rows = user_address::Entity::find()
+        .filter(user_address::Column::UserId.eq(user.id()))
+        .order_by_asc(user_address::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(Json(rows.iter().map(AddressJson::from).collect()))
+}
+
+/// `POST /address/`
+pub async fn create_address(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    payload: Payload,
+) -> ApiResult<(StatusCode, Json<AddressJson>)> {
+    let input = read_address(&payload, false)?;
+    let mut row = user_address::ActiveModel {
+        user_id: Set(user.id()),
+        province: Set(String::new()),
+        city: Set(String::new()),
+        district: Set(String::new()),
+        address: Set(String::new()),
+        signer_name: Set(String::new()),
+        signer_mobile: Set(String::new()),
+        add_time: Set(now_utc()),
+        ..Default::default()
+    };
+    for (column, value) in input.values {
+        sea_orm::ActiveModelTrait::set(&mut row, column, value.into());
+    }
+    let row = user_address::Entity::insert(row).exec_with_returning(&state.db).await?;
+    Ok((StatusCode::CREATED, Json(AddressJson::from(&row))))
+}
+
+/// `GET /address/{id}/`
+pub async fn get_address(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Lookup(id): Lookup,
+) -> ApiResult<Json<AddressJson>> {
+    Ok(Json(AddressJson::from(&owned(&state, &user, id).await?)))
+}
+
+/// `PUT` and `PATCH /address/{id}/`: the fields sent are changed; `id` and `add_time` are ignored.
+pub async fn update_address(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Lookup(id): Lookup,
+    payload: Payload,
+) -> ApiResult<Json<AddressJson>> {
+    let row = owned(&state, &user, id).await?;
+    let input = read_address(&payload, true)?;
+    if input.values.is_empty() {
+        return Ok(Json(AddressJson::from(&row)));
+    }
+    let mut active = row.into_active_model();
+    for (column, value) in input.values {
+        active.set(column, value.into());
+    }
+    let row = active.update(&state.db).await?;
+    Ok(Json(AddressJson::from(&row)))
+}
+
+/// `DELETE /address/{id}/`
+pub async fn delete_address(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Lookup(id): Lookup,
+) -> ApiResult<StatusCode> {
+    let deleted = user_address::Entity::delete_many()
+        .filter(user_address::Column::Id.eq(id))
+        .filter(user_address::Column::UserId.eq(user.id()))
+        .exec(&state.db)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(ApiError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,147 @@
+//! Favourites (`/userfavs/`, keyed by goods id). `fav_num` moves with the row, in one transaction,
+//! by single-column increments — exact under any concurrency.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::catalog::goods::render_goods;
+use crate::catalog::render::GoodsJson;
+use crate::clock::now_utc;
+use crate::db;
+use crate::db::entities::{goods, user_fav};
+use crate::http::auth::CurrentUser;
+use crate::http::body::Payload;
+use crate::http::fields::{Fields, messages};
+use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
+
+const ALREADY: &str = "已经收藏";
+
+#[derive(Debug, Serialize)]
+pub struct FavDetail {
+    pub goods: GoodsJson,
+    pub id: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Fav {
+    pub goods: i32,
+    pub id: i32,
+}
+
+/// `GET /userfavs/`
+pub async fn list_favs(
+    State(state): State<AppState>,
+    url: RequestUrl,
+    user: CurrentUser,
+) -> ApiResult<Json<Vec<FavDetail>>> {
+    let favs = user_fav::Entity::find()
+        .filter(user_fav::Column::UserId.eq(user.id()))
+        .order_by_asc(user_fav::Column::Id)
+        .all(&state.db)
+        .await?;
+    let goods_ids: Vec<i32> = favs.iter().map(|f| f.goods_id).collect();
+    let rows = goods::Entity::find().filter(goods::Column::Id.is_in(goods_ids)).all(&state.db).await?;
+    let rendered = render_goods(&state.db, &url, &rows, None).await?;
+    let mut by_id: std::collections::HashMap<i32, GoodsJson> = rows.iter().map(|g| g.id).zip(rendered).collect();
+    Ok(Json(
+        favs.iter().filter_map(|fav| Some(FavDetail { goods: by_id.remove(&fav.goods_id)?, id: fav.id })).collect(),
+    ))
+}
+
+/// `POST /userfavs/` `{"goods": id}`
+pub async fn create_fav(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    payload: Payload,
+) -> ApiResult<(StatusCode, Json<Fav>)> {
+    let mut fields = Fields::new(&payload, false);
+    let goods_id = fields.primary_key("goods", true);
+    let goods_id = fields.finish_with(goods_id)?;
+    let already = || ApiError::Validation(FieldErrors::single("non_field_errors", ALREADY));
+    let txn = state.db.begin().await?;
+    let result = async {
+        // The goods row is locked (and counted) first: every favourite change takes its locks in
+        // the same order, so concurrent ones queue instead of deadlocking on MySQL, where the
+        // insert's foreign-key check would otherwise share-lock the row before the update.
+        let counted = goods::Entity::update_many()
+            .col_expr(goods::Column::FavNum, Expr::col(goods::Column::FavNum).add(1))
+            .filter(goods::Column::Id.eq(goods_id))
+            .exec(&txn)
+            .await?;
+        if counted.rows_affected == 0 {
+            return Err(ApiError::Validation(FieldErrors::single("goods", messages::does_not_exist(goods_id))));
+        }
+        let inserted = user_fav::Entity::insert(user_fav::ActiveModel {
+            user_id: Set(user.id()),
+            goods_id: Set(goods_id),
+            add_time: Set(now_utc()),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await;
+        match inserted {
+            Ok(result) => Ok(result.last_insert_id),
+            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Err(already()),
+            Err(error) => Err(error.into()),
+        }
+    }
+    .await;
+    let id = db::finish(txn, result).await?;
+    Ok((StatusCode::CREATED, Json(Fav { goods: goods_id, id })))
+}
+
+/// `GET /userfavs/{goods_id}/`: 200 when favourited, 404 otherwise.
+pub async fn get_fav(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Lookup(goods_id): Lookup,
+) -> ApiResult<Json<Fav>> {
+    let fav = user_fav::Entity::find()
+        .filter(user_fav::Column::UserId.eq(user.id()))
+        .filter(user_fav::Column::GoodsId.eq(goods_id))
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(Fav { goods: fav.goods_id, id: fav.id }))
+}
+
+/// `DELETE /userfavs/{goods_id}/`
+pub async fn delete_fav(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Lookup(goods_id): Lookup,
+) -> ApiResult<StatusCode> {
+    let txn = state.db.begin().await?;
+    let result = async {
+        // Lock the goods row before the favourite, in the same order as `create_fav`. A no-op
+        // update locks it on every database (on SQLite it takes the write lock up front).
+        goods::Entity::update_many()
+            .col_expr(goods::Column::FavNum, Expr::col(goods::Column::FavNum))
+            .filter(goods::Column::Id.eq(goods_id))
+            .exec(&txn)
+            .await?;
+        let deleted = user_fav::Entity::delete_many()
+            .filter(user_fav::Column::UserId.eq(user.id()))
+            .filter(user_fav::Column::GoodsId.eq(goods_id))
+            .exec(&txn)
+            .await?;
+        if deleted.rows_affected == 0 {
+            return Err(ApiError::NotFound);
+        }
+        goods::Entity::update_many()
+            .col_expr(goods::Column::FavNum, Expr::col(goods::Column::FavNum).sub(1))
+            .filter(goods::Column::Id.eq(goods_id))
+            .filter(goods::Column::FavNum.gt(0))
+            .exec(&txn)
+            .await?;
+        Ok(())
+    }
+    .await;
+    db::finish(txn, result).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

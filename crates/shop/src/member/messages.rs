@@ -1,0 +1,154 @@
+//! Leaving messages (`/messages/`) with an uploaded file. Uploads are capped, checked against an
+//! extension allow-list, stored under random names in `media/message/images/`, and served only
+//! as downloads (see `web`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::clock::{format_minutes, now_utc};
+use crate::db::entities::user_message;
+use crate::http::auth::CurrentUser;
+use crate::http::body::Payload;
+use crate::http::fields::{Fields, Text};
+use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
+
+/// Where uploads go, relative to the media directory.
+pub const UPLOAD_DIR: &str = "message/images";
+
+#[derive(Debug, Serialize)]
+pub struct MessageJson {
+    pub message_type: i16,
+    pub subject: String,
+    pub message: String,
+    pub file: Option<String>,
+    pub id: i32,
+    pub add_time: String,
+}
+
+impl MessageJson {
+    fn new(row: &user_message::Model, url: &RequestUrl) -> Self {
+        Self {
+            message_type: row.message_type,
+            subject: row.subject.clone(),
+            message: row.message.clone(),
+            file: url.media(Some(&row.file)),
+            id: row.id,
+            add_time: format_minutes(row.add_time),
+        }
+    }
+}
+
+/// `GET /messages/`
+pub async fn list_messages(
+    State(state): State<AppState>,
+    url: RequestUrl,
+    user: CurrentUser,
+) -> ApiResult<Json<Vec<MessageJson>>> {
+    let rows = user_message::Entity::find()
+        .filter(user_message::Column::UserId.eq(user.id()))
+        .order_by_asc(user_message::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(Json(rows.iter().map(|row| MessageJson::new(row, &url)).collect()))
+}
+
+/// The extension of an uploaded name, lower case, if it has one.
+fn extension(file_name: &str) -> Option<String> {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    let (stem, ext) = base.rsplit_once('.')?;
+    (!stem.is_empty() && !ext.is_empty()).then(|| ext.to_ascii_lowercase())
+}
+
+/// `POST /messages/` (multipart: `file`, `subject`, `message`, `message_type`)
+pub async fn create_message(
+    State(state): State<AppState>,
+    url: RequestUrl,
+    user: CurrentUser,
+    payload: Payload,
+) -> ApiResult<(StatusCode, Json<MessageJson>)> {
+    let mut fields = Fields::new(&payload, false);
+    let message_type = fields.choice("message_type", false, &["1", "2", "3", "4", "5"]).unwrap_or("1");
+    let subject = fields.text("subject", Text::optional(100).blank_ok()).flatten().unwrap_or_default();
+    let message = fields.text("message", Text::optional(0).blank_ok().unbounded()).flatten().unwrap_or_default();
+    let upload = fields.file("file");
+    let ext = upload.and_then(|upload| extension(&upload.file_name));
+    let allowed = &state.config.upload_extensions;
+    if upload.is_some() && !ext.as_ref().is_some_and(|ext| allowed.contains(ext)) {
+        fields.error(
+            "file",
+            format!("不支持的文件类型 “{}”。允许的类型：{}。", ext.as_deref().unwrap_or(""), allowed.join(", ")),
+        );
+    }
+    let (upload, ext) = match (fields.finish_with(upload), ext) {
+        (Ok(upload), Some(ext)) => (upload, ext),
+        (Err(error), _) => return Err(error),
+        (Ok(_), None) => return Err(ApiError::Validation(FieldErrors::single("file", "文件缺少扩展名。"))),
+    };
+
+    // A random name: nothing of the client's name reaches the file system.
+    let mut random = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut random).map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
+    let name = format!("{UPLOAD_DIR}/{}.{ext}", hex::encode(random));
+    let path = state.config.media_dir().join(&name);
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+    }
+    tokio::fs::write(&path, &upload.bytes).await.map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    let inserted = user_message::Entity::insert(user_message::ActiveModel {
+        user_id: Set(user.id()),
+        message_type: Set(message_type.parse().unwrap_or(1)),
+        subject: Set(subject),
+        message: Set(message),
+        file: Set(name),
+        add_time: Set(now_utc()),
+        ..Default::default()
+    })
+    .exec_with_returning(&state.db)
+    .await;
+    match inserted {
+        Ok(row) => Ok((StatusCode::CREATED, Json(MessageJson::new(&row, &url)))),
+        Err(error) => {
+            // Nothing half-written: the file goes with the failed row.
+            let _ = tokio::fs::remove_file(&path).await;
+            Err(error.into())
+        }
+    }
+}
+
+/// `DELETE /messages/{id}/`
+pub async fn delete_message(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Lookup(id): Lookup,
+) -> ApiResult<StatusCode> {
+    let row = user_message::Entity::find_by_id(id)
+        .filter(user_message::Column::UserId.eq(user.id()))
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    user_message::Entity::delete_by_id(row.id).exec(&state.db).await?;
+    let path = state.config.media_dir().join(&row.file);
+    if let Err(error) = tokio::fs::remove_file(&path).await {
+        tracing::warn!(path = %path.display(), %error, "could not remove a deleted message's file");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::extension;
+
+    #[test]
+    fn extensions_from_untrusted_names() {
+        assert_eq!(extension("note 1.TXT").as_deref(), Some("txt"));
+        assert_eq!(extension("../../x.html").as_deref(), Some("html"));
+        assert_eq!(extension("C:\\a\\b.pdf").as_deref(), Some("pdf"));
+        assert_eq!(extension(".bashrc"), None);
+        assert_eq!(extension("noext"), None);
+        assert_eq!(extension("trailing."), None);
+    }
+}

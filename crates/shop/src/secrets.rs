@@ -1,0 +1,108 @@
+//! The deployment's secret key: configured, or generated once and kept in the data directory. It
+//! signs login tokens (HS256) and keys the hashes of SMS codes.
+
+use std::path::Path;
+
+use anyhow::Context;
+use aws_lc_rs::hmac;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+
+use crate::config::Config;
+
+const SECRET_FILE: &str = "secret.key";
+
+pub struct Keys {
+    pub jwt_encoding: EncodingKey,
+    pub jwt_decoding: DecodingKey,
+    code_key: hmac::Key,
+}
+
+impl Keys {
+    /// The configured key, else `<data_dir>/secret.key`, created on first use (mode 0600).
+    pub fn load(config: &Config) -> anyhow::Result<Self> {
+        if let Some(secret) = &config.secret_key {
+            anyhow::ensure!(secret.expose().len() >= 32, "secret_key must be at least 32 characters long");
+            return Ok(Self::from_secret(secret.expose()));
+        }
+        let secret = read_or_create(&config.data_dir.join(SECRET_FILE))?;
+        Ok(Self::from_secret(&secret))
+    }
+
+    pub fn from_secret(secret: &str) -> Self {
+        // The code key is derived, so that a leaked code hash says nothing about the JWT key.
+        let master = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+        let derived = hmac::sign(&master, b"mxshop sms codes");
+        Self {
+            jwt_encoding: EncodingKey::from_secret(secret.as_bytes()),
+            jwt_decoding: DecodingKey::from_secret(secret.as_bytes()),
+            code_key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+        }
+    }
+
+    /// Hex HMAC-SHA256 of `mobile` and `code`: what is stored instead of the code.
+    pub fn code_hash(&self, mobile: &str, code: &str) -> String {
+        hex::encode(hmac::sign(&self.code_key, format!("{mobile}:{code}").as_bytes()))
+    }
+
+    /// Constant-time comparison of a code against a stored hash.
+    pub fn code_matches(&self, mobile: &str, code: &str, stored_hash: &str) -> bool {
+        let Ok(expected) = hex::decode(stored_hash) else { return false };
+        hmac::verify(&self.code_key, format!("{mobile}:{code}").as_bytes(), &expected).is_ok()
+    }
+}
+
+fn read_or_create(path: &Path) -> anyhow::Result<String> {
+    if path.exists() {
+        let secret = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let secret = secret.trim().to_owned();
+        anyhow::ensure!(secret.len() >= 32, "{} holds a secret shorter than 32 characters", path.display());
+        return Ok(secret);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
+    let secret = hex::encode(bytes);
+    write_private(path, &secret)?;
+    tracing::info!(path = %path.display(), "generated a new secret key");
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes()).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        let first = Keys::load(&config).unwrap();
+        let stored = std::fs::read_to_string(dir.path().join(SECRET_FILE)).unwrap();
+        assert_eq!(stored.len(), 64);
+        let second = Keys::load(&config).unwrap();
+        let hash = first.code_hash("13800000000", "1234");
+        assert!(second.code_matches("13800000000", "1234", &hash));
+        assert!(!second.code_matches("13800000000", "1235", &hash));
+        assert!(!second.code_matches("13800000001", "1234", &hash));
+        assert!(!second.code_matches("13800000000", "1234", "zz"));
+    }
+}

@@ -1,0 +1,84 @@
+//! Rate limits kept in the database (a sliding-window log), so every instance sees the same counts.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use crate::clock::now_utc;
+use crate::db::entities::throttle_hit;
+use crate::http::ApiError;
+
+/// At most `max` counted events per `window` for one subject.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub scope: &'static str,
+    pub max: u64,
+    pub window: Duration,
+}
+
+/// Hits older than this are deleted now and then; no limit looks further back.
+const RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+impl Limit {
+    fn window_start(&self, now: NaiveDateTime) -> NaiveDateTime {
+        now - chrono::TimeDelta::from_std(self.window).unwrap_or(RETENTION)
+    }
+
+    /// `Err(Throttled)` with the seconds until a slot frees up when the subject is at its limit.
+    pub async fn check(&self, db: &DatabaseConnection, subject: &str) -> Result<(), ApiError> {
+        let now = now_utc();
+        let start = self.window_start(now);
+        let in_window = throttle_hit::Entity::find()
+            .filter(throttle_hit::Column::Scope.eq(self.scope))
+            .filter(throttle_hit::Column::Subject.eq(subject))
+            .filter(throttle_hit::Column::HitAt.gt(start));
+        let count = in_window.clone().count(db).await?;
+        if count < self.max {
+            return Ok(());
+        }
+        // The oldest hits leave the window first; once enough have left, a request fits again.
+        let release = in_window
+            .order_by_desc(throttle_hit::Column::HitAt)
+            .offset(self.max - 1)
+            .one(db)
+            .await?
+            .map_or(now, |hit| hit.hit_at);
+        let wait = std::cmp::max((release - start).num_seconds(), 1) as u64;
+        tracing::warn!(scope = self.scope, subject, count, wait, "rate limit reached");
+        Err(ApiError::Throttled(wait))
+    }
+
+    /// Counts one event for the subject.
+    pub async fn hit(&self, db: &DatabaseConnection, subject: &str) -> Result<(), DbErr> {
+        let now = now_utc();
+        throttle_hit::Entity::insert(throttle_hit::ActiveModel {
+            scope: Set(self.scope.to_owned()),
+            subject: Set(subject.chars().take(160).collect()),
+            hit_at: Set(now),
+            ..Default::default()
+        })
+        .exec(db)
+        .await?;
+        // Roughly one insert in sixty-four also sweeps expired hits, keeping the table small
+        // without a separate job.
+        if rand::random::<u8>() < 4 {
+            throttle_hit::Entity::delete_many()
+                .filter(Expr::col(throttle_hit::Column::HitAt).lt(now - RETENTION))
+                .exec(db)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Checks and, if allowed, counts.
+    pub async fn check_and_hit(&self, db: &DatabaseConnection, subject: &str) -> Result<(), ApiError> {
+        self.check(db, subject).await?;
+        self.hit(db, subject).await?;
+        Ok(())
+    }
+}
