@@ -16,10 +16,11 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::accounts::sms::{self, SmsSender};
 use crate::config::Config;
+use crate::failpoints::FailPoints;
 use crate::http::conventions::{cors, drf_error_bodies, log_requests};
 use crate::http::routes::Routes;
 use crate::secrets::Keys;
-use crate::{accounts, catalog, member, outbound, web};
+use crate::{accounts, catalog, member, outbound, trade, web};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -30,6 +31,8 @@ pub struct AppState {
     pub public_host: String,
     pub keys: Arc<Keys>,
     pub sms: Arc<dyn SmsSender>,
+    /// Armed only by tests.
+    pub failpoints: Arc<FailPoints>,
 }
 
 impl AppState {
@@ -44,7 +47,7 @@ impl AppState {
     /// The state with the given services (tests pass a `LogSms` they can read).
     pub fn with_services(db: DatabaseConnection, config: Config, keys: Keys, sms: Arc<dyn SmsSender>) -> Self {
         let public_host = config.listen.to_string();
-        Self { db, config: Arc::new(config), public_host, keys: Arc::new(keys), sms }
+        Self { db, config: Arc::new(config), public_host, keys: Arc::new(keys), sms, failpoints: Arc::default() }
     }
 }
 
@@ -54,7 +57,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The whole HTTP surface, with the conventions of `http::conventions` applied to every route.
 pub fn build_app(state: AppState) -> Router {
     let routes = Routes::default();
-    let routes = web::routes(member::routes(accounts::routes(catalog::routes(routes))), &state.config);
+    let routes = trade::routes(member::routes(accounts::routes(catalog::routes(routes))));
+    let routes = web::routes(routes, &state.config);
     let body_limit = state.config.body_limit_bytes;
     // Each `layer` wraps the ones before it: the request log is outermost, the body limit innermost.
     routes

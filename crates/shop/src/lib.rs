@@ -1,6 +1,6 @@
 //! mxshop: an online-shop backend with Alipay payments, serving the MxShop Django REST API.
 //!
-//! Organised by feature (`catalog`, `accounts`, `member`, `web`) over shared plumbing (`http`,
+//! Organised by feature (`catalog`, `accounts`, `member`, `trade`, `web`) over shared plumbing (`http`,
 //! `db`, `config`, `cli`, `secrets`, `throttle`).
 
 pub mod accounts;
@@ -11,12 +11,14 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod failpoints;
 pub mod http;
 pub mod member;
 pub mod money;
 pub mod outbound;
 pub mod secrets;
 pub mod throttle;
+pub mod trade;
 pub mod web;
 
 pub use app::{AppState, Server, build_app};

@@ -17,6 +17,11 @@ impl Money {
     pub const fn fen(self) -> i64 {
         self.0
     }
+
+    /// `self + price × quantity`, or `None` on overflow.
+    pub fn checked_add_times(self, price: Money, quantity: i32) -> Option<Money> {
+        price.0.checked_mul(i64::from(quantity)).and_then(|line| self.0.checked_add(line)).map(Money)
+    }
 }
 
 /// `"%.2f"` yuan, the form Alipay and people read.

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
+};
 use sea_orm_migration::MigratorTrait;
 
 pub use migration::Migrator;
@@ -49,6 +51,32 @@ pub async fn finish<T, E: From<DbErr>>(txn: DatabaseTransaction, result: Result<
             Err(error)
         }
     }
+}
+
+/// Whether a transaction failed only because a concurrent one won a lock race (a deadlock, a
+/// serialization failure, SQLite's busy writer) and may simply be run again.
+pub fn is_transient(error: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner))) = error else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(database) = inner.as_ref() else { return false };
+    // SQLSTATE 40001 (serialization failure; MySQL reports deadlocks with it too) and 40P01
+    // (PostgreSQL deadlock); SQLite's primary code 5 is SQLITE_BUSY (517: BUSY_SNAPSHOT).
+    matches!(database.code().as_deref(), Some("40001" | "40P01" | "5" | "517"))
+}
+
+/// Locks the user's row for the rest of the transaction (a no-op update, which locks on every
+/// database and on SQLite takes the write lock up front): one user's cart and order changes then
+/// run one at a time, while different users' run side by side.
+pub async fn lock_user(txn: &DatabaseTransaction, user_id: i32) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entities::user::Entity::update_many()
+        .col_expr(entities::user::Column::IsActive, Expr::col(entities::user::Column::IsActive))
+        .filter(entities::user::Column::Id.eq(user_id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Applies every pending migration; a no-op when the schema is current.

@@ -14,6 +14,7 @@ pub mod messages {
     pub const NULL: &str = "该字段不能为 null。";
     pub const NOT_A_STRING: &str = "不是有效的字符串。";
     pub const NOT_AN_INTEGER: &str = "请填写合法的整数值。";
+    pub const NOT_A_NUMBER: &str = "请填写合法的数字。";
     pub const DATE_FORMAT: &str = "日期格式错误。请从这些格式中选择：YYYY-MM-DD。";
     pub const EMAIL: &str = "请输入合法的邮件地址。";
     pub const NOT_A_FILE: &str = "提交的数据不是一个文件。请检查表单的编码类型。";
@@ -86,8 +87,9 @@ impl<'a> Fields<'a> {
         self.errors.add(field, message);
     }
 
-    pub fn has_error(&self, field: &str) -> bool {
-        self.errors.has(field)
+    /// Whether the body has the field at all.
+    pub fn contains(&self, field: &str) -> bool {
+        self.payload.contains(field)
     }
 
     /// Ends validation: the collected errors as a 400, or `Ok`.
@@ -176,6 +178,29 @@ impl<'a> Fields<'a> {
         };
         if parsed.is_none() {
             self.error(name, messages::NOT_AN_INTEGER);
+        }
+        parsed
+    }
+
+    /// A number (DRF's `FloatField`): JSON numbers and numeric strings.
+    pub fn number(&mut self, name: &str, required: bool) -> Option<f64> {
+        let Some(value) = self.raw(name, required) else {
+            self.missing(name, required);
+            return None;
+        };
+        let parsed = match value {
+            FieldValue::Json(Value::Number(number)) => number.as_f64(),
+            FieldValue::Json(Value::String(text)) | FieldValue::Text(text) => {
+                text.trim().parse::<f64>().ok().filter(|f| f.is_finite())
+            }
+            FieldValue::Json(Value::Null) => {
+                self.error(name, messages::NULL);
+                return None;
+            }
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.error(name, messages::NOT_A_NUMBER);
         }
         parsed
     }

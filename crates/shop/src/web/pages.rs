@@ -10,8 +10,20 @@ use crate::app::AppState;
 use crate::http::RequestUrl;
 
 /// The collections listed by the API root, as DRF's `DefaultRouter` lists them.
-const COLLECTIONS: &[&str] =
-    &["goods", "categories", "hotsearchs", "banners", "indexgoods", "code", "users", "userfavs", "messages", "address"];
+const COLLECTIONS: &[&str] = &[
+    "goods",
+    "categories",
+    "hotsearchs",
+    "banners",
+    "indexgoods",
+    "code",
+    "users",
+    "userfavs",
+    "messages",
+    "address",
+    "shopcarts",
+    "orders",
+];
 
 /// `GET /`: the shop when a front end is installed, otherwise a page saying where things are.
 pub async fn root(State(state): State<AppState>) -> Response {

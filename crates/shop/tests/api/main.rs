@@ -10,4 +10,5 @@ mod goods;
 mod home;
 mod member;
 mod support;
+mod trade;
 mod web;

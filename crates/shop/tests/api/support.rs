@@ -147,6 +147,7 @@ pub struct TestApp {
     pub config: Config,
     /// Where the log SMS provider puts codes.
     pub sms: Arc<LogSms>,
+    pub failpoints: Arc<shop::failpoints::FailPoints>,
     statements: Arc<AtomicUsize>,
     /// Kept for its `Drop`, which removes the database.
     _database: TestDatabase,
@@ -195,8 +196,9 @@ impl TestApp {
         } else {
             AppState::with_services(db.clone(), config.clone(), Keys::load(&config).expect("keys"), sms.clone())
         };
+        let failpoints = state.failpoints.clone();
         let router = shop::build_app(state);
-        Self { router, db, config, sms, statements, _database: database }
+        Self { router, db, config, sms, failpoints, statements, _database: database }
     }
 
     /// The demo catalogue, seeded the way `mxshop serve` does.
@@ -287,6 +289,12 @@ impl TestApp {
             .await
             .expect("create user");
         shop::accounts::tokens::issue(&Keys::from_secret(TEST_SECRET), &user, 3600).expect("token")
+    }
+
+    /// The id of the user a token was issued for.
+    pub fn user_id(token: &str) -> i32 {
+        let keys = Keys::from_secret(TEST_SECRET);
+        shop::accounts::tokens::verify(&keys, token).expect("a valid token").user_id
     }
 
     /// Sends a code to `mobile` and registers with it; returns the token.

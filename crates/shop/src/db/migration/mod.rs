@@ -4,13 +4,18 @@ use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_catalog;
 mod m20261126_000002_accounts;
+mod m20261126_000003_trade;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_catalog::Migration), Box::new(m20261126_000002_accounts::Migration)]
+        vec![
+            Box::new(m20261126_000001_catalog::Migration),
+            Box::new(m20261126_000002_accounts::Migration),
+            Box::new(m20261126_000003_trade::Migration),
+        ]
     }
 }
 

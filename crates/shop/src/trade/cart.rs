@@ -1,0 +1,207 @@
+//! The shopping cart (`/shopcarts/`, keyed by goods id). Cart changes never move stock, but a line
+//! may not ask for more than is in stock.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::catalog::goods::render_goods;
+use crate::catalog::render::GoodsJson;
+use crate::clock::now_utc;
+use crate::db::{self, entities::goods, entities::shopping_cart};
+use crate::http::auth::CurrentUser;
+use crate::http::body::Payload;
+use crate::http::fields::{Fields, messages};
+use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
+
+const NUMS_REQUIRED: &str = "请选择购买数量";
+const NUMS_AT_LEAST_ONE: &str = "商品数量不能小于一";
+
+#[derive(Debug, Serialize)]
+pub struct CartLineJson {
+    pub goods: GoodsJson,
+    pub nums: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CartLineWrite {
+    pub nums: i32,
+    pub goods: i32,
+}
+
+/// `nums` with the cart's messages: required, an integer, at least one.
+fn read_nums(fields: &mut Fields<'_>) -> Option<i32> {
+    if !fields.contains("nums") {
+        fields.error("nums", NUMS_REQUIRED);
+        return None;
+    }
+    let nums = fields.integer("nums", true)?;
+    if nums < 1 {
+        fields.error("nums", NUMS_AT_LEAST_ONE);
+        return None;
+    }
+    match i32::try_from(nums) {
+        Ok(nums) => Some(nums),
+        Err(_) => {
+            fields.error("nums", messages::NOT_AN_INTEGER);
+            None
+        }
+    }
+}
+
+/// Refuses a line asking for more than the goods' stock.
+fn check_stock(goods: &goods::Model, nums: i32) -> ApiResult<()> {
+    if nums > goods.goods_num {
+        return Err(ApiError::Validation(FieldErrors::single(
+            "nums",
+            format!("“{}” 库存不足：最多可购买 {} 件。", goods.name, goods.goods_num.max(0)),
+        )));
+    }
+    Ok(())
+}
+
+async fn line(txn: &DatabaseTransaction, user_id: i32, goods_id: i32) -> ApiResult<Option<shopping_cart::Model>> {
+    Ok(shopping_cart::Entity::find()
+        .filter(shopping_cart::Column::UserId.eq(user_id))
+        .filter(shopping_cart::Column::GoodsId.eq(goods_id))
+        .one(txn)
+        .await?)
+}
+
+/// `GET /shopcarts/`
+pub async fn list_cart(
+    State(state): State<AppState>,
+    url: RequestUrl,
+    user: CurrentUser,
+) -> ApiResult<Json<Vec<CartLineJson>>> {
+    let lines = shopping_cart::Entity::find()
+        .filter(shopping_cart::Column::UserId.eq(user.id()))
+        .order_by_asc(shopping_cart::Column::Id)
+        .all(&state.db)
+        .await?;
+    let rows = goods::Entity::find()
+        .filter(goods::Column::Id.is_in(lines.iter().map(|l| l.goods_id).collect::<Vec<_>>()))
+        .all(&state.db)
+        .await?;
+    let rendered = render_goods(&state.db, &url, &rows, None).await?;
+    let mut by_id: std::collections::HashMap<i32, GoodsJson> = rows.iter().map(|g| g.id).zip(rendered).collect();
+    Ok(Json(
+        lines.iter().filter_map(|l| Some(CartLineJson { goods: by_id.remove(&l.goods_id)?, nums: l.nums })).collect(),
+    ))
+}
+
+/// `POST /shopcarts/` `{"goods", "nums"}`: adds `nums` to the line (creating it).
+pub async fn add_to_cart(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    payload: Payload,
+) -> ApiResult<(StatusCode, Json<CartLineWrite>)> {
+    let mut fields = Fields::new(&payload, false);
+    let nums = read_nums(&mut fields);
+    let goods_id = fields.primary_key("goods", true);
+    let (nums, goods_id) = fields.finish_with(nums.zip(goods_id))?;
+    let Some(goods) = goods::Entity::find_by_id(goods_id).one(&state.db).await? else {
+        return Err(ApiError::Validation(FieldErrors::single("goods", messages::does_not_exist(goods_id))));
+    };
+    let txn = state.db.begin().await?;
+    let result: ApiResult<i32> = async {
+        db::lock_user(&txn, user.id()).await?;
+        match line(&txn, user.id(), goods_id).await? {
+            Some(existing) => {
+                let total = existing.nums.saturating_add(nums);
+                check_stock(&goods, total)?;
+                shopping_cart::Entity::update(shopping_cart::ActiveModel {
+                    id: Set(existing.id),
+                    nums: Set(total),
+                    ..Default::default()
+                })
+                .exec(&txn)
+                .await?;
+                Ok(total)
+            }
+            None => {
+                check_stock(&goods, nums)?;
+                shopping_cart::Entity::insert(shopping_cart::ActiveModel {
+                    user_id: Set(user.id()),
+                    goods_id: Set(goods_id),
+                    nums: Set(nums),
+                    add_time: Set(now_utc()),
+                    ..Default::default()
+                })
+                .exec(&txn)
+                .await?;
+                Ok(nums)
+            }
+        }
+    }
+    .await;
+    let total = db::finish(txn, result).await?;
+    Ok((StatusCode::CREATED, Json(CartLineWrite { nums: total, goods: goods_id })))
+}
+
+/// `GET /shopcarts/{goods_id}/`
+pub async fn get_cart_line(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Lookup(goods_id): Lookup,
+) -> ApiResult<Json<CartLineWrite>> {
+    let line = shopping_cart::Entity::find()
+        .filter(shopping_cart::Column::UserId.eq(user.id()))
+        .filter(shopping_cart::Column::GoodsId.eq(goods_id))
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(CartLineWrite { nums: line.nums, goods: line.goods_id }))
+}
+
+/// `PATCH`/`PUT /shopcarts/{goods_id}/` `{"nums"}`: sets the line's quantity.
+pub async fn set_cart_line(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Lookup(goods_id): Lookup,
+    payload: Payload,
+) -> ApiResult<Json<CartLineWrite>> {
+    let mut fields = Fields::new(&payload, false);
+    let nums = read_nums(&mut fields);
+    let nums = fields.finish_with(nums)?;
+    let txn = state.db.begin().await?;
+    let result: ApiResult<()> = async {
+        db::lock_user(&txn, user.id()).await?;
+        let existing = line(&txn, user.id(), goods_id).await?.ok_or(ApiError::NotFound)?;
+        let goods = goods::Entity::find_by_id(goods_id).one(&txn).await?.ok_or(ApiError::NotFound)?;
+        check_stock(&goods, nums)?;
+        shopping_cart::Entity::update(shopping_cart::ActiveModel {
+            id: Set(existing.id),
+            nums: Set(nums),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        Ok(())
+    }
+    .await;
+    db::finish(txn, result).await?;
+    Ok(Json(CartLineWrite { nums, goods: goods_id }))
+}
+
+/// `DELETE /shopcarts/{goods_id}/`
+pub async fn delete_cart_line(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Lookup(goods_id): Lookup,
+) -> ApiResult<StatusCode> {
+    let deleted = shopping_cart::Entity::delete_many()
+        .filter(shopping_cart::Column::UserId.eq(user.id()))
+        .filter(shopping_cart::Column::GoodsId.eq(goods_id))
+        .exec(&state.db)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(ApiError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
