@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::failpoints::FailPoints;
 use crate::http::conventions::{cors, drf_error_bodies, log_requests};
 use crate::http::routes::Routes;
+use crate::payments::{self, Payments};
 use crate::secrets::Keys;
 use crate::{accounts, catalog, member, outbound, trade, web};
 
@@ -31,6 +32,7 @@ pub struct AppState {
     pub public_host: String,
     pub keys: Arc<Keys>,
     pub sms: Arc<dyn SmsSender>,
+    pub payments: Arc<Payments>,
     /// Armed only by tests.
     pub failpoints: Arc<FailPoints>,
 }
@@ -40,14 +42,30 @@ impl AppState {
     /// SMS provider.
     pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
         let keys = Keys::load(&config)?;
-        let sms = sms::from_config(&config.sms, outbound::http_client()?)?;
-        Ok(Self::with_services(db, config, keys, sms))
+        let http = outbound::http_client()?;
+        let sms = sms::from_config(&config.sms, http.clone())?;
+        Self::with_services(db, config, keys, sms, http)
     }
 
-    /// The state with the given services (tests pass a `LogSms` they can read).
-    pub fn with_services(db: DatabaseConnection, config: Config, keys: Keys, sms: Arc<dyn SmsSender>) -> Self {
+    /// The state with the given SMS provider (tests pass a `LogSms` they can read).
+    pub fn with_services(
+        db: DatabaseConnection,
+        config: Config,
+        keys: Keys,
+        sms: Arc<dyn SmsSender>,
+        http: reqwest::Client,
+    ) -> anyhow::Result<Self> {
+        let payments = Payments::new(&config, payments::gateway::client(&config, http)?);
         let public_host = config.listen.to_string();
-        Self { db, config: Arc::new(config), public_host, keys: Arc::new(keys), sms, failpoints: Arc::default() }
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            public_host,
+            keys: Arc::new(keys),
+            sms,
+            payments: Arc::new(payments),
+            failpoints: Arc::default(),
+        })
     }
 }
 
@@ -57,7 +75,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The whole HTTP surface, with the conventions of `http::conventions` applied to every route.
 pub fn build_app(state: AppState) -> Router {
     let routes = Routes::default();
-    let routes = trade::routes(member::routes(accounts::routes(catalog::routes(routes))));
+    let routes = payments::routes(trade::routes(member::routes(accounts::routes(catalog::routes(routes)))));
     let routes = web::routes(routes, &state.config);
     let body_limit = state.config.body_limit_bytes;
     // Each `layer` wraps the ones before it: the request log is outermost, the body limit innermost.

@@ -13,6 +13,7 @@ use crate::app::{AppState, Server};
 use crate::config::{Config, LogFormat, Overrides};
 use crate::db::{self, Migrator};
 use crate::demo;
+use crate::payments;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -204,7 +205,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let database = db::redact(&config.database_url());
     let frontend = config.frontend_dir.join("index.html").is_file();
-    let server = Server::bind(config.listen, AppState::new(db, config.clone())?).await?;
+    let state = AppState::new(db, config.clone())?;
+    payments::jobs::spawn(state.clone(), std::time::Duration::from_secs(config.alipay.job_interval_secs.max(1)));
+    let server = Server::bind(config.listen, state).await?;
     let base = format!("http://{}", server.local_addr()?);
     println!("mxshop is serving on {base}/");
     println!("  shop (Vue front end): {base}/index/{}", if frontend { "" } else { "  (not installed: see README)" });

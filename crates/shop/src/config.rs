@@ -42,6 +42,53 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` is believed; every other peer is its own client address.
     pub trusted_proxies: Vec<IpAddr>,
     pub sms: SmsConfig,
+    pub alipay: AlipayConfig,
+}
+
+/// Alipay: the gateway, this shop's app and keys, and the payment window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AlipayConfig {
+    /// `builtin` (the sandbox inside mxshop, the default), `alipay-sandbox` (Alipay's own
+    /// sandbox), `production`, or a gateway URL.
+    pub gateway: String,
+    /// The app id. With `builtin`, any id works (the shop registers itself).
+    pub app_id: String,
+    /// The app's private key (PEM PKCS#1/PKCS#8 or one-line base64). With `builtin`: generated
+    /// once under `<data_dir>/alipay/`.
+    pub app_private_key_file: Option<PathBuf>,
+    /// Alipay's public key (public-key mode).
+    pub alipay_public_key_file: Option<PathBuf>,
+    /// Certificate mode: the app certificate, Alipay's certificate and Alipay's root bundle.
+    pub app_cert_file: Option<PathBuf>,
+    pub alipay_cert_file: Option<PathBuf>,
+    pub alipay_root_cert_file: Option<PathBuf>,
+    /// The merchant's Alipay user id; when set, notifications for another seller are refused.
+    pub seller_id: Option<String>,
+    /// Public base URL for `notify_url` and `return_url`. Default: `http://<listen>`.
+    pub public_url: Option<String>,
+    /// How long an order may wait for payment before it is closed and its stock released.
+    pub payment_window_secs: u64,
+    /// How often the expiry and reconciliation job runs.
+    pub job_interval_secs: u64,
+}
+
+impl Default for AlipayConfig {
+    fn default() -> Self {
+        Self {
+            gateway: "builtin".into(),
+            app_id: "2021000000000001".into(),
+            app_private_key_file: None,
+            alipay_public_key_file: None,
+            app_cert_file: None,
+            alipay_cert_file: None,
+            alipay_root_cert_file: None,
+            seller_id: None,
+            public_url: None,
+            payment_window_secs: 1800,
+            job_interval_secs: 30,
+        }
+    }
 }
 
 /// Where SMS codes go.
@@ -125,6 +172,7 @@ impl Default for Config {
             .to_vec(),
             trusted_proxies: Vec::new(),
             sms: SmsConfig::default(),
+            alipay: AlipayConfig::default(),
         }
     }
 }
@@ -178,6 +226,14 @@ impl Config {
         match &self.database_url {
             Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
             _ => format!("sqlite://{}?mode=rwc", self.data_dir.join("mxshop.db").display()),
+        }
+    }
+
+    /// The shop's public base URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.alipay.public_url {
+            Some(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_owned(),
+            _ => format!("http://{}", self.listen),
         }
     }
 

@@ -1,6 +1,7 @@
 //! mxshop: an online-shop backend with Alipay payments, serving the MxShop Django REST API.
 //!
-//! Organised by feature (`catalog`, `accounts`, `member`, `trade`, `web`) over shared plumbing (`http`,
+//! Organised by feature (`catalog`, `accounts`, `member`, `trade`, `payments`,
+//! `web`) over shared plumbing (`http`,
 //! `db`, `config`, `cli`, `secrets`, `throttle`).
 
 pub mod accounts;
@@ -16,6 +17,7 @@ pub mod http;
 pub mod member;
 pub mod money;
 pub mod outbound;
+pub mod payments;
 pub mod secrets;
 pub mod throttle;
 pub mod trade;

@@ -18,6 +18,19 @@ impl Money {
         self.0
     }
 
+    /// Parses a decimal yuan amount with at most two decimals, e.g. `"15"`, `"9.90"`, `"0.5"`.
+    pub fn parse_yuan(text: &str) -> Option<Self> {
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || fraction.is_empty() || fraction.len() > 2 || !all_digits(whole) || !all_digits(fraction)
+        {
+            return None;
+        }
+        let yuan: i64 = whole.parse().ok()?;
+        let fen: i64 = format!("{fraction:0<2}").parse().ok()?;
+        yuan.checked_mul(100)?.checked_add(fen).map(Self)
+    }
+
     /// `self + price × quantity`, or `None` on overflow.
     pub fn checked_add_times(self, price: Money, quantity: i32) -> Option<Money> {
         price.0.checked_mul(i64::from(quantity)).and_then(|line| self.0.checked_add(line)).map(Money)
@@ -61,6 +74,16 @@ mod tests {
             let parsed: f64 = text.parse().unwrap();
             assert_eq!(format!("{parsed:.2}"), expected, "fen {fen} rendered {text}");
             assert!(text.split('.').nth(1).is_none_or(|d| d.len() <= 2), "fen {fen} rendered {text}");
+        }
+    }
+
+    #[test]
+    fn parses_yuan() {
+        assert_eq!(Money::parse_yuan("15"), Some(Money::from_fen(1500)));
+        assert_eq!(Money::parse_yuan("9.9"), Some(Money::from_fen(990)));
+        assert_eq!(Money::parse_yuan("0.05"), Some(Money::from_fen(5)));
+        for bad in ["", "1.234", "abc", "1.", "-1", "1e3", "99999999999999999999"] {
+            assert_eq!(Money::parse_yuan(bad), None, "{bad}");
         }
     }
 

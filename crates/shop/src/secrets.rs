@@ -64,13 +64,17 @@ fn read_or_create(path: &Path) -> anyhow::Result<String> {
     let mut bytes = [0u8; 32];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
     let secret = hex::encode(bytes);
-    write_private(path, &secret)?;
+    write_private_file(path, &secret)?;
     tracing::info!(path = %path.display(), "generated a new secret key");
     Ok(secret)
 }
 
+/// Creates `path` (it must not exist) readable by the owner only, and writes `contents`.
 #[cfg(unix)]
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
@@ -82,8 +86,9 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     file.write_all(contents.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Creates `path` and writes `contents`.
 #[cfg(not(unix))]
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
 }
 

@@ -48,6 +48,10 @@ pub async fn cors(request: Request, next: Next) -> Response {
     response
 }
 
+/// Marks a response whose non-JSON error body is deliberate (Alipay expects a plain `fail`).
+#[derive(Debug, Clone, Copy)]
+pub struct KeepBody;
+
 /// Gives a DRF `{"detail": …}` body to error responses that the framework and tower layers create
 /// without a JSON one (405 from method routing, 413 from the body limit, 408 from the timeout, an
 /// empty 404 from the file server, an extractor's plain-text rejection), so that every error a
@@ -57,7 +61,8 @@ pub async fn drf_error_bodies(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let is_framework_body = content_type.is_none_or(|ct| ct.starts_with("text/plain"));
+    let is_framework_body =
+        content_type.is_none_or(|ct| ct.starts_with("text/plain")) && response.extensions().get::<KeepBody>().is_none();
     if !(status.is_client_error() || status.is_server_error()) || !is_framework_body {
         return response;
     }

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// 401 with DRF's `detail` and a `WWW-Authenticate` challenge.
     #[error("not authenticated: {0}")]
     Unauthorized(&'static str),
+    /// 403: authenticated, but not allowed (staff-only routes).
+    #[error("permission denied")]
+    PermissionDenied,
     /// 429; the number is the seconds until a request would be accepted.
     #[error("throttled for {0} s")]
     Throttled(u64),
@@ -111,6 +114,7 @@ impl IntoResponse for ApiError {
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
                 response
             }
+            ApiError::PermissionDenied => detail(StatusCode::FORBIDDEN, "您没有执行该操作的权限。"),
             ApiError::Throttled(seconds) => {
                 let mut response = detail(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -91,7 +91,8 @@ pub async fn create_order(
             other => break other?,
         }
     };
-    Ok((StatusCode::CREATED, Json(OrderJson::new(&order, None))))
+    let alipay_url = state.payments.pay_url(&order);
+    Ok((StatusCode::CREATED, Json(OrderJson::new(&order, alipay_url))))
 }
 
 async fn place_order(
@@ -168,7 +169,7 @@ async fn place_order(
     state.failpoints.check(FAIL_AFTER_RESERVATION)?;
 
     let now = now_utc();
-    let order = insert_order(txn, user_id, input, key, total, now).await?;
+    let order = insert_order(txn, user_id, input, key, total, now, state.payments.payment_window).await?;
     order_goods::Entity::insert_many(lines.iter().map(|line| order_goods::ActiveModel {
         order_id: Set(order.id),
         goods_id: Set(line.goods_id),
@@ -200,6 +201,7 @@ async fn insert_order(
     key: Option<&str>,
     total: Money,
     now: chrono::NaiveDateTime,
+    payment_window: chrono::TimeDelta,
 ) -> ApiResult<order_info::Model> {
     const TRIES: usize = 5;
     for _ in 0..TRIES {
@@ -218,6 +220,8 @@ async fn insert_order(
             signer_name: Set(input.signer_name.clone()),
             singer_mobile: Set(input.singer_mobile.clone()),
             idempotency_key: Set(key.map(str::to_owned)),
+            expire_at: Set(now + payment_window),
+            checked_at: Set(None),
             add_time: Set(now),
             ..Default::default()
         })
@@ -256,7 +260,7 @@ pub async fn list_orders(State(state): State<AppState>, user: CurrentUser) -> Ap
         .order_by_asc(order_info::Column::Id)
         .all(&state.db)
         .await?;
-    Ok(Json(orders.iter().map(|order| OrderJson::new(order, None)).collect()))
+    Ok(Json(orders.iter().map(|order| OrderJson::new(order, state.payments.pay_url(order))).collect()))
 }
 
 /// `GET /orders/{id}/`: the order with its lines and their goods.
@@ -280,7 +284,7 @@ pub async fn get_order(
     let by_id: HashMap<i32, _> = rows.iter().map(|g| g.id).zip(rendered).collect();
     let goods =
         lines.iter().filter_map(|line| Some(OrderGoodsJson::new(line, by_id.get(&line.goods_id)?.clone()))).collect();
-    Ok(Json(OrderDetailJson::new(&order, goods, None)))
+    Ok(Json(OrderDetailJson::new(&order, goods, state.payments.pay_url(&order))))
 }
 
 /// `DELETE /orders/{id}/`: only while unpaid; the reserved stock goes back in the same

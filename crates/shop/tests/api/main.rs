@@ -9,6 +9,7 @@ mod conventions;
 mod goods;
 mod home;
 mod member;
+mod payments;
 mod support;
 mod trade;
 mod web;

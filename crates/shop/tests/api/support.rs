@@ -138,6 +138,13 @@ impl Drop for TestDatabase {
     }
 }
 
+pub const TEST_APP_ID: &str = "2021000000000042";
+
+/// A key pair of the `alipay` crate's test data: `app_*` is the shop's, `alipay_*` plays Alipay.
+pub fn test_key(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../alipay/tests/data").join(name)
+}
+
 /// The key tests sign tokens with (the app is configured with it).
 pub const TEST_SECRET: &str = "test-secret-key-0123456789abcdef0123456789";
 
@@ -187,6 +194,15 @@ impl TestApp {
             data_dir: database._dir.path().to_path_buf(),
             frontend_dir: database._dir.path().join("frontend"),
             secret_key: Some(Secret::new(TEST_SECRET)),
+            alipay: shop::config::AlipayConfig {
+                // Fixed test keys (no key generation per test); tests that pay point `gateway` at
+                // a sandbox of their own.
+                gateway: "http://127.0.0.1:9/gateway.do".into(),
+                app_id: TEST_APP_ID.into(),
+                app_private_key_file: Some(test_key("app_private_pkcs8.pem")),
+                alipay_public_key_file: Some(test_key("alipay_public_spki.pem")),
+                ..Default::default()
+            },
             ..Config::default()
         };
         adjust(&mut config);
@@ -194,7 +210,9 @@ impl TestApp {
         let state = if configured_services {
             AppState::new(db.clone(), config.clone()).expect("state from configuration")
         } else {
-            AppState::with_services(db.clone(), config.clone(), Keys::load(&config).expect("keys"), sms.clone())
+            let http = shop::outbound::http_client().expect("HTTP client");
+            AppState::with_services(db.clone(), config.clone(), Keys::load(&config).expect("keys"), sms.clone(), http)
+                .expect("state")
         };
         let failpoints = state.failpoints.clone();
         let router = shop::build_app(state);

@@ -9,6 +9,8 @@ pub mod hot_search_word;
 pub mod index_ad;
 pub mod order_goods;
 pub mod order_info;
+pub mod payment_event;
+pub mod refund;
 pub mod shopping_cart;
 pub mod throttle_hit;
 pub mod user;

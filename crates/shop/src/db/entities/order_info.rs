@@ -23,6 +23,10 @@ pub struct Model {
     pub singer_mobile: String,
     /// The client's `Idempotency-Key`, unique per user.
     pub idempotency_key: Option<String>,
+    /// When an unpaid order expires (UTC); also Alipay's `time_expire`.
+    pub expire_at: DateTime,
+    /// When reconciliation last asked Alipay about this order.
+    pub checked_at: Option<DateTime>,
     pub add_time: DateTime,
 }
 

@@ -1,5 +1,6 @@
-//! The trade: shopping carts, orders (amounts in fen, an optional idempotency key per user) and
-//! order lines with the price each goods had when ordered.
+//! The trade: shopping carts, orders (amounts in fen, an optional idempotency key per user, a
+//! payment deadline), order lines with the price each goods had when ordered, every payment
+//! notification received, and refunds.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -35,7 +36,35 @@ enum OrderInfo {
     SignerName,
     SingerMobile,
     IdempotencyKey,
+    ExpireAt,
+    CheckedAt,
     AddTime,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum PaymentEvent {
+    Table,
+    Id,
+    OrderSn,
+    NotifyId,
+    TradeStatus,
+    Verdict,
+    Fields,
+    ReceivedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Refund {
+    Table,
+    Id,
+    OrderId,
+    OutRequestNo,
+    AmountFen,
+    Reason,
+    Status,
+    RequestedBy,
+    AddTime,
+    RefundedAt,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -118,6 +147,8 @@ impl MigrationTrait for Migration {
                     .col(string_len(OrderInfo::SignerName, 20))
                     .col(string_len(OrderInfo::SingerMobile, 11))
                     .col(string_len_null(OrderInfo::IdempotencyKey, 100))
+                    .col(date_time(OrderInfo::ExpireAt))
+                    .col(date_time_null(OrderInfo::CheckedAt))
                     .col(date_time(OrderInfo::AddTime))
                     .check(Expr::col(OrderInfo::OrderMountFen).gte(0))
                     .foreign_key(
@@ -170,11 +201,57 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "idx_order_goods_order", OrderGoods::Table, &[OrderGoods::OrderId]).await
+        index(manager, "idx_order_goods_order", OrderGoods::Table, &[OrderGoods::OrderId]).await?;
+
+        manager
+            .create_table(
+                create_table(manager, PaymentEvent::Table)
+                    .col(big_pk_auto(PaymentEvent::Id))
+                    .col(string_len(PaymentEvent::OrderSn, 64))
+                    .col(string_len(PaymentEvent::NotifyId, 128))
+                    .col(string_len(PaymentEvent::TradeStatus, 32))
+                    .col(string_len(PaymentEvent::Verdict, 32))
+                    .col(text(PaymentEvent::Fields))
+                    .col(date_time(PaymentEvent::ReceivedAt))
+                    .to_owned(),
+            )
+            .await?;
+        index(manager, "idx_payment_event_order_sn", PaymentEvent::Table, &[PaymentEvent::OrderSn]).await?;
+
+        manager
+            .create_table(
+                create_table(manager, Refund::Table)
+                    .col(pk_auto(Refund::Id))
+                    .col(integer(Refund::OrderId))
+                    .col(string_len_uniq(Refund::OutRequestNo, 64))
+                    .col(big_integer(Refund::AmountFen))
+                    .col(string_len(Refund::Reason, 256))
+                    .col(string_len(Refund::Status, 16))
+                    .col(string_len(Refund::RequestedBy, 150))
+                    .col(date_time(Refund::AddTime))
+                    .col(date_time_null(Refund::RefundedAt))
+                    .check(Expr::col(Refund::AmountFen).gt(0))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_refund_order")
+                            .from(Refund::Table, Refund::OrderId)
+                            .to(OrderInfo::Table, OrderInfo::Id)
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        index(manager, "idx_refund_order", Refund::Table, &[Refund::OrderId]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [OrderGoods::Table.into_iden(), OrderInfo::Table.into_iden(), ShoppingCart::Table.into_iden()] {
+        for table in [
+            Refund::Table.into_iden(),
+            PaymentEvent::Table.into_iden(),
+            OrderGoods::Table.into_iden(),
+            OrderInfo::Table.into_iden(),
+            ShoppingCart::Table.into_iden(),
+        ] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())

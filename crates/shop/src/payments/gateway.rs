@@ -1,0 +1,103 @@
+//! The Alipay client the shop uses, built from the configuration: Alipay itself (production or its
+//! sandbox) with the merchant's keys, or the built-in sandbox with key pairs generated once in the
+//! data directory.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::config::Config;
+
+/// Where the built-in sandbox is mounted.
+pub const BUILTIN_SANDBOX_PATH: &str = "/sandbox/alipay";
+
+/// Paths of the built-in mode's generated keys.
+pub struct BuiltinKeys {
+    pub app_private_key: PathBuf,
+    /// The sandbox's own "Alipay" key; the shop verifies with its public half.
+    pub sandbox_private_key: PathBuf,
+}
+
+impl BuiltinKeys {
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        let dir = data_dir.join("alipay");
+        Self {
+            app_private_key: dir.join("app_private_key.pem"),
+            sandbox_private_key: dir.join("sandbox_alipay_private_key.pem"),
+        }
+    }
+
+    /// Generates any key that does not exist yet (RSA-2048, PKCS#8 PEM, mode 0600).
+    pub fn ensure(&self) -> anyhow::Result<()> {
+        for path in [&self.app_private_key, &self.sandbox_private_key] {
+            if !path.exists() {
+                generate_private_key(path)?;
+                tracing::info!(path = %path.display(), "generated an RSA key pair for the built-in Alipay sandbox");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn generate_private_key(path: &Path) -> anyhow::Result<()> {
+    let key = KeyPair::generate(KeySize::Rsa2048).map_err(|_| anyhow::anyhow!("generating an RSA key failed"))?;
+    let der = key.as_der().map_err(|_| anyhow::anyhow!("encoding an RSA key failed"))?;
+    let body = STANDARD.encode(der.as_ref());
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    crate::secrets::write_private_file(path, &pem)
+}
+
+/// The gateway URL for the configured `gateway` value.
+pub fn gateway_url(config: &Config) -> String {
+    match config.alipay.gateway.as_str() {
+        "builtin" => format!("{}{BUILTIN_SANDBOX_PATH}/gateway.do", config.public_url()),
+        "alipay-sandbox" => alipay::SANDBOX_GATEWAY.to_owned(),
+        "production" => alipay::PRODUCTION_GATEWAY.to_owned(),
+        url => url.to_owned(),
+    }
+}
+
+fn required<'a>(value: &'a Option<PathBuf>, key: &str) -> anyhow::Result<&'a PathBuf> {
+    value.as_ref().ok_or_else(|| anyhow::anyhow!("alipay.{key} must be set when alipay.gateway is not \"builtin\""))
+}
+
+/// Builds the client, loading (or, for the built-in sandbox, generating) the keys. Any missing or
+/// unparseable key is a start-up error naming the file.
+pub fn client(config: &Config, http: reqwest::Client) -> anyhow::Result<alipay::Client> {
+    let alipay_config = &config.alipay;
+    let (app_key, key_mode) = if alipay_config.gateway == "builtin" {
+        let keys = BuiltinKeys::in_data_dir(&config.data_dir);
+        keys.ensure()?;
+        let app_key = alipay::PrivateKey::from_file(&keys.app_private_key)?;
+        let sandbox_public = alipay::PrivateKey::from_file(&keys.sandbox_private_key)?.public_key()?;
+        (app_key, alipay::KeyMode::PublicKey(sandbox_public))
+    } else {
+        let app_key =
+            alipay::PrivateKey::from_file(required(&alipay_config.app_private_key_file, "app_private_key_file")?)?;
+        let key_mode = match (&alipay_config.alipay_public_key_file, &alipay_config.app_cert_file) {
+            (Some(public), _) => alipay::KeyMode::PublicKey(alipay::PublicKeyRsa::from_file(public)?),
+            (None, Some(app_cert)) => alipay::KeyMode::Certificate(alipay::CertMode::from_files(
+                app_cert,
+                required(&alipay_config.alipay_cert_file, "alipay_cert_file")?,
+                required(&alipay_config.alipay_root_cert_file, "alipay_root_cert_file")?,
+            )?),
+            (None, None) => anyhow::bail!("set alipay.alipay_public_key_file, or the three certificate files"),
+        };
+        (app_key, key_mode)
+    };
+    let public = config.public_url();
+    let client_config = alipay::Config::new(alipay_config.app_id.clone(), app_key, key_mode)
+        .with_gateway(gateway_url(config))
+        .with_notify_url(format!("{public}/alipay/return/"))
+        .with_return_url(format!("{public}/alipay/return/"));
+    alipay::Client::with_http_client(client_config, http).context("configuring the Alipay client")
+}

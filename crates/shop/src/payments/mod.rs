@@ -1,0 +1,92 @@
+//! Payments (Alipay): the signed page-pay URL of an unpaid order, the notification and browser
+//! return at `/alipay/return/`, expiry and reconciliation jobs, and refunds.
+
+pub mod apply;
+pub mod gateway;
+pub mod jobs;
+mod notify;
+pub mod refunds;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::routing::get;
+use chrono::{NaiveDateTime, TimeDelta, TimeZone, Utc};
+
+use crate::config::Config;
+use crate::db::entities::order_info;
+use crate::http::routes::Routes;
+use crate::trade::status::PayStatus;
+
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .api("/alipay/return/", get(notify::browser_return).post(notify::receive_notification))
+        .api("/admin/orders/{id}/refund/", get(refunds::list_refunds).post(refunds::create_refund))
+}
+
+/// A cached URL is reused until this long before the order's deadline.
+const URL_REFRESH_MARGIN: TimeDelta = TimeDelta::minutes(1);
+/// Beyond this many cached URLs, expired ones are swept.
+const URL_CACHE_SWEEP_AT: usize = 10_000;
+
+/// The shop's Alipay side: the client, what notifications must match, and signed URLs cached per
+/// order (signing costs an RSA operation; a list of many orders should not pay it every time).
+pub struct Payments {
+    pub client: alipay::Client,
+    pub app_id: String,
+    pub seller_id: Option<String>,
+    pub payment_window: TimeDelta,
+    urls: Mutex<HashMap<i32, (String, NaiveDateTime)>>,
+}
+
+impl Payments {
+    pub fn new(config: &Config, client: alipay::Client) -> Self {
+        Self {
+            client,
+            app_id: config.alipay.app_id.clone(),
+            seller_id: config.alipay.seller_id.clone(),
+            payment_window: TimeDelta::seconds(config.alipay.payment_window_secs.min(i64::MAX as u64) as i64),
+            urls: Mutex::default(),
+        }
+    }
+
+    /// The page-pay URL for an unpaid order before its deadline; `None` otherwise.
+    pub fn pay_url(&self, order: &order_info::Model) -> Option<String> {
+        if PayStatus::parse(&order.pay_status) != Some(PayStatus::Paying) {
+            return None;
+        }
+        let now = Utc::now().naive_utc();
+        if order.expire_at <= now {
+            return None;
+        }
+        let mut urls = self.urls.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((url, expire_at)) = urls.get(&order.id)
+            && *expire_at == order.expire_at
+            && now + URL_REFRESH_MARGIN < *expire_at
+        {
+            return Some(url.clone());
+        }
+        let url = self.sign_pay_url(order)?;
+        if urls.len() >= URL_CACHE_SWEEP_AT {
+            urls.retain(|_, (_, expire_at)| *expire_at > now);
+        }
+        urls.insert(order.id, (url.clone(), order.expire_at));
+        Some(url)
+    }
+
+    fn sign_pay_url(&self, order: &order_info::Model) -> Option<String> {
+        let built = alipay::Money::from_fen(order.order_mount_fen)
+            .and_then(|amount| {
+                alipay::PagePay::new(order.order_sn.clone(), amount, format!("mxshop 订单 {}", order.order_sn))
+            })
+            .map(|pay| pay.with_timeout(alipay::PayTimeout::Absolute(Utc.from_utc_datetime(&order.expire_at))))
+            .and_then(|pay| self.client.page_pay_url(&pay));
+        match built {
+            Ok(url) => Some(url),
+            Err(error) => {
+                tracing::error!(order_id = order.id, %error, "cannot sign the page-pay URL");
+                None
+            }
+        }
+    }
+}

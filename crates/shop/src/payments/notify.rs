@@ -1,0 +1,187 @@
+//! `/alipay/return/`: `POST` is Alipay's asynchronous notification (verified, checked against the
+//! order, recorded, applied at most once, answered `success`); `GET` is the buyer's browser coming
+//! back, which never changes an order by itself — it asks Alipay and applies the answer.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, FixedOffset};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::apply::{self, EventRecord, Verdict};
+use super::refunds;
+use crate::app::AppState;
+use crate::clock::now_utc;
+use crate::db::entities::order_info;
+use crate::http::conventions::KeepBody;
+use crate::trade::status::PayStatus;
+
+const ORDERS_PAGE: &str = "/index/#/app/home/member/order";
+const HOME_PAGE: &str = "/index/";
+
+/// What Alipay says about a trade, from a notification or a query.
+pub struct TradeFacts<'a> {
+    pub out_trade_no: &'a str,
+    pub trade_no: &'a str,
+    pub status: alipay::TradeStatus,
+    pub total_fen: i64,
+    pub app_id: Option<&'a str>,
+    pub seller_id: Option<&'a str>,
+    pub paid_at: Option<DateTime<FixedOffset>>,
+    pub is_refund: bool,
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response();
+    response.extensions_mut().insert(KeepBody);
+    response
+}
+
+/// `POST /alipay/return/`
+pub async fn receive_notification(State(state): State<AppState>, body: String) -> Response {
+    let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str());
+    let as_json: serde_json::Map<String, serde_json::Value> =
+        fields.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let event = EventRecord {
+        order_sn: field("out_trade_no"),
+        notify_id: field("notify_id"),
+        trade_status: field("trade_status"),
+        fields: serde_json::Value::Object(as_json).to_string(),
+    };
+    let notification = match state.payments.client.verify_notification_fields(&fields) {
+        Ok(notification) => notification,
+        Err(error) => {
+            tracing::warn!(%error, out_trade_no = event.order_sn, "refused a notification");
+            if let Err(db_error) = apply::record(&state.db, &event, Verdict::BadSignature).await {
+                tracing::error!(error = %db_error, "cannot record a refused notification");
+            }
+            return plain(StatusCode::BAD_REQUEST, "fail");
+        }
+    };
+    let facts = TradeFacts {
+        out_trade_no: &notification.out_trade_no,
+        trade_no: &notification.trade_no,
+        status: notification.trade_status,
+        total_fen: notification.total_amount.fen(),
+        app_id: Some(&notification.app_id),
+        seller_id: notification.seller_id.as_deref(),
+        paid_at: notification.gmt_payment,
+        is_refund: notification.is_refund(),
+    };
+    match process(&state, &facts, &event).await {
+        Ok(verdict) if verdict.accepted() => plain(StatusCode::OK, "success"),
+        Ok(verdict) => {
+            tracing::warn!(verdict = verdict.as_str(), out_trade_no = facts.out_trade_no, "refused a notification");
+            plain(StatusCode::BAD_REQUEST, "fail")
+        }
+        Err(error) => {
+            // Not answered `success`: Alipay delivers again later.
+            tracing::error!(%error, out_trade_no = facts.out_trade_no, "cannot process a notification");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "fail")
+        }
+    }
+}
+
+/// Checks the facts against the order and applies them. Recorded in every case.
+pub async fn process(state: &AppState, facts: &TradeFacts<'_>, event: &EventRecord<'_>) -> anyhow::Result<Verdict> {
+    let payments = &state.payments;
+    let refuse = |verdict: Verdict| async move {
+        apply::record(&state.db, event, verdict).await?;
+        Ok::<Verdict, anyhow::Error>(verdict)
+    };
+    if facts.app_id.is_some_and(|app_id| app_id != payments.app_id) {
+        return refuse(Verdict::AppMismatch).await;
+    }
+    if let Some(expected) = &payments.seller_id
+        && facts.seller_id != Some(expected.as_str())
+    {
+        return refuse(Verdict::SellerMismatch).await;
+    }
+    let Some(order) =
+        order_info::Entity::find().filter(order_info::Column::OrderSn.eq(facts.out_trade_no)).one(&state.db).await?
+    else {
+        return refuse(Verdict::UnknownOrder).await;
+    };
+    if facts.total_fen != order.order_mount_fen {
+        return refuse(Verdict::AmountMismatch).await;
+    }
+    if facts.is_refund {
+        apply::record(&state.db, event, Verdict::Refund).await?;
+        return Ok(Verdict::Refund);
+    }
+    let verdict = match facts.status {
+        alipay::TradeStatus::TradeSuccess | alipay::TradeStatus::TradeFinished => {
+            let paid_at = facts.paid_at.map_or_else(now_utc, |t| t.naive_utc());
+            let finished = facts.status == alipay::TradeStatus::TradeFinished;
+            apply::apply_paid(&state.db, &order, facts.trade_no, paid_at, finished, event).await?
+        }
+        alipay::TradeStatus::TradeClosed if PayStatus::parse(&order.pay_status) == Some(PayStatus::Paying) => {
+            // Alipay closed the unpaid trade (its own timeout): close the order too.
+            apply::close_unpaid(&state.db, order.id, Some(event)).await?;
+            Verdict::Applied
+        }
+        _ => {
+            apply::record(&state.db, event, Verdict::Ignored).await?;
+            Verdict::Ignored
+        }
+    };
+    if verdict == Verdict::LatePayment {
+        tracing::warn!(order_sn = %order.order_sn, "payment for a closed order; refunding it");
+        refunds::refund_late_payment(state, &order).await?;
+    }
+    Ok(verdict)
+}
+
+/// `GET /alipay/return/`: verify the return, ask Alipay about the trade, apply what it says, and
+/// send the buyer to their orders (or home when anything is wrong).
+pub async fn browser_return(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let redirect = |to: &'static str| (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
+    let Ok(returned) = state.payments.client.verify_return(query.as_deref().unwrap_or_default()) else {
+        return redirect(HOME_PAGE);
+    };
+    if returned.app_id != state.payments.app_id {
+        return redirect(HOME_PAGE);
+    }
+    match reconcile_by_query(&state, &returned.out_trade_no, "return").await {
+        Ok(_) => redirect(ORDERS_PAGE),
+        Err(error) => {
+            tracing::warn!(%error, out_trade_no = %returned.out_trade_no, "could not confirm a returned payment");
+            redirect(ORDERS_PAGE)
+        }
+    }
+}
+
+/// Asks Alipay about `out_trade_no` and applies the answer like a notification. `source` names
+/// what asked (`return`, `reconcile`, `expire`) in the event record.
+pub async fn reconcile_by_query(state: &AppState, out_trade_no: &str, source: &str) -> anyhow::Result<Option<Verdict>> {
+    let trade = alipay::TradeRef::OutTradeNo(out_trade_no.to_owned());
+    let answer = match state.payments.client.trade_query(&trade).await {
+        Ok(answer) => answer,
+        Err(error) if error.api_error().and_then(|e| e.sub_code.clone()) == Some(alipay::SubCode::TradeNotExist) => {
+            return Ok(None);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let fields = serde_json::json!({
+        "source": source, "out_trade_no": answer.out_trade_no, "trade_no": answer.trade_no,
+        "trade_status": answer.trade_status.as_str(), "total_amount": answer.total_amount.to_string(),
+    });
+    let event = EventRecord {
+        order_sn: out_trade_no,
+        notify_id: source,
+        trade_status: answer.trade_status.as_str(),
+        fields: fields.to_string(),
+    };
+    let facts = TradeFacts {
+        out_trade_no: &answer.out_trade_no,
+        trade_no: &answer.trade_no,
+        status: answer.trade_status,
+        total_fen: answer.total_amount.fen(),
+        app_id: None,
+        seller_id: None,
+        paid_at: None,
+        is_refund: false,
+    };
+    Ok(Some(process(state, &facts, &event).await?))
+}

@@ -1,0 +1,341 @@
+//! Payments without a gateway (contract §3.15–§3.16): the signed page-pay URL, notifications
+//! signed with a test "Alipay" key — applied once, forgeries refused and recorded — the browser
+//! return, late payments and refund rules.
+
+use axum::http::Method;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+use shop::db::entities::{goods, order_info, payment_event, refund};
+
+use crate::support::{TEST_APP_ID, TestApp, TestResponse, test_key};
+
+struct Paying {
+    app: TestApp,
+    token: String,
+    goods_id: i32,
+    order: Value,
+}
+
+/// A shopper with one unpaid order: 3 × 99.90.
+async fn paying_order(adjust: impl FnOnce(&mut shop::Config)) -> Paying {
+    let app = TestApp::with_config(adjust).await;
+    let fx = app.fixture();
+    let top = fx.category("文学类", 1, None, true).await;
+    let goods_id = fx
+        .goods_with("解忧杂货店", top, 9990, |g| {
+            g.goods_num = Set(29);
+            g.sold_num = Set(24);
+        })
+        .await;
+    let token = app.register("13800138000", "pw123456").await;
+    let t = Some(token.as_str());
+    app.json(Method::POST, "/shopcarts/", &json!({"goods": goods_id, "nums": 3}), t).await.assert_status(201);
+    let order = app
+        .json(
+            Method::POST,
+            "/orders/",
+            &json!({"post_script": "x", "singer_mobile": "13800138000", "order_mount": 299.7}),
+            t,
+        )
+        .await;
+    order.assert_status(201);
+    Paying { app, token, goods_id, order: order.json() }
+}
+
+/// A notification as Alipay sends it, signed with the test "Alipay" key.
+fn notification(order_sn: &str, status: &str, amount: &str, extra: &[(&str, &str)]) -> String {
+    let mut fields: Vec<(String, String)> = vec![
+        ("gmt_create", "2026-11-26 10:00:00"),
+        ("charset", "utf-8"),
+        ("seller_email", "shop@example.com"),
+        ("subject", "mxshop 订单"),
+        ("buyer_id", "2088102000000001"),
+        ("invoice_amount", amount),
+        ("notify_id", "2026112600222100000000000001"),
+        ("fund_bill_list", r#"[{"amount":"299.70","fundChannel":"ALIPAYACCOUNT"}]"#),
+        ("notify_type", "trade_status_sync"),
+        ("trade_status", status),
+        ("receipt_amount", amount),
+        ("app_id", TEST_APP_ID),
+        ("buyer_pay_amount", amount),
+        ("sign_type", "RSA2"),
+        ("seller_id", "2088102000000002"),
+        ("gmt_payment", "2026-11-26 10:00:05"),
+        ("notify_time", "2026-11-26 10:00:06"),
+        ("version", "1.0"),
+        ("out_trade_no", order_sn),
+        ("total_amount", amount),
+        ("trade_no", "2026112622001400000000000001"),
+        ("auth_app_id", TEST_APP_ID),
+        ("buyer_logon_id", "abc***@example.com"),
+        ("point_amount", "0.00"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    for (name, value) in extra {
+        match fields.iter_mut().find(|(k, _)| k == name) {
+            Some(field) => field.1 = (*value).to_owned(),
+            None => fields.push(((*name).to_owned(), (*value).to_owned())),
+        }
+    }
+    let key = alipay::PrivateKey::from_file(test_key("alipay_private_pkcs8.pem")).unwrap();
+    let signature = key
+        .sign_rsa2(alipay::sign::canonical_notification_string(fields.iter().map(|(k, v)| (k, v))).as_bytes())
+        .unwrap();
+    fields.push(("sign".into(), signature));
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+}
+
+async fn notify(app: &TestApp, body: &str) -> TestResponse {
+    app.post("/alipay/return/", "application/x-www-form-urlencoded; charset=utf-8", body).await
+}
+
+async fn order_row(app: &TestApp, id: i64) -> order_info::Model {
+    order_info::Entity::find_by_id(id as i32).one(&app.db).await.unwrap().unwrap()
+}
+
+async fn sold(app: &TestApp, goods_id: i32) -> i32 {
+    goods::Entity::find_by_id(goods_id).one(&app.db).await.unwrap().unwrap().sold_num
+}
+
+async fn verdicts(app: &TestApp) -> Vec<String> {
+    payment_event::Entity::find()
+        .order_by_asc(payment_event::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.verdict)
+        .collect()
+}
+
+#[tokio::test]
+async fn unpaid_orders_carry_a_signed_page_pay_url() {
+    let Paying { app, token, order, .. } = paying_order(|_| {}).await;
+    let url = order["alipay_url"].as_str().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:9/gateway.do?"), "{url}");
+    let query = url.split_once('?').unwrap().1;
+    let fields: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let app_public = alipay::PublicKeyRsa::from_file(test_key("app_public_spki.pem")).unwrap();
+    alipay::sign::verify_request(&fields, &app_public).expect("signed with the app key");
+    assert_eq!(get("method"), "alipay.trade.page.pay");
+    assert_eq!(get("app_id"), TEST_APP_ID);
+    assert_eq!(get("notify_url"), "http://127.0.0.1:8000/alipay/return/");
+    assert_eq!(get("return_url"), "http://127.0.0.1:8000/alipay/return/");
+    let biz: Value = serde_json::from_str(&get("biz_content")).unwrap();
+    assert_eq!(biz["out_trade_no"], order["order_sn"]);
+    assert_eq!(biz["total_amount"], "299.70");
+    assert_eq!(biz["product_code"], "FAST_INSTANT_TRADE_PAY");
+    let stored = order_row(&app, order["id"].as_i64().unwrap()).await;
+    let deadline = stored.expire_at - stored.add_time;
+    assert_eq!(deadline.num_seconds(), 1800);
+    assert!(biz["time_expire"].as_str().is_some());
+
+    // Lists and details reuse the signed URL instead of signing again.
+    let list = app.authed(Method::GET, "/orders/", &token).await.json();
+    assert_eq!(list[0]["alipay_url"], url);
+    let detail = app.authed(Method::GET, &format!("/orders/{}/", order["id"]), &token).await.json();
+    assert_eq!(detail["alipay_url"], url);
+}
+
+#[tokio::test]
+async fn a_notification_pays_the_order_once() {
+    let Paying { app, token, goods_id, order } = paying_order(|_| {}).await;
+    let order_sn = order["order_sn"].as_str().unwrap();
+    let body = notification(order_sn, "TRADE_SUCCESS", "299.70", &[]);
+    let response = notify(&app, &body).await;
+    response.assert_status(200);
+    assert_eq!(response.text(), "success");
+    assert_eq!(response.header("content-type"), Some("text/plain; charset=utf-8"));
+    let paid = order_row(&app, order["id"].as_i64().unwrap()).await;
+    assert_eq!(paid.pay_status, "TRADE_SUCCESS");
+    assert_eq!(paid.trade_no.as_deref(), Some("2026112622001400000000000001"));
+    assert!(paid.pay_time.is_some());
+    assert_eq!(sold(&app, goods_id).await, 27);
+
+    // Alipay retries: 8 in a row, then 10 at once — nothing changes again.
+    for _ in 0..8 {
+        assert_eq!(notify(&app, &body).await.text(), "success");
+    }
+    let concurrent: Vec<_> = (0..10)
+        .map(|_| {
+            let router = app.router.clone();
+            let body = body.clone();
+            tokio::spawn(async move {
+                let request = axum::http::Request::builder()
+                    .method(Method::POST)
+                    .uri("/alipay/return/")
+                    .header("host", "127.0.0.1:8000")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(axum::body::Body::from(body))
+                    .unwrap();
+                crate::support::call(router, request).await
+            })
+        })
+        .collect();
+    for task in concurrent {
+        assert_eq!(task.await.unwrap().text(), "success");
+    }
+    assert_eq!(sold(&app, goods_id).await, 27, "sold_num counted once");
+    let recorded = verdicts(&app).await;
+    assert_eq!(recorded.len(), 19);
+    assert_eq!(recorded.iter().filter(|v| *v == "applied").count(), 1);
+    assert_eq!(recorded.iter().filter(|v| *v == "duplicate").count(), 18);
+
+    // The paid order shows as paid, without a pay URL, and cannot be deleted.
+    let listed = app.authed(Method::GET, "/orders/", &token).await.json();
+    assert_eq!(listed[0]["pay_status"], "TRADE_SUCCESS");
+    assert_eq!(listed[0]["alipay_url"], Value::Null);
+    app.authed(Method::DELETE, &format!("/orders/{}/", order["id"]), &token).await.assert_status(400);
+
+    // TRADE_FINISHED later moves it on, without counting sales again.
+    let finished = notification(order_sn, "TRADE_FINISHED", "299.70", &[("notify_id", "n-finished")]);
+    assert_eq!(notify(&app, &finished).await.text(), "success");
+    assert_eq!(order_row(&app, order["id"].as_i64().unwrap()).await.pay_status, "TRADE_FINISHED");
+    assert_eq!(sold(&app, goods_id).await, 27);
+}
+
+#[tokio::test]
+async fn forgeries_and_mismatches_are_refused_and_recorded() {
+    let Paying { app, goods_id, order, .. } =
+        paying_order(|config| config.alipay.seller_id = Some("2088102000000002".into())).await;
+    let order_sn = order["order_sn"].as_str().unwrap();
+    let id = order["id"].as_i64().unwrap();
+    let genuine = notification(order_sn, "TRADE_SUCCESS", "299.70", &[]);
+    let tampered = genuine.replace("total_amount=299.70", "total_amount=0.01");
+    let cases = [
+        (tampered, "bad_signature"),
+        (genuine.replace("&sign=", "&sign=AAAA"), "bad_signature"),
+        (genuine.split("&sign=").next().unwrap().to_owned(), "bad_signature"),
+        (notification(order_sn, "TRADE_SUCCESS", "299.70", &[("app_id", "2021000000009999")]), "app_mismatch"),
+        (notification(order_sn, "TRADE_SUCCESS", "299.70", &[("seller_id", "2088000000000000")]), "seller_mismatch"),
+        (notification(order_sn, "TRADE_SUCCESS", "0.01", &[]), "amount_mismatch"),
+        (notification("20990101000000000000000000000", "TRADE_SUCCESS", "299.70", &[]), "unknown_order"),
+        ("garbage=%%".to_owned(), "bad_signature"),
+    ];
+    for (body, verdict) in &cases {
+        let response = notify(&app, body).await;
+        response.assert_status(400);
+        assert_eq!(response.text(), "fail");
+        assert_eq!(verdicts(&app).await.last().map(String::as_str), Some(*verdict));
+    }
+    let unchanged = order_row(&app, id).await;
+    assert_eq!(unchanged.pay_status, "paying");
+    assert_eq!(unchanged.trade_no, None);
+    assert_eq!(sold(&app, goods_id).await, 24);
+
+    // Paid, then a TRADE_CLOSED for it: recorded, acknowledged, the order stays paid.
+    assert_eq!(notify(&app, &genuine).await.text(), "success");
+    let closed = notification(order_sn, "TRADE_CLOSED", "299.70", &[("notify_id", "n-closed")]);
+    assert_eq!(notify(&app, &closed).await.text(), "success");
+    assert_eq!(verdicts(&app).await.last().map(String::as_str), Some("ignored"));
+    assert_eq!(order_row(&app, id).await.pay_status, "TRADE_SUCCESS");
+    assert_eq!(sold(&app, goods_id).await, 27);
+}
+
+#[tokio::test]
+async fn the_browser_return_never_pays_by_itself() {
+    let Paying { app, order, .. } = paying_order(|_| {}).await;
+    let order_sn = order["order_sn"].as_str().unwrap();
+    let bad = app.get("/alipay/return/?out_trade_no=1&sign=x").await;
+    bad.assert_status(302);
+    assert_eq!(bad.header("location"), Some("/index/"));
+    app.get("/alipay/return/").await.assert_status(302);
+
+    // A correctly signed return: the shop asks the gateway (unreachable here), so nothing changes.
+    let mut fields: Vec<(String, String)> = [
+        ("charset", "utf-8"),
+        ("out_trade_no", order_sn),
+        ("method", "alipay.trade.page.pay.return"),
+        ("total_amount", "299.70"),
+        ("trade_no", "2026112622001400000000000001"),
+        ("auth_app_id", TEST_APP_ID),
+        ("version", "1.0"),
+        ("app_id", TEST_APP_ID),
+        ("sign_type", "RSA2"),
+        ("seller_id", "2088102000000002"),
+        ("timestamp", "2026-11-26 10:00:07"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let key = alipay::PrivateKey::from_file(test_key("alipay_private_pkcs8.pem")).unwrap();
+    let signature = key
+        .sign_rsa2(alipay::sign::canonical_notification_string(fields.iter().map(|(k, v)| (k, v))).as_bytes())
+        .unwrap();
+    fields.push(("sign".into(), signature));
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    let returned = app.get(&format!("/alipay/return/?{query}")).await;
+    returned.assert_status(302);
+    assert_eq!(returned.header("location"), Some("/index/#/app/home/member/order"));
+    assert_eq!(order_row(&app, order["id"].as_i64().unwrap()).await.pay_status, "paying");
+}
+
+#[tokio::test]
+async fn a_payment_for_a_closed_order_is_refunded() {
+    let Paying { app, goods_id, order, .. } = paying_order(|_| {}).await;
+    let id = order["id"].as_i64().unwrap() as i32;
+    assert!(shop::payments::apply::close_unpaid(&app.db, id, None).await.unwrap());
+    assert_eq!(
+        goods::Entity::find_by_id(goods_id).one(&app.db).await.unwrap().unwrap().goods_num,
+        29,
+        "stock released"
+    );
+    let late = notification(order["order_sn"].as_str().unwrap(), "TRADE_SUCCESS", "299.70", &[]);
+    let response = notify(&app, &late).await;
+    assert_eq!(response.text(), "success", "recorded and acknowledged");
+    assert_eq!(order_row(&app, id as i64).await.pay_status, "TRADE_CLOSED");
+    assert_eq!(sold(&app, goods_id).await, 24);
+    let refunds = refund::Entity::find().filter(refund::Column::OrderId.eq(id)).all(&app.db).await.unwrap();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].out_request_no, format!("late-{}", order["order_sn"].as_str().unwrap()));
+    assert_eq!(refunds[0].amount_fen, 29970);
+    // The gateway is unreachable here, so the outcome is unknown and the refund stays pending;
+    // a repeated notification does not create a second refund.
+    assert_eq!(refunds[0].status, "pending");
+    notify(&app, &late).await;
+    assert_eq!(refund::Entity::find().all(&app.db).await.unwrap().len(), 1);
+    assert_eq!(verdicts(&app).await, ["late_payment", "late_payment"]);
+}
+
+#[tokio::test]
+async fn refunds_are_for_staff_and_never_exceed_the_payment() {
+    let Paying { app, token, order, .. } = paying_order(|_| {}).await;
+    let id = order["id"].as_i64().unwrap();
+    let uri = format!("/admin/orders/{id}/refund/");
+    let refused = app.json(Method::POST, &uri, &json!({"amount": "1.00"}), Some(&token)).await;
+    refused.assert_status(403);
+    assert_eq!(refused.json(), json!({"detail": "您没有执行该操作的权限。"}));
+    app.send(Method::POST, &uri, &[]).await.assert_status(401);
+
+    let staff = app.user_token("staff").await;
+    let staff_id = TestApp::user_id(&staff);
+    shop::db::entities::user::Entity::update(shop::db::entities::user::ActiveModel {
+        id: Set(staff_id),
+        is_superuser: Set(true),
+        ..Default::default()
+    })
+    .exec(&app.db)
+    .await
+    .unwrap();
+    let s = Some(staff.as_str());
+    let unpaid = app.json(Method::POST, &uri, &json!({"amount": "1.00"}), s).await;
+    unpaid.assert_status(400);
+    assert_eq!(unpaid.json(), json!({"non_field_errors": ["只能对已支付的订单退款（此订单状态为 paying）。"]}));
+    for bad in ["0", "-1", "1.234", "abc"] {
+        let response = app.json(Method::POST, &uri, &json!({"amount": bad}), s).await;
+        response.assert_status(400);
+        assert!(response.json()["amount"].is_array(), "{bad}");
+    }
+    assert_eq!(
+        notify(&app, &notification(order["order_sn"].as_str().unwrap(), "TRADE_SUCCESS", "299.70", &[])).await.text(),
+        "success"
+    );
+    let over = app.json(Method::POST, &uri, &json!({"amount": "299.71"}), s).await;
+    over.assert_status(400);
+    assert_eq!(over.json(), json!({"amount": ["退款总额不能超过实付金额：已退 0.00，可退 299.70。"]}));
+    app.authed(Method::GET, "/admin/orders/999999/refund/", &staff).await.assert_status(404);
+    assert_eq!(app.authed(Method::GET, &uri, &staff).await.json(), json!([]));
+}
