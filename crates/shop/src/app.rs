@@ -33,18 +33,21 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub sms: Arc<dyn SmsSender>,
     pub payments: Arc<Payments>,
+    /// The built-in Alipay sandbox, mounted at `/sandbox/alipay/` when configured.
+    pub sandbox: Option<Router>,
     /// Armed only by tests.
     pub failpoints: Arc<FailPoints>,
 }
 
 impl AppState {
-    /// The state for `config`: its secret key (generated in the data directory if unset) and its
-    /// SMS provider.
-    pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
+    /// The state for `config`: its secret key (generated in the data directory if unset), its SMS
+    /// provider, its Alipay client and, with `gateway = "builtin"`, the running sandbox.
+    pub async fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
         let keys = Keys::load(&config)?;
         let http = outbound::http_client()?;
         let sms = sms::from_config(&config.sms, http.clone())?;
-        Self::with_services(db, config, keys, sms, http)
+        let sandbox = payments::gateway::builtin_sandbox(&config).await?;
+        Ok(Self { sandbox, ..Self::with_services(db, config, keys, sms, http)? })
     }
 
     /// The state with the given SMS provider (tests pass a `LogSms` they can read).
@@ -64,6 +67,7 @@ impl AppState {
             keys: Arc::new(keys),
             sms,
             payments: Arc::new(payments),
+            sandbox: None,
             failpoints: Arc::default(),
         })
     }
@@ -78,6 +82,10 @@ pub fn build_app(state: AppState) -> Router {
     let routes = payments::routes(trade::routes(member::routes(accounts::routes(catalog::routes(routes)))));
     let routes = web::routes(routes, &state.config);
     let body_limit = state.config.body_limit_bytes;
+    let routes = match state.sandbox.clone() {
+        Some(sandbox) => routes.files(payments::gateway::BUILTIN_SANDBOX_PATH, sandbox),
+        None => routes,
+    };
     // Each `layer` wraps the ones before it: the request log is outermost, the body limit innermost.
     routes
         .into_router()
@@ -101,7 +109,12 @@ pub struct Server {
 impl Server {
     pub async fn bind(addr: SocketAddr, state: AppState) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
-        Ok(Self { listener, app: build_app(state) })
+        Ok(Self::with_listener(listener, state))
+    }
+
+    /// Serves on a listener bound earlier (so the configuration can name its real address).
+    pub fn with_listener(listener: TcpListener, state: AppState) -> Self {
+        Self { listener, app: build_app(state) }
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {

@@ -41,7 +41,14 @@ enum Command {
     Migrate(ConfigFlags),
     /// Migrate, then seed the demo catalogue (goods, categories, images, banners…) if the database
     /// has no categories yet; never touches an existing catalogue.
-    Seed(ConfigFlags),
+    Seed {
+        /// Grow the catalogue to this many goods (for load tests; extra goods reuse the demo
+        /// images).
+        #[arg(long, value_name = "N")]
+        goods: Option<u32>,
+        #[command(flatten)]
+        flags: ConfigFlags,
+    },
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -104,7 +111,7 @@ pub async fn run() -> anyhow::Result<()> {
         None => (CommandKind::Serve, cli.flags),
         Some(Command::Serve(flags)) => (CommandKind::Serve, flags),
         Some(Command::Migrate(flags)) => (CommandKind::Migrate, flags),
-        Some(Command::Seed(flags)) => (CommandKind::Seed, flags),
+        Some(Command::Seed { goods, flags }) => (CommandKind::Seed { goods }, flags),
         Some(Command::User(UserCommand::Create { username, mobile, superuser, flags })) => {
             (CommandKind::CreateUser { username, mobile, superuser }, flags)
         }
@@ -117,7 +124,7 @@ pub async fn run() -> anyhow::Result<()> {
     match command {
         CommandKind::Serve => serve(config).await,
         CommandKind::Migrate => migrate(&config).await,
-        CommandKind::Seed => seed(&config).await,
+        CommandKind::Seed { goods } => seed(&config, goods).await,
         CommandKind::CreateUser { username, mobile, superuser } => {
             let db = open_database(&config).await?;
             db::migrate(&db).await?;
@@ -138,7 +145,7 @@ pub async fn run() -> anyhow::Result<()> {
 enum CommandKind {
     Serve,
     Migrate,
-    Seed,
+    Seed { goods: Option<u32> },
     CreateUser { username: String, mobile: Option<String>, superuser: bool },
     SetPassword { username: String },
 }
@@ -186,13 +193,17 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn seed(config: &Config) -> anyhow::Result<()> {
+async fn seed(config: &Config, goods: Option<u32>) -> anyhow::Result<()> {
     let db = open_database(config).await?;
     db::migrate(&db).await?;
     if demo::seed_if_empty(&db, &config.media_dir()).await? {
         println!("seeded the demo catalogue; images in {}", config.media_dir().display());
     } else {
         println!("the database already has a catalogue; nothing seeded");
+    }
+    if let Some(target) = goods {
+        let added = demo::grow_catalogue(&db, target).await?;
+        println!("added {added} goods; the catalogue has at least {target}");
     }
     Ok(())
 }
@@ -205,18 +216,31 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let database = db::redact(&config.database_url());
     let frontend = config.frontend_dir.join("index.html").is_file();
-    let state = AppState::new(db, config.clone())?;
+    let state = AppState::new(db, config.clone()).await?;
     payments::jobs::spawn(state.clone(), std::time::Duration::from_secs(config.alipay.job_interval_secs.max(1)));
     let server = Server::bind(config.listen, state).await?;
     let base = format!("http://{}", server.local_addr()?);
-    println!("mxshop is serving on {base}/");
-    println!("  shop (Vue front end): {base}/index/{}", if frontend { "" } else { "  (not installed: see README)" });
-    println!("  API root:             {base}/api/");
-    println!("  API docs:             {base}/docs/");
-    println!("  goods:                {base}/goods/");
-    println!("  database:             {database}");
-    println!("  data directory:       {}", config.data_dir.display());
+    say(format_args!("mxshop is serving on {base}/"));
+    say(format_args!(
+        "  shop (Vue front end): {base}/index/{}",
+        if frontend { "" } else { "  (not installed: see README)" }
+    ));
+    say(format_args!("  API root:             {base}/api/"));
+    say(format_args!("  API docs:             {base}/docs/"));
+    say(format_args!("  goods:                {base}/goods/"));
+    if config.alipay.gateway == "builtin" {
+        say(format_args!("  Alipay sandbox:       {base}{}/", payments::gateway::BUILTIN_SANDBOX_PATH));
+    }
+    say(format_args!("  database:             {database}"));
+    say(format_args!("  data directory:       {}", config.data_dir.display()));
     server.run(shutdown_signal()).await
+}
+
+/// A line on standard output; a closed stdout (a supervisor that stopped reading) must not take
+/// the server down with it.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 async fn shutdown_signal() {

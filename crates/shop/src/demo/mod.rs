@@ -96,6 +96,64 @@ pub async fn seed_if_empty(db: &DatabaseConnection, media_dir: &Path) -> anyhow:
     Ok(true)
 }
 
+/// Adds goods (spread over the leaf categories, reusing the demo images) until there are `target`;
+/// for load tests. Returns how many were added.
+pub async fn grow_catalogue(db: &DatabaseConnection, target: u32) -> anyhow::Result<u64> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let existing = goods::Entity::find().count(db).await?;
+    if existing >= u64::from(target) {
+        return Ok(0);
+    }
+    let leaves: Vec<i32> = category::Entity::find()
+        .filter(category::Column::CategoryType.eq(3))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    anyhow::ensure!(!leaves.is_empty(), "seed the demo catalogue first");
+    let demo_goods = existing.max(1);
+    let mut seq = Sequence(u64::from(target));
+    let base_time = NaiveDate::from_ymd_opt(2026, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).context("base time")?;
+    let mut added = 0;
+    const CHUNK: u64 = 500;
+    while existing + added < u64::from(target) {
+        let txn = db.begin().await?;
+        let batch = CHUNK.min(u64::from(target) - existing - added);
+        let rows: Vec<goods::ActiveModel> = (0..batch)
+            .map(|i| {
+                let n = existing + added + i + 1;
+                let shop_price_fen = (seq.next(290) as i64 + 9) * 100 + 90;
+                let cover = format!("goods/images/goods-{}.svg", 1 + (n - 1) % demo_goods);
+                let name = format!("{}商品 {n}", ADJECTIVES[seq.next(ADJECTIVES.len() as u64) as usize]);
+                goods::ActiveModel {
+                    category_id: Set(leaves[(n as usize) % leaves.len()]),
+                    goods_sn: Set(format!("mx{n:07}")),
+                    name: Set(name.clone()),
+                    click_num: Set(seq.next(500) as i32),
+                    sold_num: Set(seq.next(200) as i32),
+                    fav_num: Set(seq.next(50) as i32),
+                    goods_num: Set(seq.next(190) as i32 + 10),
+                    market_price_fen: Set(shop_price_fen * 13 / 10),
+                    shop_price_fen: Set(shop_price_fen),
+                    goods_brief: Set(BRIEFS[seq.next(BRIEFS.len() as u64) as usize].into()),
+                    goods_desc: Set(format!("<p><strong>{name}</strong></p><p>{}</p>", BRIEFS[(n % 4) as usize])),
+                    ship_free: Set(n % 4 != 0),
+                    goods_front_image: Set(Some(cover)),
+                    is_new: Set(n % 5 == 0),
+                    is_hot: Set(n % 7 == 0),
+                    add_time: Set(base_time + Duration::minutes(n as i64)),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        goods::Entity::insert_many(rows).exec(&txn).await?;
+        txn.commit().await?;
+        added += batch;
+    }
+    Ok(added)
+}
+
 /// A deterministic pseudo-random sequence, so every fresh shop has the same demo data.
 struct Sequence(u64);
 

@@ -56,6 +56,29 @@ fn generate_private_key(path: &Path) -> anyhow::Result<()> {
     crate::secrets::write_private_file(path, &pem)
 }
 
+/// The built-in sandbox for `gateway = "builtin"`: the shop's app registered with its generated
+/// public key, the sandbox signing with its own generated key, state in `<data_dir>/alipay/`.
+/// Returns the router to mount at [`BUILTIN_SANDBOX_PATH`]; notifications are delivered by a
+/// background task started here.
+pub async fn builtin_sandbox(config: &Config) -> anyhow::Result<Option<axum::Router>> {
+    if config.alipay.gateway != "builtin" {
+        return Ok(None);
+    }
+    let keys = BuiltinKeys::in_data_dir(&config.data_dir);
+    keys.ensure()?;
+    let app_public = alipay::PrivateKey::from_file(&keys.app_private_key)?.public_key()?;
+    let (sandbox, router) = alipay_sandbox::Sandbox::builder()
+        .app(config.alipay.app_id.clone(), app_public)
+        .alipay_key(alipay::PrivateKey::from_file(&keys.sandbox_private_key)?)
+        .state(alipay_sandbox::StateLocation::File(config.data_dir.join("alipay").join("sandbox.sqlite")))
+        .build()
+        .await
+        .context("starting the built-in Alipay sandbox")?;
+    // The delivery task runs for the life of the process.
+    drop(sandbox.spawn_delivery());
+    Ok(Some(router))
+}
+
 /// The gateway URL for the configured `gateway` value.
 pub fn gateway_url(config: &Config) -> String {
     match config.alipay.gateway.as_str() {

@@ -23,6 +23,7 @@ pub fn routes(routes: Routes, config: &Config) -> Routes {
         .page("/index/", get(pages::spa_index))
         .page("/api/", get(pages::api_root))
         .page("/docs/", get(pages::docs))
+        .page("/health/", get(pages::health))
         .page("/favicon.ico", get(favicon::favicon))
         .files("/static", file_server(&static_dir))
         // The bundle's CSS asks for `static/fonts/…` relative to `/index/`.

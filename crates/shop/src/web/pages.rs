@@ -102,6 +102,12 @@ pub async fn api_root(url: RequestUrl) -> Json<Value> {
     Json(Value::Object(map))
 }
 
+/// `GET /health/`: a fixed answer for load balancers (and the load harness's baseline: the same
+/// middleware as every route, no database).
+pub async fn health() -> Json<Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
 /// `GET /docs/`: the API in one page.
 pub async fn docs() -> Html<&'static str> {
     Html(include_str!("docs.html"))

@@ -49,7 +49,9 @@ async fn serve_creates_the_data_dir_seeds_and_prints_its_urls() {
     let mut lines = BufReader::new(stdout).lines();
     let first = lines.next().expect("a line").unwrap();
     let base = first.strip_prefix("mxshop is serving on ").expect(&first).trim_end_matches('/').to_owned();
-    let printed: Vec<String> = lines.take(6).map(|line| line.unwrap()).collect();
+    let printed: Vec<String> = lines.by_ref().take(7).map(|line| line.unwrap()).collect();
+    // Keep draining whatever else the server prints.
+    std::thread::spawn(move || lines.for_each(drop));
     assert!(printed.iter().any(|line| line.contains(&format!("{base}/index/"))), "{printed:?}");
     assert!(printed.iter().any(|line| line.contains(&format!("{base}/api/"))), "{printed:?}");
     let addr = base.strip_prefix("http://").unwrap().to_owned();

@@ -151,3 +151,18 @@ async fn demo_home_page_is_complete() {
         assert_eq!(response.header("content-type"), Some("image/svg+xml"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_catalogue_grows_for_load_tests() {
+    let app = TestApp::with_demo().await;
+    let added = shop::demo::grow_catalogue(&app.db, 1234).await.unwrap();
+    assert_eq!(added, 1234 - 84);
+    let body = app.get("/goods/?page=last&page_size=100").await.json();
+    assert_eq!(body["count"], 1234);
+    assert_eq!(shop::demo::grow_catalogue(&app.db, 1000).await.unwrap(), 0, "never shrinks or duplicates");
+    // Every added goods sits in a leaf category and points at an existing demo image.
+    let last = &body["results"][body["results"].as_array().unwrap().len() - 1];
+    assert_eq!(last["category"]["category_type"], 3);
+    let image = last["goods_front_image"].as_str().unwrap().strip_prefix("http://127.0.0.1:8000").unwrap().to_owned();
+    app.get(&image).await.assert_status(200);
+}

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod categories;
+mod checkout;
 mod cli;
 mod conventions;
 mod goods;

@@ -208,7 +208,7 @@ impl TestApp {
         adjust(&mut config);
         let sms = Arc::new(LogSms::default());
         let state = if configured_services {
-            AppState::new(db.clone(), config.clone()).expect("state from configuration")
+            AppState::new(db.clone(), config.clone()).await.expect("state from configuration")
         } else {
             let http = shop::outbound::http_client().expect("HTTP client");
             AppState::with_services(db.clone(), config.clone(), Keys::load(&config).expect("keys"), sms.clone(), http)

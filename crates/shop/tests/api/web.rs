@@ -98,3 +98,13 @@ async fn media_is_served_without_listings_or_escapes() {
     }
     assert_eq!(app.get("/media/x").await.json(), json!({"detail": "未找到。"}));
 }
+
+#[tokio::test]
+async fn health_answers_without_the_database() {
+    let app = TestApp::new().await;
+    let before = app.statement_count();
+    let response = app.get("/health/").await;
+    response.assert_status(200);
+    assert_eq!(response.json(), json!({"status": "ok"}));
+    assert_eq!(app.statement_count(), before);
+}

@@ -1,0 +1,2 @@
+-- GET with the bench shopper's token (WRK_TOKEN).
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("WRK_TOKEN")
