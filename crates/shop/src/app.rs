@@ -34,7 +34,7 @@ pub struct AppState {
     pub sms: Arc<dyn SmsSender>,
     pub payments: Arc<Payments>,
     /// The built-in Alipay sandbox, mounted at `/sandbox/alipay/` when configured.
-    pub sandbox: Option<Router>,
+    pub sandbox: Option<payments::gateway::BuiltinSandbox>,
     /// Armed only by tests.
     pub failpoints: Arc<FailPoints>,
 }
@@ -83,7 +83,7 @@ pub fn build_app(state: AppState) -> Router {
     let routes = web::routes(routes, &state.config);
     let body_limit = state.config.body_limit_bytes;
     let routes = match state.sandbox.clone() {
-        Some(sandbox) => routes.files(payments::gateway::BUILTIN_SANDBOX_PATH, sandbox),
+        Some(builtin) => routes.files(payments::gateway::BUILTIN_SANDBOX_PATH, builtin.router),
         None => routes,
     };
     // Each `layer` wraps the ones before it: the request log is outermost, the body limit innermost.

@@ -58,9 +58,9 @@ fn generate_private_key(path: &Path) -> anyhow::Result<()> {
 
 /// The built-in sandbox for `gateway = "builtin"`: the shop's app registered with its generated
 /// public key, the sandbox signing with its own generated key, state in `<data_dir>/alipay/`.
-/// Returns the router to mount at [`BUILTIN_SANDBOX_PATH`]; notifications are delivered by a
-/// background task started here.
-pub async fn builtin_sandbox(config: &Config) -> anyhow::Result<Option<axum::Router>> {
+/// Returns the sandbox and the router to mount at [`BUILTIN_SANDBOX_PATH`]; notifications are
+/// delivered by a background task started here.
+pub async fn builtin_sandbox(config: &Config) -> anyhow::Result<Option<BuiltinSandbox>> {
     if config.alipay.gateway != "builtin" {
         return Ok(None);
     }
@@ -71,12 +71,22 @@ pub async fn builtin_sandbox(config: &Config) -> anyhow::Result<Option<axum::Rou
         .app(config.alipay.app_id.clone(), app_public)
         .alipay_key(alipay::PrivateKey::from_file(&keys.sandbox_private_key)?)
         .state(alipay_sandbox::StateLocation::File(config.data_dir.join("alipay").join("sandbox.sqlite")))
+        // The cashier's Pay and Close buttons are the way to pay; no test API on a shop's port.
+        .test_api(false)
         .build()
         .await
         .context("starting the built-in Alipay sandbox")?;
     // The delivery task runs for the life of the process.
     drop(sandbox.spawn_delivery());
-    Ok(Some(router))
+    Ok(Some(BuiltinSandbox { sandbox, router }))
+}
+
+/// The running built-in sandbox.
+#[derive(Clone)]
+pub struct BuiltinSandbox {
+    /// For operators' tools and tests (advance time, drop deliveries, inspect).
+    pub sandbox: alipay_sandbox::Sandbox,
+    pub router: axum::Router,
 }
 
 /// The gateway URL for the configured `gateway` value.

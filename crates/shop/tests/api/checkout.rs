@@ -110,10 +110,11 @@ async fn pay_with_the_builtin_sandbox() {
     // The notification arrives (and the return asked the gateway too): paid exactly once.
     let id = order["id"].as_i64().unwrap();
     let mut status = String::new();
+    let mut notified = false;
     for _ in 0..100 {
         let (_, detail) = shop.json(reqwest::Method::GET, &format!("/orders/{id}/"), Value::Null, t).await;
         status = detail["pay_status"].as_str().unwrap_or_default().to_owned();
-        let notified = payment_event::Entity::find()
+        notified = payment_event::Entity::find()
             .all(&shop.db)
             .await
             .unwrap()
@@ -125,6 +126,7 @@ async fn pay_with_the_builtin_sandbox() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(status, "TRADE_SUCCESS");
+    assert!(notified, "the sandbox's notification reached /alipay/return/");
     assert_eq!(sold(&shop.db, goods_id).await, 27, "sold_num up once");
     let events = payment_event::Entity::find().all(&shop.db).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.verdict == "applied").count(), 1, "{events:?}");
