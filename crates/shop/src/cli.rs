@@ -208,7 +208,13 @@ async fn seed(config: &Config, goods: Option<u32>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
+    // Bind first: with port 0 the real address is known only now, and notify/return URLs and
+    // absolute links must name it.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {} (is another mxshop running?)", config.listen))?;
+    config.listen = listener.local_addr().context("reading the bound address")?;
     let db = open_database(&config).await?;
     db::migrate(&db).await?;
     if demo::seed_if_empty(&db, &config.media_dir()).await? {
@@ -218,8 +224,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let frontend = config.frontend_dir.join("index.html").is_file();
     let state = AppState::new(db, config.clone()).await?;
     payments::jobs::spawn(state.clone(), std::time::Duration::from_secs(config.alipay.job_interval_secs.max(1)));
-    let server = Server::bind(config.listen, state).await?;
-    let base = format!("http://{}", server.local_addr()?);
+    let server = Server::with_listener(listener, state);
+    let base = format!("http://{}", config.listen);
     say(format_args!("mxshop is serving on {base}/"));
     say(format_args!(
         "  shop (Vue front end): {base}/index/{}",

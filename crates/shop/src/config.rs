@@ -71,6 +71,9 @@ pub struct AlipayConfig {
     pub payment_window_secs: u64,
     /// How often the expiry and reconciliation job runs.
     pub job_interval_secs: u64,
+    /// The built-in sandbox's notification retry intervals are multiplied by this (tests and demos
+    /// use small values so Alipay's 4-minute first retry takes a moment).
+    pub sandbox_time_scale: f64,
 }
 
 impl Default for AlipayConfig {
@@ -87,6 +90,7 @@ impl Default for AlipayConfig {
             public_url: None,
             payment_window_secs: 1800,
             job_interval_secs: 30,
+            sandbox_time_scale: 1.0,
         }
     }
 }

@@ -70,6 +70,7 @@ pub async fn builtin_sandbox(config: &Config) -> anyhow::Result<Option<BuiltinSa
     let (sandbox, router) = alipay_sandbox::Sandbox::builder()
         .app(config.alipay.app_id.clone(), app_public)
         .alipay_key(alipay::PrivateKey::from_file(&keys.sandbox_private_key)?)
+        .time_scale(config.alipay.sandbox_time_scale)
         .state(alipay_sandbox::StateLocation::File(config.data_dir.join("alipay").join("sandbox.sqlite")))
         // The cashier's Pay and Close buttons are the way to pay; no test API on a shop's port.
         .test_api(false)

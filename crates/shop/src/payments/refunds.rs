@@ -89,8 +89,9 @@ pub async fn create_refund(
     });
     let amount = fields.finish_with(amount)?;
     let order = order_info::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
-    let out_request_no =
-        out_request_no.unwrap_or_else(|| format!("rf{}-{}", order.id, now_utc().and_utc().timestamp_millis()));
+    // Without a client-chosen number each request is a new refund: a random one, never a clock
+    // reading (two requests in one millisecond would look like a replay).
+    let out_request_no = out_request_no.unwrap_or_else(|| format!("rf{}-{:016x}", order.id, rand::random::<u64>()));
 
     if let Some(existing) =
         refund::Entity::find().filter(refund::Column::OutRequestNo.eq(&out_request_no)).one(&state.db).await?

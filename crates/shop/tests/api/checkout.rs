@@ -7,12 +7,13 @@ use std::time::Duration;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use shop::accounts::sms::LogSms;
-use shop::db::entities::{goods, payment_event};
+use shop::db::entities::{goods, order_info, payment_event, refund};
 
 use crate::support::{TEST_SECRET, TestDatabase};
 
 struct LiveShop {
     base: String,
+    state: shop::AppState,
     db: sea_orm::DatabaseConnection,
     sms: Arc<LogSms>,
     http: reqwest::Client,
@@ -38,11 +39,11 @@ impl LiveShop {
         shop::db::migrate(&db).await.unwrap();
         let sms = Arc::new(LogSms::default());
         let state = shop::AppState { sms: sms.clone(), ..shop::AppState::new(db.clone(), config).await.unwrap() };
-        let server = shop::Server::with_listener(listener, state);
+        let server = shop::Server::with_listener(listener, state.clone());
         tokio::spawn(server.run(std::future::pending()));
         let http =
             shop::outbound::http_client_builder().unwrap().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { base: format!("http://{addr}"), db, sms, http, _data: data, _database: database }
+        Self { base: format!("http://{addr}"), state, db, sms, http, _data: data, _database: database }
     }
 
     async fn json(&self, method: reqwest::Method, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
@@ -133,4 +134,184 @@ async fn pay_with_the_builtin_sandbox() {
     let (_, listed) = shop.json(reqwest::Method::GET, "/orders/", Value::Null, t).await;
     assert_eq!(listed[0]["pay_status"], "TRADE_SUCCESS");
     assert_eq!(listed[0]["alipay_url"], Value::Null);
+}
+
+impl LiveShop {
+    /// A user and a token, created directly (not through the rate-limited registration).
+    async fn user(&self, name: &str, superuser: bool) -> String {
+        let user =
+            shop::accounts::users::create_user(&self.db, name, None, "pw123456".into(), superuser).await.unwrap();
+        shop::accounts::tokens::issue(&shop::secrets::Keys::from_secret(TEST_SECRET), &user, 3600).unwrap()
+    }
+
+    /// Puts `nums` of `goods_id` in the cart and orders it.
+    async fn order(&self, token: &str, goods_id: i32, nums: i32) -> Value {
+        let post = reqwest::Method::POST;
+        let t = Some(token);
+        assert_eq!(self.json(post.clone(), "/shopcarts/", json!({"goods": goods_id, "nums": nums}), t).await.0, 201);
+        let (status, order) =
+            self.json(post, "/orders/", json!({"post_script": "x", "singer_mobile": "13800138000"}), t).await;
+        assert_eq!(status, 201, "{order}");
+        order
+    }
+
+    /// Opens the order's cashier and presses Pay; returns where the browser is sent.
+    async fn pay(&self, order: &Value) -> String {
+        let page = self.http.get(order["alipay_url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+        let trade_no = page.split("name=\"trade_no\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let paid = self
+            .http
+            .post(format!("{}/sandbox/alipay/cashier/pay", self.base))
+            .form(&[("trade_no", trade_no.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert!(paid.status().is_redirection(), "{}", paid.status());
+        paid.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    async fn order_row(&self, order: &Value) -> order_info::Model {
+        order_info::Entity::find_by_id(order["id"].as_i64().unwrap() as i32).one(&self.db).await.unwrap().unwrap()
+    }
+
+    fn sandbox(&self) -> &alipay_sandbox::Sandbox {
+        &self.state.sandbox.as_ref().expect("the built-in sandbox").sandbox
+    }
+}
+
+async fn stock(db: &sea_orm::DatabaseConnection, id: i32) -> i32 {
+    goods::Entity::find_by_id(id).one(db).await.unwrap().unwrap().goods_num
+}
+
+async fn shelf(shop: &LiveShop) -> i32 {
+    let fx = crate::support::Fixture { db: &shop.db };
+    let top = fx.category("文学类", 1, None, true).await;
+    fx.goods_with("解忧杂货店", top, 9990, |g| {
+        g.sold_num = Set(24);
+        g.goods_num = Set(29);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn lost_notifications_are_recovered_by_reconciliation() {
+    let shop = LiveShop::start().await;
+    let goods_id = shelf(&shop).await;
+    let token = shop.user("buyer", false).await;
+    shop.sandbox().drop_next_deliveries(1000).await.unwrap();
+    let order = shop.order(&token, goods_id, 2).await;
+    let _ignored_return = shop.pay(&order).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(shop.order_row(&order).await.pay_status, "paying", "no notification, no return: not paid yet");
+
+    // A young order is left to its notification; one older than two minutes is asked about.
+    assert_eq!(shop::payments::jobs::run_once(&shop.state).await.unwrap().reconciled, 0);
+    let row = shop.order_row(&order).await;
+    order_info::Entity::update(order_info::ActiveModel {
+        id: Set(row.id),
+        add_time: Set(row.add_time - chrono::TimeDelta::minutes(3)),
+        ..Default::default()
+    })
+    .exec(&shop.db)
+    .await
+    .unwrap();
+    let report = shop::payments::jobs::run_once(&shop.state).await.unwrap();
+    assert_eq!(report.reconciled, 1);
+    assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_SUCCESS");
+    assert_eq!(sold(&shop.db, goods_id).await, 26);
+    assert_eq!(shop::payments::jobs::run_once(&shop.state).await.unwrap(), Default::default(), "nothing left to do");
+    assert_eq!(sold(&shop.db, goods_id).await, 26);
+}
+
+#[tokio::test]
+async fn unpaid_orders_expire_and_release_stock() {
+    let shop = LiveShop::start().await;
+    let goods_id = shelf(&shop).await;
+    let token = shop.user("buyer", false).await;
+    let order = shop.order(&token, goods_id, 4).await;
+    // The buyer opens the cashier but never pays.
+    shop.http.get(order["alipay_url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(stock(&shop.db, goods_id).await, 25);
+    let row = shop.order_row(&order).await;
+    order_info::Entity::update(order_info::ActiveModel {
+        id: Set(row.id),
+        expire_at: Set(chrono::Utc::now().naive_utc() - chrono::TimeDelta::seconds(1)),
+        ..Default::default()
+    })
+    .exec(&shop.db)
+    .await
+    .unwrap();
+    let report = shop::payments::jobs::run_once(&shop.state).await.unwrap();
+    assert_eq!(report.expired, 1);
+    assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_CLOSED");
+    assert_eq!(stock(&shop.db, goods_id).await, 29, "stock released");
+    // The trade is closed at the gateway too: the cashier can no longer take the payment.
+    let paid = shop
+        .http
+        .post(format!("{}/sandbox/alipay/cashier/pay", shop.base))
+        .form(&[("trade_no", "none")])
+        .send()
+        .await
+        .unwrap();
+    assert!(!paid.status().is_redirection());
+    let again = shop::payments::jobs::run_once(&shop.state).await.unwrap();
+    assert_eq!(again.expired, 0, "closed once");
+    assert_eq!(stock(&shop.db, goods_id).await, 29);
+}
+
+#[tokio::test]
+async fn a_late_payment_is_refunded_through_the_gateway() {
+    let shop = LiveShop::start().await;
+    let goods_id = shelf(&shop).await;
+    let token = shop.user("buyer", false).await;
+    shop.sandbox().drop_next_deliveries(1000).await.unwrap();
+    let order = shop.order(&token, goods_id, 1).await;
+    let return_url = shop.pay(&order).await;
+    // The expiry ran just before the payment landed.
+    assert!(shop::payments::apply::close_unpaid(&shop.db, shop.order_row(&order).await.id, None).await.unwrap());
+    let returned = shop.http.get(&return_url).send().await.unwrap();
+    assert_eq!(returned.status().as_u16(), 302);
+    let row = shop.order_row(&order).await;
+    assert_eq!(row.pay_status, "TRADE_CLOSED", "stays closed");
+    assert_eq!(sold(&shop.db, goods_id).await, 24);
+    let refunds = refund::Entity::find().all(&shop.db).await.unwrap();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!((refunds[0].amount_fen, refunds[0].status.as_str()), (9990, "succeeded"));
+}
+
+#[tokio::test]
+async fn staff_refunds_partial_partial_over_rest() {
+    let shop = LiveShop::start().await;
+    let goods_id = shelf(&shop).await;
+    let token = shop.user("buyer", false).await;
+    let staff = shop.user("staff", true).await;
+    let order = shop.order(&token, goods_id, 3).await;
+    let return_url = shop.pay(&order).await;
+    shop.http.get(&return_url).send().await.unwrap();
+    assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_SUCCESS");
+
+    let uri = format!("/admin/orders/{}/refund/", order["id"]);
+    let post = reqwest::Method::POST;
+    let s = Some(staff.as_str());
+    let (status, first) =
+        shop.json(post.clone(), &uri, json!({"amount": "100.00", "reason": "破损", "out_request_no": "r-1"}), s).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["status"], "succeeded");
+    assert_eq!(first["amount"], 100.0);
+    let (status, second) = shop.json(post.clone(), &uri, json!({"amount": "50", "reason": "补偿"}), s).await;
+    assert_eq!((status, second["status"].as_str()), (201, Some("succeeded")));
+    let (status, over) = shop.json(post.clone(), &uri, json!({"amount": "149.71"}), s).await;
+    assert_eq!(status, 400, "{over}");
+    assert_eq!(over, json!({"amount": ["退款总额不能超过实付金额：已退 150.00，可退 149.70。"]}));
+    let (status, replay) = shop.json(post.clone(), &uri, json!({"amount": "100.00", "out_request_no": "r-1"}), s).await;
+    assert_eq!(status, 200, "a replay is the same refund");
+    assert_eq!(replay["id"], first["id"]);
+    assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_SUCCESS");
+    let (status, rest) = shop.json(post, &uri, json!({"amount": "149.70"}), s).await;
+    assert_eq!((status, rest["status"].as_str()), (201, Some("succeeded")));
+    assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_CLOSED", "a full refund closes the order");
+    let (_, listed) = shop.json(reqwest::Method::GET, &uri, Value::Null, s).await;
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    let refunded: i64 = refund::Entity::find().all(&shop.db).await.unwrap().iter().map(|r| r.amount_fen).sum();
+    assert_eq!(refunded, 29970);
 }

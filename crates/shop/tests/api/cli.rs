@@ -174,3 +174,125 @@ async fn user_commands_create_and_reset_passwords() {
         shop::accounts::passwords::Verdict::Invalid
     );
 }
+
+/// Starts `mxshop serve` on a free port; returns the process and its base URL.
+fn start_server(database_url: &str, data_dir: &std::path::Path, listen: &str) -> (Running, String) {
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--listen", listen, "--database-url", database_url])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .env("MXSHOP_SECRET_KEY", crate::support::TEST_SECRET)
+        .env("MXSHOP_ALIPAY__SANDBOX_TIME_SCALE", "0.001")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start mxshop");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").unwrap();
+    let base = first.strip_prefix("mxshop is serving on ").expect(&first).trim_end_matches('/').to_owned();
+    std::thread::spawn(move || lines.for_each(drop));
+    (Running(child), base)
+}
+
+#[tokio::test]
+async fn paid_orders_survive_a_crash_exactly_once() {
+    let database = TestDatabase::create().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let (mut server, base) = start_server(&database.url, data_dir.path(), "127.0.0.1:0");
+    let http =
+        shop::outbound::http_client_builder().unwrap().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    let created = Command::new(BINARY)
+        .args(["user", "create", "crash-buyer", "--database-url", &database.url])
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(b"pw123456\n")?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(created.success());
+    let login: Value = http
+        .post(format!("{base}/login/"))
+        .json(&serde_json::json!({"username": "crash-buyer", "password": "pw123456"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+
+    // Ten well-stocked goods; a hundred one-item orders over them.
+    let goods: Value = http.get(format!("{base}/goods/?page_size=100")).send().await.unwrap().json().await.unwrap();
+    let mut shelf: Vec<(i64, i64, i64)> = goods["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["id"].as_i64().unwrap(), g["goods_num"].as_i64().unwrap(), g["sold_num"].as_i64().unwrap()))
+        .collect();
+    shelf.sort_by_key(|(_, stock, _)| -stock);
+    shelf.truncate(10);
+    let mut orders = Vec::new();
+    for i in 0..100 {
+        let goods_id = shelf[i % shelf.len()].0;
+        let cart = http
+            .post(format!("{base}/shopcarts/"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"goods": goods_id, "nums": 1}));
+        assert_eq!(cart.send().await.unwrap().status().as_u16(), 201);
+        let order: Value = http
+            .post(format!("{base}/orders/"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"post_script": "x", "singer_mobile": "13800138000"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        orders.push(order);
+    }
+    // Pay all hundred at the cashier, without following the returns: only notifications tell.
+    for order in &orders {
+        let page = http.get(order["alipay_url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+        let trade_no = page.split("name=\"trade_no\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let paid = http
+            .post(format!("{base}/sandbox/alipay/cashier/pay"))
+            .form(&[("trade_no", trade_no)])
+            .send()
+            .await
+            .unwrap();
+        assert!(paid.status().is_redirection());
+    }
+    // kill -9 while notifications are in flight, then start again on the same data.
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    drop(server);
+    // Same address: the notify_url in Alipay's pending notifications names it.
+    let (_server, base) = start_server(&database.url, data_dir.path(), base.trim_start_matches("http://"));
+    // A fresh client: the old one's pooled connections died with the first server.
+    let http = shop::outbound::http_client_builder().unwrap().build().unwrap();
+
+    let mut paid = 0;
+    for _ in 0..300 {
+        let listed: Value =
+            http.get(format!("{base}/orders/")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        paid = listed.as_array().unwrap().iter().filter(|o| o["pay_status"] == "TRADE_SUCCESS").count();
+        if paid == 100 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(paid, 100, "every paid order is paid after the restart");
+    for (i, (goods_id, _, sold_before)) in shelf.iter().enumerate() {
+        let ordered = (0..100).filter(|n| n % shelf.len() == i).count() as i64;
+        let now: Value = http.get(format!("{base}/goods/{goods_id}/")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(now["sold_num"].as_i64().unwrap(), sold_before + ordered, "goods {goods_id}: counted exactly once");
+    }
+}
