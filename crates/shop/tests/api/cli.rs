@@ -296,3 +296,30 @@ async fn paid_orders_survive_a_crash_exactly_once() {
         assert_eq!(now["sold_num"].as_i64().unwrap(), sold_before + ordered, "goods {goods_id}: counted exactly once");
     }
 }
+
+#[test]
+fn startup_refuses_missing_or_broken_alipay_keys() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let broken = data_dir.path().join("app_key.pem");
+    std::fs::write(&broken, "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n").unwrap();
+    let run = |envs: &[(&str, &str)]| {
+        let output = Command::new(BINARY)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .envs(envs.iter().copied())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "must not start");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let missing = run(&[("MXSHOP_ALIPAY__GATEWAY", "production")]);
+    assert!(missing.contains("alipay.app_private_key_file must be set"), "{missing}");
+    let broken_key = run(&[
+        ("MXSHOP_ALIPAY__GATEWAY", "production"),
+        ("MXSHOP_ALIPAY__APP_PRIVATE_KEY_FILE", broken.to_str().unwrap()),
+        ("MXSHOP_ALIPAY__ALIPAY_PUBLIC_KEY_FILE", broken.to_str().unwrap()),
+    ]);
+    assert!(broken_key.contains("app_key.pem"), "the message names the file: {broken_key}");
+}
