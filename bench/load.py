@@ -94,7 +94,11 @@ def wrk(url, args, duration, connections, threads, script=None, env=None):
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     if script:
         cmd += ["-s", str(script)]
-    out = run(cmd + [url], env=dict(os.environ, **(env or {}))).stdout
+    done = run(cmd + [url], env=dict(os.environ, **(env or {})))
+    if ".lua:" in done.stderr:
+        # wrk carries on with plain GETs when its script fails to load: refuse such a figure.
+        raise SystemExit(f"wrk script error: {done.stderr.strip()}")
+    out = done.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
 
@@ -221,7 +225,10 @@ def main():
         print("| scenario | req/s | vs baseline | p50 ms | p99 ms | errors (5xx, socket) |")
         print("|---|---:|---:|---:|---:|---:|")
         for name, r in results:
-            extra = f" ({r['orders_per_s']:.0f} orders/s, {r['client_errors']} 4xx)" if "orders_per_s" in r else ""
+            extra = ""
+            if "orders_per_s" in r:
+                split = f", {r['client_errors']} 4xx" if "client_errors" in r else ", errors = all non-2xx"
+                extra = f" ({r['orders_per_s']:.0f} orders/s{split})"
             print(f"| {name}{extra} | {r['rps']:.0f} | {r['rps'] / baseline:.0%} | {r['p50']:.2f} | "
                   f"{r['p99']:.2f} | {r['errors']} |")
         sys.stdout.flush()

@@ -35,7 +35,7 @@ end
 
 function request()
   n = n + 1
-  local buyer = tokens[((thread_id + (n // 2) * 2) % #tokens) + 1]
+  local buyer = tokens[((thread_id + math.floor(n / 2) * 2) % #tokens) + 1]
   local headers = { ["Authorization"] = "Bearer " .. buyer, ["Content-Type"] = "application/json" }
   if n % 2 == 1 then
     local g = goods[math.random(#goods)]

@@ -17,7 +17,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::accounts::sms::{self, SmsSender};
 use crate::config::Config;
 use crate::failpoints::FailPoints;
-use crate::http::conventions::{cors, drf_error_bodies, log_requests};
+use crate::http::conventions::{cors, drf_error_bodies, log_requests, run_to_completion};
 use crate::http::routes::Routes;
 use crate::payments::{self, Payments};
 use crate::secrets::Keys;
@@ -91,6 +91,7 @@ pub fn build_app(state: AppState) -> Router {
         .into_router()
         .with_state(state)
         // The whole-body limit below replaces axum's per-extractor default (2 MB).
+        .layer(from_fn(run_to_completion))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))

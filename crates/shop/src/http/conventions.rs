@@ -87,6 +87,20 @@ pub async fn drf_error_bodies(request: Request, next: Next) -> Response {
     Response::from_parts(parts, body)
 }
 
+/// Runs the handler in a task of its own, so that once started it finishes — commits or rolls
+/// back — even if the client goes away or the request times out. A handler future dropped in the
+/// middle of a transaction would leave the rollback queued on its connection until that
+/// connection is reused, holding row locks meanwhile.
+pub async fn run_to_completion(request: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::error!(%error, "a request handler panicked");
+            detail(StatusCode::INTERNAL_SERVER_ERROR, messages::SERVER_ERROR)
+        }
+    }
+}
+
 /// DRF's answer to a plain (non-preflight) OPTIONS request on an API route.
 pub async fn describe_options(matched: Option<MatchedPath>) -> Response {
     let name = matched.map_or_else(String::new, |path| path.as_str().to_owned());

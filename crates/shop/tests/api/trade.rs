@@ -464,3 +464,41 @@ async fn overlapping_orders_all_complete() {
         assert_eq!(stock(&app, id).await, 1000 - ordered);
     }
 }
+
+#[tokio::test]
+async fn an_abandoned_request_still_finishes_its_transaction() {
+    let Shop { app, token, book, .. } = shop().await;
+    let user_id = TestApp::user_id(&token);
+    let other = app.register("15912345678", "pw123456").await;
+    put_in_cart(&app, user_id, book, 2).await;
+    put_in_cart(&app, TestApp::user_id(&other), book, 1).await;
+    // The client goes away while its order is being placed.
+    let abandoned = tokio::spawn({
+        let app_router = app.router.clone();
+        let token = token.clone();
+        async move {
+            let request = axum::http::Request::builder()
+                .method(Method::POST)
+                .uri("/orders/")
+                .header("host", "127.0.0.1:8000")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
+                .body(axum::body::Body::from(checkout(json!(199.8)).to_string()))
+                .unwrap();
+            call(app_router, request).await
+        }
+    });
+    tokio::task::yield_now().await;
+    abandoned.abort();
+    // Another shopper's order on the same goods is not held up by locks left behind…
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), post_order(&app, &other, None)).await;
+    next.expect("no lock left behind").assert_status(201);
+    // …and the abandoned order either happened completely or not at all.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let placed =
+        order_info::Entity::find().filter(order_info::Column::UserId.eq(user_id)).count(&app.db).await.unwrap();
+    let cart_left =
+        shopping_cart::Entity::find().filter(shopping_cart::Column::UserId.eq(user_id)).count(&app.db).await.unwrap();
+    assert_eq!((placed, cart_left), (1, 0), "the handler ran to completion");
+    assert_eq!(stock(&app, book).await, 29 - 2 - 1);
+}
