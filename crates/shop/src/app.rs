@@ -8,7 +8,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::middleware::from_fn;
+use axum::middleware::{from_fn, from_fn_with_state};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -17,6 +17,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::accounts::sms::{self, SmsSender};
 use crate::config::Config;
 use crate::failpoints::FailPoints;
+use crate::http::cache::{ResponseCache, cache_catalogue};
 use crate::http::conventions::{cors, drf_error_bodies, log_requests, run_to_completion};
 use crate::http::routes::Routes;
 use crate::payments::{self, Payments};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub sms: Arc<dyn SmsSender>,
     pub payments: Arc<Payments>,
+    /// Short-lived copies of catalogue reads (see `http::cache`).
+    pub catalog_cache: Arc<ResponseCache>,
     /// The built-in Alipay sandbox, mounted at `/sandbox/alipay/` when configured.
     pub sandbox: Option<payments::gateway::BuiltinSandbox>,
     /// Armed only by tests.
@@ -59,6 +62,7 @@ impl AppState {
         http: reqwest::Client,
     ) -> anyhow::Result<Self> {
         let payments = Payments::new(&config, payments::gateway::client(&config, http)?);
+        let catalog_cache_ms = config.catalog_cache_ms;
         let public_host = config.listen.to_string();
         Ok(Self {
             db,
@@ -67,6 +71,7 @@ impl AppState {
             keys: Arc::new(keys),
             sms,
             payments: Arc::new(payments),
+            catalog_cache: Arc::new(ResponseCache::new(Duration::from_millis(catalog_cache_ms))),
             sandbox: None,
             failpoints: Arc::default(),
         })
@@ -82,6 +87,7 @@ pub fn build_app(state: AppState) -> Router {
     let routes = payments::routes(trade::routes(member::routes(accounts::routes(catalog::routes(routes)))));
     let routes = web::routes(routes, &state.config);
     let body_limit = state.config.body_limit_bytes;
+    let cache_state = state.clone();
     let routes = match state.sandbox.clone() {
         Some(builtin) => routes.files(payments::gateway::BUILTIN_SANDBOX_PATH, builtin.router),
         None => routes,
@@ -92,6 +98,7 @@ pub fn build_app(state: AppState) -> Router {
         .with_state(state)
         // The whole-body limit below replaces axum's per-extractor default (2 MB).
         .layer(from_fn(run_to_completion))
+        .layer(from_fn_with_state(cache_state, cache_catalogue))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))

@@ -41,6 +41,8 @@ pub struct Config {
     pub upload_extensions: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed; every other peer is its own client address.
     pub trusted_proxies: Vec<IpAddr>,
+    /// How long anonymous catalogue reads are cached per instance, in milliseconds (0: off).
+    pub catalog_cache_ms: u64,
     pub sms: SmsConfig,
     pub alipay: AlipayConfig,
 }
@@ -175,6 +177,7 @@ impl Default for Config {
             .map(String::from)
             .to_vec(),
             trusted_proxies: Vec::new(),
+            catalog_cache_ms: 1000,
             sms: SmsConfig::default(),
             alipay: AlipayConfig::default(),
         }

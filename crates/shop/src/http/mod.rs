@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod cache;
 pub mod client_ip;
 pub mod conventions;
 pub mod error;

@@ -356,3 +356,28 @@ async fn listing_issues_a_constant_number_of_statements() {
     app.get("/indexgoods/").await.assert_status(200);
     assert_eq!(app.statement_count() - before, 5, "indexgoods");
 }
+
+#[tokio::test]
+async fn catalogue_reads_are_cached_briefly() {
+    let app = TestApp::with_config(|config| config.catalog_cache_ms = 60_000).await;
+    let fx = app.fixture();
+    let top = fx.category("文学类", 1, None, true).await;
+    let id = fx.goods("a", top, 100).await;
+    let first = app.get("/goods/?page_size=5").await;
+    let statements = app.statement_count();
+    let second = app.get("/goods/?page_size=5").await;
+    assert_eq!(app.statement_count(), statements, "served from the cache");
+    assert_eq!(second.body, first.body);
+    assert_eq!(second.header("content-type"), Some("application/json"));
+    // Another host gets its own copy (absolute URLs name the host).
+    let other = app.send(axum::http::Method::GET, "/goods/?page_size=5", &[("host", "shop.example")]).await;
+    assert!(other.text().contains("http://shop.example/media/"), "{}", other.text());
+    // Details are never cached: each view counts.
+    assert_eq!(app.get(&format!("/goods/{id}/")).await.json()["click_num"], 1);
+    assert_eq!(app.get(&format!("/goods/{id}/")).await.json()["click_num"], 2);
+    // Errors are not cached.
+    app.get("/goods/?page=9").await.assert_status(404);
+    let before = app.statement_count();
+    app.get("/goods/?page=9").await.assert_status(404);
+    assert!(app.statement_count() > before);
+}

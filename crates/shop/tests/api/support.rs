@@ -194,6 +194,8 @@ impl TestApp {
             data_dir: database._dir.path().to_path_buf(),
             frontend_dir: database._dir.path().join("frontend"),
             secret_key: Some(Secret::new(TEST_SECRET)),
+            // Tests see every change at once; `catalogue_reads_are_cached_briefly` turns it on.
+            catalog_cache_ms: 0,
             alipay: shop::config::AlipayConfig {
                 // Fixed test keys (no key generation per test); tests that pay point `gateway` at
                 // a sandbox of their own.
