@@ -5,7 +5,7 @@
 //! detail counts its view).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -32,6 +32,9 @@ struct Slot {
     value: Option<Cached>,
     fetched_at: Instant,
     refreshing: bool,
+    /// Held by the request building the first copy; the others wait on it instead of building
+    /// the same page side by side.
+    fill: Arc<tokio::sync::Mutex<()>>,
 }
 
 pub struct ResponseCache {
@@ -42,7 +45,10 @@ pub struct ResponseCache {
 /// What to do with a request, decided under the lock.
 enum Plan {
     Serve(Cached),
-    Refresh,
+    /// Build the response (the first copy: while holding the fill guard).
+    Refresh(Option<tokio::sync::OwnedMutexGuard<()>>),
+    /// Another request is building the first copy: wait for it, then look again.
+    Wait(Arc<tokio::sync::Mutex<()>>),
 }
 
 impl ResponseCache {
@@ -55,32 +61,45 @@ impl ResponseCache {
         let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let now = Instant::now();
         if let Some(slot) = slots.get_mut(key) {
-            match &slot.value {
-                Some(value) if now.duration_since(slot.fetched_at) < self.ttl => return Plan::Serve(value.clone()),
-                Some(value) if slot.refreshing => return Plan::Serve(value.clone()),
-                _ => {
+            return match &slot.value {
+                Some(value) if now.duration_since(slot.fetched_at) < self.ttl => Plan::Serve(value.clone()),
+                Some(value) if slot.refreshing => Plan::Serve(value.clone()),
+                Some(_) => {
                     slot.refreshing = true;
-                    return Plan::Refresh;
+                    Plan::Refresh(None)
                 }
-            }
+                None => Plan::Wait(slot.fill.clone()),
+            };
         }
         if slots.len() >= MAX_ENTRIES {
             let ttl = self.ttl;
-            slots.retain(|_, slot| now.duration_since(slot.fetched_at) < ttl);
+            slots.retain(|_, slot| slot.value.is_none() || now.duration_since(slot.fetched_at) < ttl);
             if slots.len() >= MAX_ENTRIES {
                 slots.clear();
             }
         }
-        slots.insert(key.to_owned(), Slot { value: None, fetched_at: now, refreshing: true });
-        Plan::Refresh
+        let fill = Arc::new(tokio::sync::Mutex::new(()));
+        // A new mutex: nobody else can hold it yet.
+        let guard = fill.clone().try_lock_owned().ok();
+        slots.insert(key.to_owned(), Slot { value: None, fetched_at: now, refreshing: true, fill });
+        Plan::Refresh(guard)
+    }
+
+    /// Whatever copy there is, fresh or not.
+    fn peek(&self, key: &str) -> Option<Cached> {
+        let slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        slots.get(key).and_then(|slot| slot.value.clone())
     }
 
     fn store(&self, key: &str, value: Option<Cached>) {
         let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match value {
             Some(value) => {
-                slots
-                    .insert(key.to_owned(), Slot { value: Some(value), fetched_at: Instant::now(), refreshing: false });
+                let fill = slots.get(key).map_or_else(Arc::default, |slot| slot.fill.clone());
+                slots.insert(
+                    key.to_owned(),
+                    Slot { value: Some(value), fetched_at: Instant::now(), refreshing: false, fill },
+                );
             }
             // Not cacheable (an error, too large): forget the key so the next request builds it.
             None => {
@@ -114,9 +133,18 @@ pub async fn cache_catalogue(State(state): State<AppState>, request: Request, ne
     // Absolute URLs in the body name the host, so the host is part of the key.
     let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let key = format!("{host} {}", request.uri());
-    if let Plan::Serve(cached) = cache.plan(&key) {
-        return response(cached);
-    }
+    let _fill_guard = match cache.plan(&key) {
+        Plan::Serve(cached) => return response(cached),
+        Plan::Refresh(guard) => guard,
+        Plan::Wait(fill) => {
+            let guard = fill.lock_owned().await;
+            match cache.peek(&key) {
+                Some(cached) => return response(cached),
+                // The builder gave up (an error response): build it ourselves.
+                None => Some(guard),
+            }
+        }
+    };
     let (parts, body) = next.run(request).await.into_parts();
     if parts.status != StatusCode::OK {
         cache.store(&key, None);
@@ -152,16 +180,18 @@ mod tests {
     }
 
     #[test]
-    fn stale_entries_are_served_while_one_request_refreshes() {
-        let cache = ResponseCache::new(Duration::from_millis(0).max(Duration::from_nanos(1)));
-        assert!(matches!(cache.plan("k"), Plan::Refresh));
+    fn the_first_copy_is_built_once_and_stale_ones_served_while_refreshing() {
+        let cache = ResponseCache::new(Duration::from_nanos(1));
+        let Plan::Refresh(Some(guard)) = cache.plan("k") else { panic!("the first request builds") };
+        assert!(matches!(cache.plan("k"), Plan::Wait(_)), "others wait for the first copy");
+        drop(guard);
         let value = Cached { status: StatusCode::OK, headers: HeaderMap::new(), body: Bytes::from_static(b"v1") };
         cache.store("k", Some(value));
         std::thread::sleep(Duration::from_millis(2));
-        assert!(matches!(cache.plan("k"), Plan::Refresh), "expired: this request refreshes");
+        assert!(matches!(cache.plan("k"), Plan::Refresh(None)), "expired: this request refreshes");
         match cache.plan("k") {
             Plan::Serve(cached) => assert_eq!(cached.body, Bytes::from_static(b"v1")),
-            Plan::Refresh => panic!("a second request must get the stale copy"),
+            _ => panic!("a second request must get the stale copy"),
         }
     }
 }
