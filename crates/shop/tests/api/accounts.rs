@@ -465,3 +465,43 @@ async fn code_requests_are_limited_per_client_address() {
     limited.assert_status(429);
     assert!(limited.header("retry-after").is_some());
 }
+
+/// POST /code/ from `peer`, with an optional X-Forwarded-For.
+async fn code_from(app: &TestApp, peer: &str, forwarded: Option<&str>, mobile: &str) -> u16 {
+    let mut builder = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/code/")
+        .header("host", "127.0.0.1:8000")
+        .header("content-type", "application/json");
+    if let Some(forwarded) = forwarded {
+        builder = builder.header("x-forwarded-for", forwarded);
+    }
+    let mut request = builder.body(axum::body::Body::from(json!({"mobile": mobile}).to_string())).unwrap();
+    let addr: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+    request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    app.request(request).await.status.as_u16()
+}
+
+#[tokio::test]
+async fn rate_limits_key_on_the_peer_unless_a_trusted_proxy_forwards() {
+    let app = TestApp::with_config(|config| config.trusted_proxies = vec!["10.0.0.1".parse().unwrap()]).await;
+    // An untrusted peer cannot escape its limit by inventing X-Forwarded-For values.
+    for i in 0..20 {
+        assert_eq!(
+            code_from(&app, "192.0.2.7", Some(&format!("198.51.100.{i}")), &format!("1380013{i:04}")).await,
+            201
+        );
+    }
+    assert_eq!(code_from(&app, "192.0.2.7", Some("198.51.100.99"), "13900000001").await, 429);
+    // Another peer has its own budget.
+    assert_eq!(code_from(&app, "192.0.2.8", None, "13900000002").await, 201);
+    // Behind the trusted proxy, each forwarded client has its own budget, and spoofed hops added
+    // by the client in front of the real one are ignored.
+    for i in 0..20 {
+        let status =
+            code_from(&app, "10.0.0.1", Some(&format!("6.6.6.{i}, 203.0.113.5")), &format!("1590013{i:04}")).await;
+        assert_eq!(status, 201, "request {i}");
+    }
+    assert_eq!(code_from(&app, "10.0.0.1", Some("203.0.113.5"), "15900000099").await, 429);
+    assert_eq!(code_from(&app, "10.0.0.1", Some("203.0.113.6"), "15900000098").await, 201);
+}
