@@ -123,6 +123,18 @@ pub async fn view_goods(db: &DatabaseConnection, id: i32) -> ApiResult<goods::Mo
     goods::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)
 }
 
+/// The goods with these ids, rendered, by id (for carts, favourites and order lines).
+pub async fn render_goods_by_id(
+    db: &DatabaseConnection,
+    url: &RequestUrl,
+    ids: impl IntoIterator<Item = i32>,
+) -> Result<HashMap<i32, GoodsJson>, DbErr> {
+    let rows =
+        goods::Entity::find().filter(goods::Column::Id.is_in(ids.into_iter().collect::<Vec<_>>())).all(db).await?;
+    let rendered = render_goods(db, url, &rows, None).await?;
+    Ok(rows.iter().map(|row| row.id).zip(rendered).collect())
+}
+
 /// Renders goods with their flat category and gallery: one query for the images and, unless the
 /// caller already holds the category tree, one for the categories — whatever the number of goods.
 pub async fn render_goods(

@@ -9,7 +9,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::catalog::goods::render_goods;
+use crate::catalog::goods::render_goods_by_id;
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
 use crate::db;
@@ -44,10 +44,7 @@ pub async fn list_favs(
         .order_by_asc(user_fav::Column::Id)
         .all(&state.db)
         .await?;
-    let goods_ids: Vec<i32> = favs.iter().map(|f| f.goods_id).collect();
-    let rows = goods::Entity::find().filter(goods::Column::Id.is_in(goods_ids)).all(&state.db).await?;
-    let rendered = render_goods(&state.db, &url, &rows, None).await?;
-    let mut by_id: std::collections::HashMap<i32, GoodsJson> = rows.iter().map(|g| g.id).zip(rendered).collect();
+    let mut by_id = render_goods_by_id(&state.db, &url, favs.iter().map(|f| f.goods_id)).await?;
     Ok(Json(
         favs.iter().filter_map(|fav| Some(FavDetail { goods: by_id.remove(&fav.goods_id)?, id: fav.id })).collect(),
     ))

@@ -10,7 +10,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::catalog::goods::render_goods;
+use crate::catalog::goods::render_goods_by_id;
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
 use crate::db::{self, entities::goods, entities::shopping_cart};
@@ -84,12 +84,7 @@ pub async fn list_cart(
         .order_by_asc(shopping_cart::Column::Id)
         .all(&state.db)
         .await?;
-    let rows = goods::Entity::find()
-        .filter(goods::Column::Id.is_in(lines.iter().map(|l| l.goods_id).collect::<Vec<_>>()))
-        .all(&state.db)
-        .await?;
-    let rendered = render_goods(&state.db, &url, &rows, None).await?;
-    let mut by_id: std::collections::HashMap<i32, GoodsJson> = rows.iter().map(|g| g.id).zip(rendered).collect();
+    let mut by_id = render_goods_by_id(&state.db, &url, lines.iter().map(|l| l.goods_id)).await?;
     Ok(Json(
         lines.iter().filter_map(|l| Some(CartLineJson { goods: by_id.remove(&l.goods_id)?, nums: l.nums })).collect(),
     ))

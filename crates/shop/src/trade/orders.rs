@@ -17,7 +17,7 @@ use super::order_sn::OrderSn;
 use super::render::{OrderDetailJson, OrderGoodsJson, OrderJson};
 use super::status::PayStatus;
 use crate::app::AppState;
-use crate::catalog::goods::render_goods;
+use crate::catalog::goods::render_goods_by_id;
 use crate::clock::now_utc;
 use crate::db::entities::{goods, order_goods, order_info, shopping_cart};
 use crate::db::{self};
@@ -276,12 +276,7 @@ pub async fn get_order(
         .order_by_asc(order_goods::Column::Id)
         .all(&state.db)
         .await?;
-    let rows = goods::Entity::find()
-        .filter(goods::Column::Id.is_in(lines.iter().map(|l| l.goods_id).collect::<Vec<_>>()))
-        .all(&state.db)
-        .await?;
-    let rendered = render_goods(&state.db, &url, &rows, None).await?;
-    let by_id: HashMap<i32, _> = rows.iter().map(|g| g.id).zip(rendered).collect();
+    let by_id = render_goods_by_id(&state.db, &url, lines.iter().map(|l| l.goods_id)).await?;
     let goods =
         lines.iter().filter_map(|line| Some(OrderGoodsJson::new(line, by_id.get(&line.goods_id)?.clone()))).collect();
     Ok(Json(OrderDetailJson::new(&order, goods, state.payments.pay_url(&order))))

@@ -313,7 +313,8 @@ async fn a_failure_after_reserving_leaves_everything_as_it_was() {
     assert_eq!((stock(&app, book).await, stock(&app, pen).await), (27, 4));
 }
 
-async fn post_order(app: &TestApp, token: &str, key: Option<&str>) -> TestResponse {
+/// `POST /orders/` with `body` as the shopper with `token`, optionally with an Idempotency-Key.
+fn order_request(token: &str, key: Option<&str>, body: &Value) -> axum::http::Request<axum::body::Body> {
     let mut builder = axum::http::Request::builder()
         .method(Method::POST)
         .uri("/orders/")
@@ -323,7 +324,11 @@ async fn post_order(app: &TestApp, token: &str, key: Option<&str>) -> TestRespon
     if let Some(key) = key {
         builder = builder.header("idempotency-key", key);
     }
-    call(app.router.clone(), builder.body(axum::body::Body::from(checkout(json!(99.9)).to_string())).unwrap()).await
+    builder.body(axum::body::Body::from(body.to_string())).unwrap()
+}
+
+async fn post_order(app: &TestApp, token: &str, key: Option<&str>) -> TestResponse {
+    call(app.router.clone(), order_request(token, key, &checkout(json!(99.9)))).await
 }
 
 #[tokio::test]
@@ -392,14 +397,7 @@ async fn no_oversell_under_concurrency() {
                 let router = app.router.clone();
                 let token = token.clone();
                 tokio::spawn(async move {
-                    let request = axum::http::Request::builder()
-                        .method(Method::POST)
-                        .uri("/orders/")
-                        .header("host", "127.0.0.1:8000")
-                        .header("content-type", "application/json")
-                        .header("authorization", format!("Bearer {token}"))
-                        .body(axum::body::Body::from(checkout(json!(99.9)).to_string()))
-                        .unwrap();
+                    let request = order_request(&token, None, &checkout(json!(99.9)));
                     call(router, request).await
                 })
             })
@@ -444,14 +442,7 @@ async fn overlapping_orders_all_complete() {
         }
         let router = app.router.clone();
         tasks.push(tokio::spawn(async move {
-            let request = axum::http::Request::builder()
-                .method(Method::POST)
-                .uri("/orders/")
-                .header("host", "127.0.0.1:8000")
-                .header("content-type", "application/json")
-                .header("authorization", format!("Bearer {token}"))
-                .body(axum::body::Body::from(json!({"post_script": "x", "singer_mobile": "13800138000"}).to_string()))
-                .unwrap();
+            let request = order_request(&token, None, &json!({"post_script": "x", "singer_mobile": "13800138000"}));
             call(router, request).await
         }));
     }
@@ -477,14 +468,7 @@ async fn an_abandoned_request_still_finishes_its_transaction() {
         let app_router = app.router.clone();
         let token = token.clone();
         async move {
-            let request = axum::http::Request::builder()
-                .method(Method::POST)
-                .uri("/orders/")
-                .header("host", "127.0.0.1:8000")
-                .header("content-type", "application/json")
-                .header("authorization", format!("Bearer {token}"))
-                .body(axum::body::Body::from(checkout(json!(199.8)).to_string()))
-                .unwrap();
+            let request = order_request(&token, None, &checkout(json!(199.8)));
             call(app_router, request).await
         }
     });
