@@ -37,6 +37,10 @@ fn benches(c: &mut Criterion) {
     let text = canonical_notification_string(fields.iter().map(|(k, v)| (k, v)));
     let sign = sign_notification(&fields, &private).expect("sign");
 
+    c.bench_function("canonical_notification_string", |b| {
+        b.iter(|| canonical_notification_string(black_box(&fields).iter().map(|(k, v)| (k, v))))
+    });
+
     let mut g = c.benchmark_group("rsa2");
     g.throughput(Throughput::Elements(1));
     g.bench_function("sign", |b| b.iter(|| private.sign_rsa2(black_box(text.as_bytes()))));
