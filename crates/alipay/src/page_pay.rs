@@ -369,8 +369,13 @@ impl Client {
     }
 }
 
-/// Escapes text for an HTML attribute value.
-fn html_escape(s: &str) -> String {
+/// Escapes text for HTML content and attribute values (`& < > " '`), as the auto-submitting
+/// pay form does; useful to anyone rendering Alipay values into a page.
+///
+/// ```
+/// assert_eq!(alipay::page_pay::html_escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+/// ```
+pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -98,20 +98,36 @@ async fn schema(db: &sea_orm::DatabaseConnection, backend: Backend) -> Vec<Strin
     rows
 }
 
+/// Runs `mxshop ARGS --database-url URL --data-dir DIR` with `stdin`; (success, stdout, stderr).
+fn mxshop(args: &[&str], database_url: &str, data_dir: &std::path::Path, stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .args(["--database-url", database_url])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mxshop");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 #[tokio::test]
 async fn migrate_twice_changes_nothing_the_second_time() {
     let database = TestDatabase::create().await;
     let data_dir = tempfile::tempdir().unwrap();
     let run = || {
-        let output = Command::new(BINARY)
-            .args(["migrate", "--database-url", &database.url])
-            .arg("--data-dir")
-            .arg(data_dir.path())
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run mxshop migrate");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8(output.stdout).unwrap()
+        let (ok, out, err) = mxshop(&["migrate"], &database.url, data_dir.path(), "");
+        assert!(ok, "{err}");
+        out
     };
     let first = run();
     let expected = format!(
@@ -131,26 +147,7 @@ async fn migrate_twice_changes_nothing_the_second_time() {
 async fn user_commands_create_and_reset_passwords() {
     let database = TestDatabase::create().await;
     let data_dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str], stdin: &str| {
-        let mut child = Command::new(BINARY)
-            .args(args)
-            .args(["--database-url", &database.url])
-            .arg("--data-dir")
-            .arg(data_dir.path())
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run mxshop user");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let output = child.wait_with_output().unwrap();
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str], stdin: &str| mxshop(args, &database.url, data_dir.path(), stdin);
     let (ok, out, err) = run(&["user", "create", "admin", "--mobile", "13800138000", "--superuser"], "admin-pw-1\n");
     assert!(ok, "{err}");
     assert!(out.starts_with("created user admin (id "), "{out}");
@@ -204,19 +201,8 @@ async fn paid_orders_survive_a_crash_exactly_once() {
     let http =
         shop::outbound::http_client_builder().unwrap().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
-    let created = Command::new(BINARY)
-        .args(["user", "create", "crash-buyer", "--database-url", &database.url])
-        .arg("--data-dir")
-        .arg(data_dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .and_then(|mut child| {
-            child.stdin.take().unwrap().write_all(b"pw123456\n")?;
-            child.wait()
-        })
-        .unwrap();
-    assert!(created.success());
+    let (created, _, err) = mxshop(&["user", "create", "crash-buyer"], &database.url, data_dir.path(), "pw123456\n");
+    assert!(created, "{err}");
     let login: Value = http
         .post(format!("{base}/login/"))
         .json(&serde_json::json!({"username": "crash-buyer", "password": "pw123456"}))
