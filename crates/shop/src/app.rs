@@ -18,8 +18,9 @@ use crate::accounts::sms::{self, SmsSender};
 use crate::config::Config;
 use crate::failpoints::FailPoints;
 use crate::http::cache::{ResponseCache, cache_catalogue};
-use crate::http::conventions::{cors, drf_error_bodies, log_requests, run_to_completion};
+use crate::http::conventions::{cors, drf_error_bodies, log_requests, page_security_headers, run_to_completion};
 use crate::http::routes::Routes;
+use crate::http::serve::{ConnectionLimits, serve};
 use crate::payments::{self, Payments};
 use crate::secrets::Keys;
 use crate::{accounts, catalog, member, outbound, trade, web};
@@ -62,7 +63,11 @@ impl AppState {
         http: reqwest::Client,
     ) -> anyhow::Result<Self> {
         let payments = Payments::new(&config, payments::gateway::client(&config, http)?);
-        let catalog_cache_ms = config.catalog_cache_ms;
+        let catalog_cache = ResponseCache::new(
+            Duration::from_millis(config.catalog_cache_ms),
+            config.catalog_cache_bytes,
+            config.own_hosts(),
+        );
         let public_host = config.listen.to_string();
         Ok(Self {
             db,
@@ -71,7 +76,7 @@ impl AppState {
             keys: Arc::new(keys),
             sms,
             payments: Arc::new(payments),
-            catalog_cache: Arc::new(ResponseCache::new(Duration::from_millis(catalog_cache_ms))),
+            catalog_cache: Arc::new(catalog_cache),
             sandbox: None,
             failpoints: Arc::default(),
         })
@@ -103,6 +108,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(from_fn(drf_error_bodies))
+        .layer(from_fn(page_security_headers))
         .layer(from_fn(cors))
         .layer(from_fn(log_requests))
 }
@@ -112,6 +118,7 @@ pub fn build_app(state: AppState) -> Router {
 pub struct Server {
     listener: TcpListener,
     app: Router,
+    limits: ConnectionLimits,
 }
 
 impl Server {
@@ -122,7 +129,11 @@ impl Server {
 
     /// Serves on a listener bound earlier (so the configuration can name its real address).
     pub fn with_listener(listener: TcpListener, state: AppState) -> Self {
-        Self { listener, app: build_app(state) }
+        let limits = ConnectionLimits {
+            header_read_timeout: Duration::from_secs(state.config.header_read_timeout_secs.max(1)),
+            max_connections: state.config.max_connections.max(1),
+        };
+        Self { listener, app: build_app(state), limits }
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -131,6 +142,7 @@ impl Server {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.app).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+        serve(self.listener, self.app, self.limits, shutdown).await;
+        Ok(())
     }
 }

@@ -170,8 +170,7 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn open_database(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    crate::secrets::create_private_dir(&config.data_dir).context("creating the data directory")?;
     db::connect(&config.database_url(), config.db_max_connections).await
 }
 

@@ -39,10 +39,23 @@ pub struct Config {
     pub upload_limit_bytes: usize,
     /// File extensions `/messages/` accepts (lower case, without the dot).
     pub upload_extensions: Vec<String>,
+    /// Files one user may upload per day (24 hours).
+    pub upload_daily_count: u64,
+    /// Bytes one user may upload per day (24 hours).
+    pub upload_daily_bytes: u64,
+    /// Unpaid orders one user may hold at once (each holds stock until it expires).
+    pub max_unpaid_orders_per_user: u64,
     /// Proxies whose `X-Forwarded-For` is believed; every other peer is its own client address.
     pub trusted_proxies: Vec<IpAddr>,
     /// How long anonymous catalogue reads are cached per instance, in milliseconds (0: off).
     pub catalog_cache_ms: u64,
+    /// Most bytes the catalogue cache holds (responses and their keys).
+    pub catalog_cache_bytes: usize,
+    /// Seconds a client has to send a request's headers (also how long an idle kept-alive
+    /// connection stays open).
+    pub header_read_timeout_secs: u64,
+    /// Most TCP connections served at once.
+    pub max_connections: usize,
     pub sms: SmsConfig,
     pub alipay: AlipayConfig,
 }
@@ -73,6 +86,12 @@ pub struct AlipayConfig {
     pub payment_window_secs: u64,
     /// How often the expiry and reconciliation job runs.
     pub job_interval_secs: u64,
+    /// Serve the built-in sandbox (`gateway = "builtin"`) on an address other than loopback. Its
+    /// cashier lets anyone mark any order paid: only for a demo reachable by others.
+    pub builtin_on_public_address: bool,
+    /// Days a notification that failed verification (junk anyone can post) is kept for
+    /// inspection; verified payment events are the audit trail and are kept.
+    pub refused_notification_retention_days: u64,
     /// The built-in sandbox's notification retry intervals are multiplied by this (tests and demos
     /// use small values so Alipay's 4-minute first retry takes a moment).
     pub sandbox_time_scale: f64,
@@ -92,6 +111,8 @@ impl Default for AlipayConfig {
             public_url: None,
             payment_window_secs: 1800,
             job_interval_secs: 30,
+            refused_notification_retention_days: 30,
+            builtin_on_public_address: false,
             sandbox_time_scale: 1.0,
         }
     }
@@ -172,12 +193,18 @@ impl Default for Config {
             upload_limit_bytes: 5 * 1024 * 1024,
             upload_extensions: [
                 "txt", "md", "csv", "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "png", "jpg", "jpeg", "gif",
-                "webp", "zip", "html", "htm",
+                "webp", "zip",
             ]
             .map(String::from)
             .to_vec(),
+            upload_daily_count: 20,
+            upload_daily_bytes: 50 * 1024 * 1024,
+            max_unpaid_orders_per_user: 20,
             trusted_proxies: Vec::new(),
             catalog_cache_ms: 1000,
+            catalog_cache_bytes: 64 * 1024 * 1024,
+            header_read_timeout_secs: 10,
+            max_connections: 8192,
             sms: SmsConfig::default(),
             alipay: AlipayConfig::default(),
         }
@@ -234,6 +261,16 @@ impl Config {
             Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
             _ => format!("sqlite://{}?mode=rwc", self.data_dir.join("mxshop.db").display()),
         }
+    }
+
+    /// The `Host` values that name this shop: the listen address and the public URL's host.
+    pub fn own_hosts(&self) -> Vec<String> {
+        let public = self.public_url();
+        let public_host = public.split_once("://").map_or(public.as_str(), |(_, rest)| rest);
+        let public_host = public_host.split('/').next().unwrap_or_default().to_ascii_lowercase();
+        let mut hosts = vec![self.listen.to_string(), public_host];
+        hosts.dedup();
+        hosts
     }
 
     /// The shop's public base URL, without a trailing slash.

@@ -15,6 +15,7 @@ pub struct Keys {
     pub jwt_encoding: EncodingKey,
     pub jwt_decoding: DecodingKey,
     code_key: hmac::Key,
+    password_key: hmac::Key,
 }
 
 impl Keys {
@@ -32,11 +33,20 @@ impl Keys {
         // The code key is derived, so that a leaked code hash says nothing about the JWT key.
         let master = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
         let derived = hmac::sign(&master, b"mxshop sms codes");
+        let password_derived = hmac::sign(&master, b"mxshop password versions");
         Self {
             jwt_encoding: EncodingKey::from_secret(secret.as_bytes()),
             jwt_decoding: DecodingKey::from_secret(secret.as_bytes()),
             code_key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            password_key: hmac::Key::new(hmac::HMAC_SHA256, password_derived.as_ref()),
         }
+    }
+
+    /// A short tag of a stored password hash, carried in login tokens: when the password changes
+    /// (a new hash, a new salt), tokens issued before stop matching. Keyed, so a token reveals
+    /// nothing about the hash.
+    pub fn password_version(&self, stored_hash: &str) -> String {
+        hex::encode(&hmac::sign(&self.password_key, stored_hash.as_bytes()).as_ref()[..8])
     }
 
     /// Hex HMAC-SHA256 of `mobile` and `code`: what is stored instead of the code.
@@ -58,9 +68,6 @@ fn read_or_create(path: &Path) -> anyhow::Result<String> {
         anyhow::ensure!(secret.len() >= 32, "{} holds a secret shorter than 32 characters", path.display());
         return Ok(secret);
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
     let mut bytes = [0u8; 32];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
     let secret = hex::encode(bytes);
@@ -69,11 +76,38 @@ fn read_or_create(path: &Path) -> anyhow::Result<String> {
     Ok(secret)
 }
 
+/// Creates `dir` and any missing parents, those it creates accessible by the owner only (0700):
+/// the data directory holds the database, keys and uploads.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Creates an empty file readable by the owner only (0600) if `path` does not exist, so that a
+/// program that creates it later (SQLite) keeps those permissions.
+pub fn ensure_private_file(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error).with_context(|| format!("creating {}", path.display())),
+    }
+}
+
 /// Creates `path` (it must not exist) readable by the owner only, and writes `contents`.
 #[cfg(unix)]
 pub fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        create_private_dir(dir)?;
     }
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;

@@ -29,18 +29,40 @@ impl Limit {
         now - chrono::TimeDelta::from_std(self.window).unwrap_or(RETENTION)
     }
 
-    /// `Err(Throttled)` with the seconds until a slot frees up when the subject is at its limit.
-    pub async fn check(&self, db: &DatabaseConnection, subject: &str) -> Result<(), ApiError> {
+    /// Counts one event for the subject, then refuses it (`Err(Throttled)`, with the seconds until
+    /// a slot frees up) if that makes more than `max` in the window. Counting first makes the
+    /// limit hold against parallel requests: each sees every hit committed before its own.
+    pub async fn take(&self, db: &DatabaseConnection, subject: &str) -> Result<Hit, ApiError> {
+        let subject: String = subject.chars().take(160).collect();
         let now = now_utc();
+        let hit = throttle_hit::Entity::insert(throttle_hit::ActiveModel {
+            scope: Set(self.scope.to_owned()),
+            subject: Set(subject.clone()),
+            hit_at: Set(now),
+            ..Default::default()
+        })
+        .exec(db)
+        .await?;
+        let hit = Hit(hit.last_insert_id);
+        // Roughly one insert in sixty-four also sweeps expired hits, keeping the table small
+        // without a separate job.
+        if rand::random::<u8>() < 4 {
+            throttle_hit::Entity::delete_many()
+                .filter(Expr::col(throttle_hit::Column::HitAt).lt(now - RETENTION))
+                .exec(db)
+                .await?;
+        }
         let start = self.window_start(now);
         let in_window = throttle_hit::Entity::find()
             .filter(throttle_hit::Column::Scope.eq(self.scope))
-            .filter(throttle_hit::Column::Subject.eq(subject))
+            .filter(throttle_hit::Column::Subject.eq(subject.as_str()))
             .filter(throttle_hit::Column::HitAt.gt(start));
         let count = in_window.clone().count(db).await?;
-        if count < self.max {
-            return Ok(());
+        if count <= self.max {
+            return Ok(hit);
         }
+        // A refused request does not use up a slot, so waiting long enough always helps.
+        hit.give_back(db).await?;
         // The oldest hits leave the window first; once enough have left, a request fits again.
         let release = in_window
             .order_by_desc(throttle_hit::Column::HitAt)
@@ -52,33 +74,15 @@ impl Limit {
         tracing::warn!(scope = self.scope, subject, count, wait, "rate limit reached");
         Err(ApiError::Throttled(wait))
     }
+}
 
-    /// Counts one event for the subject.
-    pub async fn hit(&self, db: &DatabaseConnection, subject: &str) -> Result<(), DbErr> {
-        let now = now_utc();
-        throttle_hit::Entity::insert(throttle_hit::ActiveModel {
-            scope: Set(self.scope.to_owned()),
-            subject: Set(subject.chars().take(160).collect()),
-            hit_at: Set(now),
-            ..Default::default()
-        })
-        .exec(db)
-        .await?;
-        // Roughly one insert in sixty-four also sweeps expired hits, keeping the table small
-        // without a separate job.
-        if rand::random::<u8>() < 4 {
-            throttle_hit::Entity::delete_many()
-                .filter(Expr::col(throttle_hit::Column::HitAt).lt(now - RETENTION))
-                .exec(db)
-                .await?;
-        }
-        Ok(())
-    }
+/// One counted event; given back when it should not count after all (a login that succeeded).
+#[derive(Debug, Clone, Copy)]
+pub struct Hit(i64);
 
-    /// Checks and, if allowed, counts.
-    pub async fn check_and_hit(&self, db: &DatabaseConnection, subject: &str) -> Result<(), ApiError> {
-        self.check(db, subject).await?;
-        self.hit(db, subject).await?;
+impl Hit {
+    pub async fn give_back(self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        throttle_hit::Entity::delete_by_id(self.0).exec(db).await?;
         Ok(())
     }
 }

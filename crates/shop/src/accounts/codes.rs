@@ -23,6 +23,10 @@ pub const MAX_WRONG_GUESSES: i32 = 5;
 /// `/code/` requests per client address (every request counts: the answer reveals whether a
 /// mobile is registered).
 pub const SEND_LIMIT: Limit = Limit { scope: "sms-code-address", max: 20, window: Duration::from_secs(3600) };
+/// Codes sent to one mobile per day, besides the 60 s spacing: nobody can use the shop to flood a
+/// phone, and each message costs the shop money.
+pub const MOBILE_DAILY_LIMIT: Limit =
+    Limit { scope: "sms-code-mobile", max: 10, window: Duration::from_secs(24 * 3600) };
 
 pub mod messages {
     pub const USER_EXISTS: &str = "用户已经存在";
@@ -63,6 +67,7 @@ pub async fn send_code(state: &AppState, fields: &mut Fields<'_>) -> ApiResult<S
     if recent.is_some() {
         return refuse(messages::TOO_SOON);
     }
+    MOBILE_DAILY_LIMIT.take(&state.db, &mobile).await?;
     let code = format!("{:04}", rand::rng().random_range(0..10_000));
     if let Err(error) = state.sms.send(&mobile, &code).await {
         return Err(ApiError::Provider { field: "mobile", message: error.0 });

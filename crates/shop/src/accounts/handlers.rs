@@ -48,7 +48,7 @@ pub async fn send_code(
     ClientIp(client): ClientIp,
     payload: Payload,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    codes::SEND_LIMIT.check_and_hit(&state.db, &client).await?;
+    codes::SEND_LIMIT.take(&state.db, &client).await?;
     let mut fields = Fields::new(&payload, false);
     let mobile = codes::send_code(&state, &mut fields).await?;
     Ok((StatusCode::CREATED, Json(json!({ "mobile": mobile }))))
@@ -60,7 +60,7 @@ pub async fn register(
     ClientIp(client): ClientIp,
     payload: Payload,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    users::REGISTER_LIMIT.check_and_hit(&state.db, &client).await?;
+    users::REGISTER_LIMIT.take(&state.db, &client).await?;
     let mut fields = Fields::new(&payload, false);
     let user = users::register(&state, &mut fields).await?;
     let token = token_for(&state, &user)?;

@@ -52,26 +52,37 @@ fn verify_django_pbkdf2(password: &str, encoded: &str) -> bool {
     pbkdf2::verify(pbkdf2::PBKDF2_HMAC_SHA256, iterations, salt.as_bytes(), password.as_bytes(), &expected).is_ok()
 }
 
+/// Hashes computed at once. Each Argon2id run takes about 19 MiB and a core for tens of
+/// milliseconds: a burst of logins queues here instead of exhausting memory and the blocking pool.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+});
+
+/// Runs `work` on the blocking pool, at most `HASHING` at a time.
+async fn run_bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    let _permit = HASHING.acquire().await?;
+    Ok(tokio::task::spawn_blocking(work).await?)
+}
+
 /// Runs `hash` off the async executor.
 pub async fn hash_blocking(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || hash(&password)).await?
+    run_bounded(move || hash(&password)).await?
 }
 
 /// Spends the time of a real check on an account that does not exist, so response times do not
 /// reveal which names are registered. Always `Invalid`.
 pub async fn verify_nobody_blocking(password: String) -> anyhow::Result<Verdict> {
     static NOBODY: LazyLock<String> = LazyLock::new(|| hash("no account has this password").unwrap_or_default());
-    tokio::task::spawn_blocking(move || {
+    run_bounded(move || {
         let _ = verify(&password, &NOBODY);
         Verdict::Invalid
     })
     .await
-    .map_err(Into::into)
 }
 
 /// Runs `verify` off the async executor.
 pub async fn verify_blocking(password: String, stored: String) -> anyhow::Result<Verdict> {
-    Ok(tokio::task::spawn_blocking(move || verify(&password, &stored)).await?)
+    run_bounded(move || verify(&password, &stored)).await
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Login tokens: HS256 JWTs with drf-jwt's payload `{user_id, username, exp, email}`. `exp` is
-//! required (the original accepted tokens without it); tokens resolve by `user_id`.
+//! required (the original accepted tokens without it); tokens resolve by `user_id`, and carry a
+//! tag of the password hash (`pwv`) so that changing the password revokes them.
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation};
@@ -17,6 +18,10 @@ pub struct Claims {
     /// Not issued by us; checked when present so that a token "issued in the future" is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
+    /// The password version (`Keys::password_version`) at issue: a password change revokes it.
+    /// A token without one (issued before versions existed) matches no password.
+    #[serde(default)]
+    pub pwv: String,
 }
 
 /// Why a token was refused, each with drf-jwt's message.
@@ -26,6 +31,8 @@ pub enum TokenError {
     Undecodable,
     InvalidPayload,
     Invalid,
+    /// Well signed, but issued before the password changed.
+    Revoked,
 }
 
 impl TokenError {
@@ -35,6 +42,7 @@ impl TokenError {
             TokenError::Undecodable => "Error decoding signature.",
             TokenError::InvalidPayload => "Invalid payload.",
             TokenError::Invalid => "不正确的身份认证信息。",
+            TokenError::Revoked => "登录已失效（密码已修改），请重新登录。",
         }
     }
 }
@@ -49,6 +57,7 @@ pub fn issue(keys: &Keys, user: &user::Model, lifetime_secs: u64) -> Result<Stri
         exp: chrono::Utc::now().timestamp() + lifetime_secs as i64,
         email: user.email.clone(),
         iat: None,
+        pwv: keys.password_version(&user.password),
     };
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.jwt_encoding)
 }

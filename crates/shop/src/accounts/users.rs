@@ -24,14 +24,15 @@ pub mod messages {
     pub const PASSWORD_LENGTH: &str = "密码长度应为6到20个字符。";
     pub const PASSWORD_CHINESE: &str = "密码不能包含中文字符。";
     pub const USERNAME_TAKEN: &str = "已存在一位使用该名字的用户。";
+    pub const USERNAME_IS_A_MOBILE: &str = "用户名不能是他人的手机号码。";
     pub const USERNAME_CHARSET: &str = "请输入合法用户名。只能包含字母，数字和@/./+/-/_ 字符。";
 }
 
 /// Registrations per client address.
 pub const REGISTER_LIMIT: Limit = Limit { scope: "register-address", max: 20, window: Duration::from_secs(3600) };
-/// Failed logins per client address.
+/// Failed (and in-flight) logins per client address.
 pub const LOGIN_ADDRESS_LIMIT: Limit = Limit { scope: "login-address", max: 30, window: Duration::from_secs(900) };
-/// Failed logins per account name.
+/// Failed (and in-flight) logins per account.
 pub const LOGIN_ACCOUNT_LIMIT: Limit = Limit { scope: "login-account", max: 10, window: Duration::from_secs(900) };
 
 /// The policy the UI states: 6–20 characters, no Chinese.
@@ -127,37 +128,48 @@ pub async fn find_by_username_or_mobile(db: &DatabaseConnection, name: &str) -> 
     user::Entity::find().filter(user::Column::Mobile.eq(name)).one(db).await
 }
 
-/// `POST /login/`: the user for these credentials. Failures are counted per client address and per
-/// account name; either limit reached means 429 even for a correct password.
+/// `POST /login/`: the user for these credentials. Every attempt is counted, before the password
+/// is checked, per client address and per account (the user, however it is named: username and
+/// mobile share one budget; an unknown name is its own subject); a successful attempt is not
+/// kept. Either budget spent means 429, even for a correct password.
 pub async fn login(state: &AppState, fields: &mut Fields<'_>, client: &str) -> ApiResult<user::Model> {
     let username = fields.text("username", Text::required(150)).flatten();
     let password = fields.text("password", Text::required(128)).flatten();
     let (Some(username), Some(password)) = (username, password) else {
         return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
     };
-    let account = username.to_lowercase();
-    LOGIN_ADDRESS_LIMIT.check(&state.db, client).await?;
-    LOGIN_ACCOUNT_LIMIT.check(&state.db, &account).await?;
-
     let found = find_by_username_or_mobile(&state.db, &username).await?;
+    let account = match &found {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("name:{}", username.to_lowercase()),
+    };
+    let address_hit = LOGIN_ADDRESS_LIMIT.take(&state.db, client).await?;
+    let account_hit = match LOGIN_ACCOUNT_LIMIT.take(&state.db, &account).await {
+        Ok(hit) => hit,
+        Err(refused) => {
+            // Not tried: this attempt does not count against the address either.
+            address_hit.give_back(&state.db).await?;
+            return Err(refused);
+        }
+    };
+
     let verdict = match &found {
         Some(user) => passwords::verify_blocking(password.clone(), user.password.clone()).await?,
         // Spend the same time on unknown names, so timing does not reveal which exist.
         None => passwords::verify_nobody_blocking(password.clone()).await?,
     };
     let user = match (found, verdict) {
-        (Some(user), Verdict::Valid | Verdict::ValidNeedsRehash) if user.is_active => {
+        (Some(mut user), Verdict::Valid | Verdict::ValidNeedsRehash) if user.is_active => {
             if verdict == Verdict::ValidNeedsRehash {
-                rehash(&state.db, &user, password).await?;
+                // The token issued below names the new hash.
+                user.password = rehash(&state.db, &user, password).await?;
             }
             user
         }
-        _ => {
-            LOGIN_ADDRESS_LIMIT.hit(&state.db, client).await?;
-            LOGIN_ACCOUNT_LIMIT.hit(&state.db, &account).await?;
-            return Err(ApiError::Validation(FieldErrors::single("non_field_errors", messages::BAD_CREDENTIALS)));
-        }
+        _ => return Err(ApiError::Validation(FieldErrors::single("non_field_errors", messages::BAD_CREDENTIALS))),
     };
+    address_hit.give_back(&state.db).await?;
+    account_hit.give_back(&state.db).await?;
     user::Entity::update_many()
         .col_expr(user::Column::LastLogin, Expr::value(now_utc()))
         .filter(user::Column::Id.eq(user.id))
@@ -166,17 +178,23 @@ pub async fn login(state: &AppState, fields: &mut Fields<'_>, client: &str) -> A
     Ok(user)
 }
 
-/// Replaces a legacy (Django PBKDF2) hash with Argon2id, unless the password changed meanwhile.
-async fn rehash(db: &DatabaseConnection, user: &user::Model, password: String) -> ApiResult<()> {
+/// Replaces a legacy (Django PBKDF2) hash with Argon2id, unless the password changed meanwhile;
+/// the hash now stored.
+async fn rehash(db: &DatabaseConnection, user: &user::Model, password: String) -> ApiResult<String> {
     let hash = passwords::hash_blocking(password).await?;
-    user::Entity::update_many()
-        .col_expr(user::Column::Password, Expr::value(hash))
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::Password, Expr::value(hash.as_str()))
         .filter(user::Column::Id.eq(user.id))
         .filter(user::Column::Password.eq(user.password.as_str()))
         .exec(db)
         .await?;
+    if updated.rows_affected == 0 {
+        // Changed meanwhile: the login is for the password it was checked against, so the token
+        // must not outlive that change.
+        return Err(ApiError::Validation(FieldErrors::single("non_field_errors", messages::BAD_CREDENTIALS)));
+    }
     tracing::info!(user_id = user.id, "rehashed a legacy password with Argon2id");
-    Ok(())
+    Ok(hash)
 }
 
 /// `PATCH`/`PUT /users/{any}/` on the authenticated user: `username`, `gender`, `birthday`,
@@ -190,6 +208,10 @@ pub async fn update_profile(
     if let Some(name) = &username {
         if !name.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
             fields.error("username", messages::USERNAME_CHARSET);
+        } else if codes::is_mobile(name) && user.mobile.as_deref() != Some(name.as_str()) {
+            // A login name that looks like a mobile would capture logins by that mobile and block
+            // its owner's registration.
+            fields.error("username", messages::USERNAME_IS_A_MOBILE);
         } else if name != &user.username && username_taken(db, name, user.id).await? {
             fields.error("username", messages::USERNAME_TAKEN);
         }

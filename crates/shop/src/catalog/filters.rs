@@ -54,6 +54,12 @@ impl GoodsFilter {
         let price_min = number("pricemin");
         let price_max = number("pricemax");
         let top_category = number("top_category");
+        let search_terms = query.get("search").map(search_terms).unwrap_or_default();
+        if search_terms.len() > MAX_SEARCH_TERMS {
+            errors.add("search", format!("搜索词最多{MAX_SEARCH_TERMS}个。"));
+        } else if search_terms.iter().any(|term| term.chars().count() > MAX_SEARCH_TERM_CHARS) {
+            errors.add("search", format!("每个搜索词最多{MAX_SEARCH_TERM_CHARS}个字符。"));
+        }
         errors.into_result()?;
         Ok(Self {
             price_min_fen: price_min.map(|v| v.hundredths_ceil()),
@@ -65,11 +71,15 @@ impl GoodsFilter {
             is_new: query.non_blank("is_new").and_then(parse_boolean),
             is_hot: query.non_blank("is_hot").and_then(parse_boolean),
             name: query.non_blank("name").map(str::to_owned),
-            search_terms: query.get("search").map(search_terms).unwrap_or_default(),
+            search_terms,
             ordering: query.get("ordering").map(ordering).unwrap_or_default(),
         })
     }
 }
+
+/// Each search term costs three `LIKE`s over the catalogue; a real query has a few short words.
+const MAX_SEARCH_TERMS: usize = 10;
+const MAX_SEARCH_TERM_CHARS: usize = 100;
 
 /// django-filter's `BooleanWidget`: `true`/`1` and `false`/`0`, any case; anything else means
 /// "do not filter".

@@ -17,8 +17,9 @@ pub use migration::Migrator;
 /// Opens a pool for `url`. For SQLite the file's directory is created and the database put in WAL
 /// mode, so that readers never wait for the writer.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
-    if let Some(dir) = sqlite_file(url).and_then(Path::parent).filter(|dir| !dir.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Owner-only: the file holds password hashes and every order.
+    if let Some(file) = sqlite_file(url).filter(|file| !file.as_os_str().is_empty()) {
+        crate::secrets::ensure_private_file(file)?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options

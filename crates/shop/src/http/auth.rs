@@ -51,6 +51,9 @@ impl FromRequestParts<AppState> for CurrentUser {
         if !user.is_active {
             return Err(ApiError::Unauthorized(messages::INACTIVE));
         }
+        if claims.pwv != state.keys.password_version(&user.password) {
+            return Err(ApiError::Unauthorized(tokens::TokenError::Revoked.message()));
+        }
         Ok(Self(user))
     }
 }

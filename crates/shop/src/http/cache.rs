@@ -3,6 +3,10 @@
 //! refreshes an expired entry, the others are served the previous response, so an expensive page
 //! is built once per `ttl` however many ask for it. Nothing with side effects is cached (a goods
 //! detail counts its view).
+//!
+//! Memory is bounded whatever the URLs: the query is reduced to the parameters the endpoint reads
+//! (before the handler sees it, so the body and the key agree), only the shop's own host names
+//! are cached, and the entries' total size is capped in bytes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,16 +14,21 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::query::QueryParams;
 use crate::app::AppState;
 
 /// Responses larger than this are served but not kept.
 const MAX_BODY: usize = 8 * 1024 * 1024;
-/// Beyond this many keys, expired entries are dropped (and, if that is not enough, all).
-const MAX_ENTRIES: usize = 10_000;
+/// What an entry costs besides its key and body (headers, bookkeeping), for the byte budget.
+const ENTRY_OVERHEAD: usize = 512;
+
+/// The parameters `/goods/` reads; every other one changes nothing and is dropped.
+const GOODS_PARAMS: &[&str] =
+    &["page", "page_size", "pricemin", "pricemax", "top_category", "is_new", "is_hot", "name", "search", "ordering"];
 
 #[derive(Clone)]
 struct Cached {
@@ -37,85 +46,184 @@ struct Slot {
     fill: Arc<tokio::sync::Mutex<()>>,
 }
 
+impl Slot {
+    fn weight(key: &str, value: &Cached) -> usize {
+        key.len() + value.body.len() + ENTRY_OVERHEAD
+    }
+}
+
+#[derive(Default)]
+struct Slots {
+    map: HashMap<String, Slot>,
+    /// Sum of the weights of the entries holding a value.
+    bytes: usize,
+}
+
 pub struct ResponseCache {
     ttl: Duration,
-    slots: Mutex<HashMap<String, Slot>>,
+    /// Most bytes the entries may hold together.
+    budget: usize,
+    /// `Host` values whose pages are cached: the shop's own names. Pages for any other name are
+    /// built on each request (their absolute URLs name that host).
+    hosts: Vec<String>,
+    slots: Mutex<Slots>,
 }
 
 /// What to do with a request, decided under the lock.
-enum Plan {
+enum Plan<'a> {
     Serve(Cached),
     /// Build the response (the first copy: while holding the fill guard).
-    Refresh(Option<tokio::sync::OwnedMutexGuard<()>>),
+    Refresh(Refresh<'a>),
     /// Another request is building the first copy: wait for it, then look again.
     Wait(Arc<tokio::sync::Mutex<()>>),
 }
 
+/// The right to refresh one key. Dropped without `store` (the request was cancelled, the
+/// response was an error), it releases the key so that the next request builds it again instead
+/// of stale data being served for ever.
+struct Refresh<'a> {
+    cache: &'a ResponseCache,
+    key: String,
+    _fill: Option<tokio::sync::OwnedMutexGuard<()>>,
+    stored: bool,
+}
+
+impl Refresh<'_> {
+    fn store(mut self, value: Cached) {
+        self.cache.store(&self.key, value);
+        self.stored = true;
+    }
+}
+
+impl Drop for Refresh<'_> {
+    fn drop(&mut self) {
+        if !self.stored {
+            self.cache.abandon(&self.key);
+        }
+    }
+}
+
 impl ResponseCache {
-    /// `ttl` zero disables caching.
-    pub fn new(ttl: Duration) -> Self {
-        Self { ttl, slots: Mutex::default() }
+    /// `ttl` zero disables caching; `budget` is in bytes; `hosts` as above.
+    pub fn new(ttl: Duration, budget: usize, hosts: Vec<String>) -> Self {
+        Self { ttl, budget, hosts, slots: Mutex::default() }
     }
 
-    fn plan(&self, key: &str) -> Plan {
-        let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn plan(&self, key: &str) -> Plan<'_> {
+        let mut slots = self.lock();
         let now = Instant::now();
-        if let Some(slot) = slots.get_mut(key) {
+        if let Some(slot) = slots.map.get_mut(key) {
             return match &slot.value {
                 Some(value) if now.duration_since(slot.fetched_at) < self.ttl => Plan::Serve(value.clone()),
                 Some(value) if slot.refreshing => Plan::Serve(value.clone()),
                 Some(_) => {
                     slot.refreshing = true;
-                    Plan::Refresh(None)
+                    Plan::Refresh(Refresh { cache: self, key: key.to_owned(), _fill: None, stored: false })
                 }
                 None => Plan::Wait(slot.fill.clone()),
             };
         }
-        if slots.len() >= MAX_ENTRIES {
-            let ttl = self.ttl;
-            slots.retain(|_, slot| slot.value.is_none() || now.duration_since(slot.fetched_at) < ttl);
-            if slots.len() >= MAX_ENTRIES {
-                slots.clear();
-            }
-        }
         let fill = Arc::new(tokio::sync::Mutex::new(()));
         // A new mutex: nobody else can hold it yet.
         let guard = fill.clone().try_lock_owned().ok();
-        slots.insert(key.to_owned(), Slot { value: None, fetched_at: now, refreshing: true, fill });
-        Plan::Refresh(guard)
+        slots.map.insert(key.to_owned(), Slot { value: None, fetched_at: now, refreshing: true, fill });
+        Plan::Refresh(Refresh { cache: self, key: key.to_owned(), _fill: guard, stored: false })
     }
 
     /// Whatever copy there is, fresh or not.
     fn peek(&self, key: &str) -> Option<Cached> {
-        let slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        slots.get(key).and_then(|slot| slot.value.clone())
+        self.lock().map.get(key).and_then(|slot| slot.value.clone())
     }
 
-    fn store(&self, key: &str, value: Option<Cached>) {
-        let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match value {
-            Some(value) => {
-                let fill = slots.get(key).map_or_else(Arc::default, |slot| slot.fill.clone());
-                slots.insert(
-                    key.to_owned(),
-                    Slot { value: Some(value), fetched_at: Instant::now(), refreshing: false, fill },
-                );
+    fn store(&self, key: &str, value: Cached) {
+        let weight = Slot::weight(key, &value);
+        let mut slots = self.lock();
+        let fill = slots.map.get(key).map_or_else(Arc::default, |slot| slot.fill.clone());
+        let old = slots
+            .map
+            .insert(key.to_owned(), Slot { value: Some(value), fetched_at: Instant::now(), refreshing: false, fill });
+        if let Some(Slot { value: Some(old), .. }) = old {
+            slots.bytes -= Slot::weight(key, &old);
+        }
+        slots.bytes += weight;
+        if slots.bytes > self.budget {
+            self.evict(&mut slots, key);
+        }
+    }
+
+    /// Drops expired entries, then others, until the entries take nine tenths of the budget (so
+    /// that the next stores do not evict again at once); `keep`, just stored, goes last.
+    fn evict(&self, slots: &mut Slots, keep: &str) {
+        let target = self.budget / 10 * 9;
+        let now = Instant::now();
+        let ttl = self.ttl;
+        let mut victims: Vec<(bool, String)> = slots
+            .map
+            .iter()
+            .filter(|(key, slot)| slot.value.is_some() && key.as_str() != keep)
+            .map(|(key, slot)| (now.duration_since(slot.fetched_at) < ttl, key.clone()))
+            .collect();
+        // Expired first (false sorts before true).
+        victims.sort_unstable_by_key(|(fresh, _)| *fresh);
+        for (_, key) in victims {
+            if slots.bytes <= target {
+                return;
             }
-            // Not cacheable (an error, too large): forget the key so the next request builds it.
-            None => {
-                slots.remove(key);
+            if let Some(Slot { value: Some(value), .. }) = slots.map.remove(&key) {
+                slots.bytes -= Slot::weight(&key, &value);
             }
+        }
+        if slots.bytes > self.budget
+            && let Some(Slot { value: Some(value), .. }) = slots.map.remove(keep)
+        {
+            slots.bytes -= Slot::weight(keep, &value);
+        }
+    }
+
+    /// A refresh that did not store: an empty slot is forgotten (the next request builds it), a
+    /// stale one may be refreshed by the next request.
+    fn abandon(&self, key: &str) {
+        let mut slots = self.lock();
+        match slots.map.get_mut(key) {
+            Some(slot) if slot.value.is_none() => {
+                slots.map.remove(key);
+            }
+            Some(slot) => slot.refreshing = false,
+            None => {}
         }
     }
 }
 
-/// The catalogue's anonymous, side-effect-free reads.
-fn cacheable(method: &Method, path: &str) -> bool {
+/// The catalogue's anonymous, side-effect-free reads, with the query parameters each reads.
+fn cacheable(method: &Method, path: &str) -> Option<&'static [&'static str]> {
     if *method != Method::GET {
-        return false;
+        return None;
     }
-    matches!(path, "/goods/" | "/categories/" | "/banners/" | "/hotsearchs/" | "/indexgoods/")
-        || path.strip_prefix("/categories/").is_some_and(|rest| !rest.is_empty())
+    match path {
+        "/goods/" => Some(GOODS_PARAMS),
+        "/categories/" | "/banners/" | "/hotsearchs/" | "/indexgoods/" => Some(&[]),
+        _ if path.strip_prefix("/categories/").is_some_and(|rest| !rest.is_empty()) => Some(&[]),
+        _ => None,
+    }
+}
+
+/// `uri` with only the `known` parameters, each once (its last value, which is the one read),
+/// sorted by name.
+fn canonical_uri(uri: &Uri, known: &[&str]) -> Uri {
+    let query = QueryParams::parse(uri.query());
+    let mut kept: Vec<(&str, &str)> =
+        known.iter().filter_map(|name| query.get(name).map(|value| (*name, value))).collect();
+    kept.sort_unstable();
+    let mut text = uri.path().to_owned();
+    if !kept.is_empty() {
+        text.push('?');
+        text.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish());
+    }
+    text.parse().unwrap_or_else(|_| uri.clone())
 }
 
 fn response(cached: Cached) -> Response {
@@ -125,39 +233,49 @@ fn response(cached: Cached) -> Response {
     response
 }
 
-pub async fn cache_catalogue(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn cache_catalogue(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(known) = cacheable(request.method(), request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let uri = canonical_uri(request.uri(), known);
+    *request.uri_mut() = uri;
     let cache = &state.catalog_cache;
-    if cache.ttl.is_zero() || !cacheable(request.method(), request.uri().path()) {
+    let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if cache.ttl.is_zero() || !cache.hosts.iter().any(|known| known.eq_ignore_ascii_case(host)) {
         return next.run(request).await;
     }
     // Absolute URLs in the body name the host, so the host is part of the key.
-    let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let key = format!("{host} {}", request.uri());
-    let _fill_guard = match cache.plan(&key) {
+    let key = format!("{} {}", host.to_ascii_lowercase(), request.uri());
+    let refresh = match cache.plan(&key) {
         Plan::Serve(cached) => return response(cached),
-        Plan::Refresh(guard) => guard,
+        Plan::Refresh(refresh) => refresh,
         Plan::Wait(fill) => {
             let guard = fill.lock_owned().await;
             match cache.peek(&key) {
                 Some(cached) => return response(cached),
-                // The builder gave up (an error response): build it ourselves.
-                None => Some(guard),
+                // The builder gave up (an error response, a cancelled request): build it here.
+                None => match cache.plan(&key) {
+                    Plan::Serve(cached) => return response(cached),
+                    Plan::Refresh(refresh) => refresh,
+                    Plan::Wait(_) => {
+                        drop(guard);
+                        return next.run(request).await;
+                    }
+                },
             }
         }
     };
     let (parts, body) = next.run(request).await.into_parts();
     if parts.status != StatusCode::OK {
-        cache.store(&key, None);
         return Response::from_parts(parts, body);
     }
     match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(bytes) => {
             let cached = Cached { status: parts.status, headers: parts.headers, body: bytes };
-            cache.store(&key, Some(cached.clone()));
+            refresh.store(cached.clone());
             response(cached)
         }
         Err(error) => {
-            cache.store(&key, None);
             tracing::error!(%error, "reading a catalogue response for the cache");
             crate::http::error::detail(StatusCode::INTERNAL_SERVER_ERROR, crate::http::error::messages::SERVER_ERROR)
         }
@@ -168,30 +286,57 @@ pub async fn cache_catalogue(State(state): State<AppState>, request: Request, ne
 mod tests {
     use super::*;
 
+    fn cached(body: &[u8]) -> Cached {
+        Cached { status: StatusCode::OK, headers: HeaderMap::new(), body: Bytes::copy_from_slice(body) }
+    }
+
     #[test]
     fn only_side_effect_free_catalogue_reads() {
-        assert!(cacheable(&Method::GET, "/goods/"));
-        assert!(cacheable(&Method::GET, "/categories/12/"));
-        assert!(cacheable(&Method::GET, "/indexgoods/"));
-        assert!(!cacheable(&Method::GET, "/goods/12/"), "a detail counts its view");
-        assert!(!cacheable(&Method::POST, "/goods/"));
-        assert!(!cacheable(&Method::GET, "/orders/"));
-        assert!(!cacheable(&Method::GET, "/shopcarts/"));
+        assert!(cacheable(&Method::GET, "/goods/").is_some());
+        assert!(cacheable(&Method::GET, "/categories/12/").is_some());
+        assert!(cacheable(&Method::GET, "/indexgoods/").is_some());
+        assert!(cacheable(&Method::GET, "/goods/12/").is_none(), "a detail counts its view");
+        assert!(cacheable(&Method::POST, "/goods/").is_none());
+        assert!(cacheable(&Method::GET, "/orders/").is_none());
+        assert!(cacheable(&Method::GET, "/shopcarts/").is_none());
+    }
+
+    #[test]
+    fn unknown_parameters_are_dropped_and_known_ones_sorted() {
+        let uri: Uri = "/goods/?zz=1&page=2&junk=x&page=3&ordering=-shop_price&search=a+b".parse().unwrap();
+        assert_eq!(canonical_uri(&uri, GOODS_PARAMS).to_string(), "/goods/?ordering=-shop_price&page=3&search=a+b");
+        let uri: Uri = "/indexgoods/?junk=1".parse().unwrap();
+        assert_eq!(canonical_uri(&uri, &[]).to_string(), "/indexgoods/");
     }
 
     #[test]
     fn the_first_copy_is_built_once_and_stale_ones_served_while_refreshing() {
-        let cache = ResponseCache::new(Duration::from_nanos(1));
-        let Plan::Refresh(Some(guard)) = cache.plan("k") else { panic!("the first request builds") };
+        let cache = ResponseCache::new(Duration::from_nanos(1), 1 << 20, Vec::new());
+        let Plan::Refresh(refresh) = cache.plan("k") else { panic!("the first request builds") };
         assert!(matches!(cache.plan("k"), Plan::Wait(_)), "others wait for the first copy");
-        drop(guard);
-        let value = Cached { status: StatusCode::OK, headers: HeaderMap::new(), body: Bytes::from_static(b"v1") };
-        cache.store("k", Some(value));
+        refresh.store(cached(b"v1"));
         std::thread::sleep(Duration::from_millis(2));
-        assert!(matches!(cache.plan("k"), Plan::Refresh(None)), "expired: this request refreshes");
+        let Plan::Refresh(refresh) = cache.plan("k") else { panic!("expired: this request refreshes") };
         match cache.plan("k") {
             Plan::Serve(cached) => assert_eq!(cached.body, Bytes::from_static(b"v1")),
             _ => panic!("a second request must get the stale copy"),
         }
+        // The refreshing request goes away without storing: the next one refreshes.
+        drop(refresh);
+        assert!(matches!(cache.plan("k"), Plan::Refresh(_)), "a cancelled refresh does not stick");
+    }
+
+    #[test]
+    fn entries_fit_the_byte_budget() {
+        let budget = 4 * (ENTRY_OVERHEAD + 100);
+        let cache = ResponseCache::new(Duration::from_secs(60), budget, Vec::new());
+        for n in 0..100 {
+            let key = format!("k{n}");
+            let Plan::Refresh(refresh) = cache.plan(&key) else { panic!("new key") };
+            refresh.store(cached(&[b'x'; 90]));
+            assert!(cache.lock().bytes <= budget, "after {n}");
+        }
+        assert!(cache.peek("k99").is_some(), "the newest entry is kept");
+        assert!(cache.lock().map.len() <= 4);
     }
 }

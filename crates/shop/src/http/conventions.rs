@@ -26,7 +26,13 @@ const MAX_AGE: &str = "86400";
 /// CORS exactly as django-cors-headers 3.5 with `CORS_ORIGIN_ALLOW_ALL`: a preflight is answered
 /// `200` with an empty body before routing; any request with `Origin` gets `*`; OPTIONS requests
 /// with `Origin` also get the allowed headers, methods and max age.
+///
+/// Not for the built-in Alipay sandbox: its pages show every trade, and another site's scripts
+/// must not read them.
 pub async fn cors(request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with(crate::payments::gateway::BUILTIN_SANDBOX_PATH) {
+        return next.run(request).await;
+    }
     let is_options = request.method() == Method::OPTIONS;
     let has_origin = request.headers().contains_key(header::ORIGIN);
     let is_preflight = is_options && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
@@ -43,6 +49,33 @@ pub async fn cors(request: Request, next: Next) -> Response {
             headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));
             headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOW_METHODS));
             headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE));
+        }
+    }
+    response
+}
+
+/// The policy of the shop's own HTML pages (landing, docs, the sandbox's cashier and inspection
+/// pages): no script at all, inline styles, images from here; never inside a frame, so a Pay
+/// button cannot be overlaid by another site.
+const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+
+/// Security headers on HTML pages. The installed Vue front end (`/index/`) is someone else's
+/// bundle and gets only the frame and referrer headers: its scripts must run as they are.
+pub async fn page_security_headers(request: Request, next: Next) -> Response {
+    let is_spa = request.uri().path().starts_with("/index/");
+    let mut response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if is_html {
+        let headers = response.headers_mut();
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+        if !is_spa && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
         }
     }
     response

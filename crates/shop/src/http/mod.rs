@@ -13,6 +13,7 @@ pub mod pagination;
 pub mod path;
 pub mod query;
 pub mod routes;
+pub mod serve;
 
 pub use error::{ApiError, ApiResult, FieldErrors};
 pub use origin::RequestUrl;

@@ -2,6 +2,8 @@
 //! extension allow-list, stored under random names in `media/message/images/`, and served only
 //! as downloads (see `web`).
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,9 +17,16 @@ use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::fields::{Fields, Text};
 use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
+use crate::throttle::Limit;
 
 /// Where uploads go, relative to the media directory.
 pub const UPLOAD_DIR: &str = "message/images";
+/// Longest message text, in characters.
+pub const MESSAGE_MAX_CHARS: usize = 5000;
+/// The period the per-user upload quotas (`upload_daily_count`, `upload_daily_bytes`) cover.
+const QUOTA_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// The answer when a day's uploads would exceed `upload_daily_bytes`.
+pub const DAILY_BYTES_SPENT: &str = "今日上传的文件已超过总大小上限。";
 
 #[derive(Debug, Serialize)]
 pub struct MessageJson {
@@ -73,7 +82,7 @@ pub async fn create_message(
     let mut fields = Fields::new(&payload, false);
     let message_type = fields.choice("message_type", false, &["1", "2", "3", "4", "5"]).unwrap_or("1");
     let subject = fields.text("subject", Text::optional(100).blank_ok()).flatten().unwrap_or_default();
-    let message = fields.text("message", Text::optional(0).blank_ok().unbounded()).flatten().unwrap_or_default();
+    let message = fields.text("message", Text::optional(MESSAGE_MAX_CHARS).blank_ok()).flatten().unwrap_or_default();
     let upload = fields.file("file");
     let ext = upload.and_then(|upload| extension(&upload.file_name));
     let allowed = &state.config.upload_extensions;
@@ -88,6 +97,7 @@ pub async fn create_message(
         (Err(error), _) => return Err(error),
         (Ok(_), None) => return Err(ApiError::Validation(FieldErrors::single("file", "文件缺少扩展名。"))),
     };
+    check_quota(&state, user.id(), upload.bytes.len()).await?;
 
     // A random name: nothing of the client's name reaches the file system.
     let mut random = [0u8; 16];
@@ -117,6 +127,29 @@ pub async fn create_message(
             Err(error.into())
         }
     }
+}
+
+/// Counts this upload against the user's daily number of files (429 beyond it, atomically), then
+/// checks the day's bytes, measured on the files themselves (400 beyond it).
+async fn check_quota(state: &AppState, user_id: i32, size: usize) -> ApiResult<()> {
+    let uploads = Limit { scope: "upload-user", max: state.config.upload_daily_count, window: QUOTA_WINDOW };
+    let hit = uploads.take(&state.db, &user_id.to_string()).await?;
+    let since = now_utc() - chrono::TimeDelta::from_std(QUOTA_WINDOW).unwrap_or_default();
+    let today = user_message::Entity::find()
+        .filter(user_message::Column::UserId.eq(user_id))
+        .filter(user_message::Column::AddTime.gt(since))
+        .all(&state.db)
+        .await?;
+    let mut used = size as u64;
+    for row in &today {
+        let path = state.config.media_dir().join(&row.file);
+        used += tokio::fs::metadata(&path).await.map_or(0, |meta| meta.len());
+    }
+    if used > state.config.upload_daily_bytes {
+        hit.give_back(&state.db).await?;
+        return Err(ApiError::Validation(FieldErrors::single("file", DAILY_BYTES_SPENT)));
+    }
+    Ok(())
 }
 
 /// `DELETE /messages/{id}/`

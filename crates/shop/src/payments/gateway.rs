@@ -64,14 +64,21 @@ pub async fn builtin_sandbox(config: &Config) -> anyhow::Result<Option<BuiltinSa
     if config.alipay.gateway != "builtin" {
         return Ok(None);
     }
+    anyhow::ensure!(
+        config.listen.ip().is_loopback() || config.alipay.builtin_on_public_address,
+        "refusing to serve the built-in Alipay sandbox on {}: it is a demo gateway whose cashier lets          anyone mark any order paid without paying. Listen on 127.0.0.1, configure real Alipay          (alipay.gateway = \"production\" with your keys), or, for a demo on purpose, set          alipay.builtin_on_public_address = true",
+        config.listen
+    );
     let keys = BuiltinKeys::in_data_dir(&config.data_dir);
     keys.ensure()?;
     let app_public = alipay::PrivateKey::from_file(&keys.app_private_key)?.public_key()?;
+    let state_file = config.data_dir.join("alipay").join("sandbox.sqlite");
+    crate::secrets::ensure_private_file(&state_file)?;
     let (sandbox, router) = alipay_sandbox::Sandbox::builder()
         .app(config.alipay.app_id.clone(), app_public)
         .alipay_key(alipay::PrivateKey::from_file(&keys.sandbox_private_key)?)
         .time_scale(config.alipay.sandbox_time_scale)
-        .state(alipay_sandbox::StateLocation::File(config.data_dir.join("alipay").join("sandbox.sqlite")))
+        .state(alipay_sandbox::StateLocation::File(state_file))
         // The cashier's Pay and Close buttons are the way to pay; no test API on a shop's port.
         .test_api(false)
         .build()

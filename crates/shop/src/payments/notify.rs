@@ -2,6 +2,8 @@
 //! order, recorded, applied at most once, answered `success`); `GET` is the buyer's browser coming
 //! back, which never changes an order by itself — it asks Alipay and applies the answer.
 
+use std::time::Duration;
+
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,8 +14,10 @@ use super::apply::{self, EventRecord, Verdict};
 use super::refunds;
 use crate::app::AppState;
 use crate::clock::now_utc;
-use crate::db::entities::order_info;
+use crate::db::entities::{order_info, payment_event};
+use crate::http::client_ip::ClientIp;
 use crate::http::conventions::KeepBody;
+use crate::throttle::Limit;
 use crate::trade::status::PayStatus;
 
 const ORDERS_PAGE: &str = "/index/#/app/home/member/order";
@@ -37,8 +41,14 @@ fn plain(status: StatusCode, body: &'static str) -> Response {
     response
 }
 
+/// Unverifiable notifications recorded per client address: anyone can post junk here, and it
+/// must not fill the database.
+const UNVERIFIED_LIMIT: Limit = Limit { scope: "unverified-notification", max: 60, window: Duration::from_secs(3600) };
+/// How much of an unverifiable notification is kept (a real one is about 1.5 KB).
+const UNVERIFIED_KEPT_BYTES: usize = 4096;
+
 /// `POST /alipay/return/`
-pub async fn receive_notification(State(state): State<AppState>, body: String) -> Response {
+pub async fn receive_notification(State(state): State<AppState>, ClientIp(client): ClientIp, body: String) -> Response {
     let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str());
     let as_json: serde_json::Map<String, serde_json::Value> =
@@ -52,8 +62,8 @@ pub async fn receive_notification(State(state): State<AppState>, body: String) -
     let notification = match state.payments.client.verify_notification_fields(&fields) {
         Ok(notification) => notification,
         Err(error) => {
-            tracing::warn!(%error, out_trade_no = event.order_sn, "refused a notification");
-            if let Err(db_error) = apply::record(&state.db, &event, Verdict::BadSignature).await {
+            tracing::warn!(%error, out_trade_no = event.order_sn, %client, "refused a notification");
+            if let Err(db_error) = record_unverified(&state, &client, event).await {
                 tracing::error!(error = %db_error, "cannot record a refused notification");
             }
             return plain(StatusCode::BAD_REQUEST, "fail");
@@ -81,6 +91,38 @@ pub async fn receive_notification(State(state): State<AppState>, body: String) -
             plain(StatusCode::INTERNAL_SERVER_ERROR, "fail")
         }
     }
+}
+
+/// Keeps the start of an unverifiable notification, within the client's budget, and now and then
+/// forgets old ones.
+async fn record_unverified(state: &AppState, client: &str, event: EventRecord<'_>) -> anyhow::Result<()> {
+    if UNVERIFIED_LIMIT.take(&state.db, client).await.is_err() {
+        return Ok(());
+    }
+    let mut fields = event.fields;
+    if fields.len() > UNVERIFIED_KEPT_BYTES {
+        let mut end = UNVERIFIED_KEPT_BYTES;
+        while !fields.is_char_boundary(end) {
+            end -= 1;
+        }
+        fields.truncate(end);
+    }
+    apply::record(&state.db, &EventRecord { fields, ..event }, Verdict::BadSignature).await?;
+    // Evidence for a while, then noise.
+    let retention = chrono::TimeDelta::try_days(
+        i64::try_from(state.config.alipay.refused_notification_retention_days).unwrap_or(i64::MAX),
+    );
+    let cutoff = retention.and_then(|retention| now_utc().checked_sub_signed(retention));
+    if let Some(cutoff) = cutoff
+        && rand::random::<u8>() < 4
+    {
+        payment_event::Entity::delete_many()
+            .filter(payment_event::Column::Verdict.eq(Verdict::BadSignature.as_str()))
+            .filter(payment_event::Column::ReceivedAt.lt(cutoff))
+            .exec(&state.db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Checks the facts against the order and applies them. Recorded in every case.

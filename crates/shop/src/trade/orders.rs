@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, SqlErr,
+    TransactionTrait,
 };
 
 use super::order_sn::OrderSn;
@@ -115,6 +116,7 @@ async fn place_order(
             return Ok(order);
         }
     }
+    check_unpaid_orders(txn, user_id, state.config.max_unpaid_orders_per_user).await?;
     let lines = shopping_cart::Entity::find()
         .filter(shopping_cart::Column::UserId.eq(user_id))
         .order_by_asc(shopping_cart::Column::GoodsId)
@@ -190,6 +192,23 @@ async fn place_order(
     }
     tracing::info!(order_id = order.id, order_sn = %order.order_sn, total = %total, "order placed");
     Ok(order)
+}
+
+/// Unpaid orders hold stock until they expire: one account may hold only `max` at once, so that
+/// nobody can reserve the whole shop. Counted under the user lock, so parallel orders cannot pass.
+async fn check_unpaid_orders(txn: &DatabaseTransaction, user_id: i32, max: u64) -> ApiResult<()> {
+    let unpaid = order_info::Entity::find()
+        .filter(order_info::Column::UserId.eq(user_id))
+        .filter(order_info::Column::PayStatus.eq(PayStatus::Paying.as_str()))
+        .count(txn)
+        .await?;
+    if unpaid >= max {
+        return Err(ApiError::Validation(FieldErrors::single(
+            "non_field_errors",
+            format!("您有{unpaid}个未支付的订单，已达上限。请先支付或取消其中的订单。"),
+        )));
+    }
+    Ok(())
 }
 
 /// Inserts the order under a fresh `order_sn`, trying again (inside a savepoint, so the

@@ -2,16 +2,13 @@
 //! the landing page at `/`, the API root at `/api/` and the API docs at `/docs/`.
 
 mod favicon;
+mod media;
 mod pages;
 
 use std::path::Path;
 
-use axum::http::HeaderValue;
-use axum::http::header::{CONTENT_DISPOSITION, X_CONTENT_TYPE_OPTIONS};
 use axum::routing::get;
-use tower::{Layer, ServiceBuilder};
 use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Config;
 use crate::http::routes::Routes;
@@ -28,19 +25,7 @@ pub fn routes(routes: Routes, config: &Config) -> Routes {
         .files("/static", file_server(&static_dir))
         // The bundle's CSS asks for `static/fonts/…` relative to `/index/`.
         .files("/index/static", file_server(&static_dir))
-        // Uploads are never rendered by the browser: always a download, never sniffed.
-        .files(
-            "/media/message",
-            ServiceBuilder::new()
-                .layer(SetResponseHeaderLayer::overriding(CONTENT_DISPOSITION, HeaderValue::from_static("attachment")))
-                .layer(SetResponseHeaderLayer::overriding(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-                .service(file_server(&config.media_dir().join("message"))),
-        )
-        .files(
-            "/media",
-            SetResponseHeaderLayer::overriding(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"))
-                .layer(file_server(&config.media_dir())),
-        )
+        .files("/media", media::service(&config.media_dir()))
 }
 
 /// Files only: no directory listings or `index.html` lookups; MIME types from the extension.

@@ -181,6 +181,8 @@ fn start_server(database_url: &str, data_dir: &std::path::Path, listen: &str) ->
         .env("RUST_LOG", "warn")
         .env("MXSHOP_SECRET_KEY", crate::support::TEST_SECRET)
         .env("MXSHOP_ALIPAY__SANDBOX_TIME_SCALE", "0.001")
+        // One buyer places a hundred orders before paying them.
+        .env("MXSHOP_MAX_UNPAID_ORDERS_PER_USER", "1000")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

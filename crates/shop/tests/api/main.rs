@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod accounts;
+mod binary;
 mod categories;
 mod checkout;
 mod cli;
@@ -11,6 +12,7 @@ mod goods;
 mod home;
 mod member;
 mod payments;
+mod security;
 mod support;
 mod trade;
 mod web;

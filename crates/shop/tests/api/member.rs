@@ -178,7 +178,13 @@ async fn messages_with_files() {
 
 #[tokio::test]
 async fn uploads_are_capped_renamed_and_downloaded() {
-    let app = TestApp::with_config(|config| config.upload_limit_bytes = 1024).await;
+    let app = TestApp::with_config(|config| {
+        config.upload_limit_bytes = 1024;
+        // Not allowed by default (see `active_types_are_refused_by_default`); allowed here to show
+        // that even then an upload is never rendered.
+        config.upload_extensions.push("html".into());
+    })
+    .await;
     let token = app.register("13800138000", "pw123456").await;
     let media = app.config.media_dir();
 
@@ -202,7 +208,24 @@ async fn uploads_are_capped_renamed_and_downloaded() {
     served.assert_status(200);
     assert_eq!(served.header("content-disposition"), Some("attachment"));
     assert_eq!(served.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(served.header("content-security-policy"), Some("sandbox"));
     assert_eq!(served.body, html);
+}
+
+#[tokio::test]
+async fn active_types_are_refused_by_default() {
+    let app = TestApp::new().await;
+    let token = app.register("13800138000", "pw123456").await;
+    for name in ["x.html", "x.HTM", "x.svg", "x.xhtml", "x.js", "x.xml"] {
+        let refused = app.multipart("/messages/", &[("file", Some(name), b"<svg onload=alert(1)>")], &token).await;
+        refused.assert_status(400);
+        assert!(
+            refused.json()["file"][0].as_str().unwrap().starts_with("不支持的文件类型"),
+            "{name}: {}",
+            refused.text()
+        );
+    }
+    assert!(user_message::Entity::find().all(&app.db).await.unwrap().is_empty());
 }
 
 #[tokio::test]
