@@ -31,7 +31,9 @@ impl Limit {
 
     /// Counts one event for the subject, then refuses it (`Err(Throttled)`, with the seconds until
     /// a slot frees up) if that makes more than `max` in the window. Counting first makes the
-    /// limit hold against parallel requests: each sees every hit committed before its own.
+    /// limit hold against parallel requests, and counting only the hits inserted before this one
+    /// (by id) makes it exact: of many at once, the first `max` pass, whatever order the counts
+    /// run in.
     pub async fn take(&self, db: &DatabaseConnection, subject: &str) -> Result<Hit, ApiError> {
         let subject: String = subject.chars().take(160).collect();
         let now = now_utc();
@@ -57,7 +59,7 @@ impl Limit {
             .filter(throttle_hit::Column::Scope.eq(self.scope))
             .filter(throttle_hit::Column::Subject.eq(subject.as_str()))
             .filter(throttle_hit::Column::HitAt.gt(start));
-        let count = in_window.clone().count(db).await?;
+        let count = in_window.clone().filter(throttle_hit::Column::Id.lte(hit.0)).count(db).await?;
         if count <= self.max {
             return Ok(hit);
         }
