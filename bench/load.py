@@ -68,12 +68,13 @@ class Server:
         # Request logging is on in production too; at warn level it stays out of the figures'
         # way, like a shop shipping logs at info to a collector would not do per request.
         # The shopper holds 100 unpaid orders and the checkout mix places thousands: lift the
-        # per-user cap on unpaid orders that a real shop keeps.
+        # per-user caps on unpaid orders and units that a real shop keeps.
         env = dict(
             os.environ,
             RUST_LOG="warn",
             MXSHOP_ALIPAY__JOB_INTERVAL_SECS="3600",
             MXSHOP_MAX_UNPAID_ORDERS_PER_USER="1000000",
+            MXSHOP_MAX_UNPAID_UNITS_PER_USER="1000000",
         )
         self.proc = subprocess.Popen(
             [str(BINARY), "serve", "--listen", f"127.0.0.1:{self.port}", *self.args],

@@ -85,6 +85,8 @@ impl AppState {
 
 /// Time allowed for one request before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a shutdown waits for in-flight requests (each is bounded by `REQUEST_TIMEOUT`).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(35);
 
 /// The whole HTTP surface, with the conventions of `http::conventions` applied to every route.
 pub fn build_app(state: AppState) -> Router {
@@ -92,9 +94,15 @@ pub fn build_app(state: AppState) -> Router {
     let routes = payments::routes(trade::routes(member::routes(accounts::routes(catalog::routes(routes)))));
     let routes = web::routes(routes, &state.config);
     let body_limit = state.config.body_limit_bytes;
-    let cache_state = state.clone();
+    let middleware_state = state.clone();
     let routes = match state.sandbox.clone() {
-        Some(builtin) => routes.files(payments::gateway::BUILTIN_SANDBOX_PATH, builtin.router),
+        Some(builtin) if state.config.alipay.builtin_on_public_address => {
+            routes.files(payments::gateway::BUILTIN_SANDBOX_PATH, builtin.router)
+        }
+        Some(builtin) => routes.files(
+            payments::gateway::BUILTIN_SANDBOX_PATH,
+            builtin.router.layer(from_fn(payments::gateway::local_only)),
+        ),
         None => routes,
     };
     // Each `layer` wraps the ones before it: the request log is outermost, the body limit innermost.
@@ -102,8 +110,8 @@ pub fn build_app(state: AppState) -> Router {
         .into_router()
         .with_state(state)
         // The whole-body limit below replaces axum's per-extractor default (2 MB).
-        .layer(from_fn(run_to_completion))
-        .layer(from_fn_with_state(cache_state, cache_catalogue))
+        .layer(from_fn_with_state(middleware_state.clone(), run_to_completion))
+        .layer(from_fn_with_state(middleware_state, cache_catalogue))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
@@ -129,9 +137,13 @@ impl Server {
 
     /// Serves on a listener bound earlier (so the configuration can name its real address).
     pub fn with_listener(listener: TcpListener, state: AppState) -> Self {
+        let config = &state.config;
         let limits = ConnectionLimits {
-            header_read_timeout: Duration::from_secs(state.config.header_read_timeout_secs.max(1)),
-            max_connections: state.config.max_connections.max(1),
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_secs.max(1)),
+            max_connections: config.max_connections.max(1),
+            max_connections_per_client: config.max_connections_per_client.max(1),
+            proxies: config.trusted_proxies.iter().map(std::net::IpAddr::to_canonical).collect(),
+            shutdown_grace: SHUTDOWN_GRACE,
         };
         Self { listener, app: build_app(state), limits }
     }

@@ -207,7 +207,32 @@ async fn seed(config: &Config, goods: Option<u32>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Raises the open-file limit to what the system allows (often 1024 by default, while every
+/// connection takes a descriptor), and keeps `max_connections` within it, with room for the
+/// database, logs and files served.
+fn fit_connections_to_file_limit(config: &mut Config) {
+    const RESERVED: u64 = 256;
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the open-file limit");
+            return;
+        }
+    };
+    let fits = usize::try_from(limit.saturating_sub(RESERVED).max(1)).unwrap_or(usize::MAX);
+    if config.max_connections > fits {
+        tracing::warn!(
+            open_file_limit = limit,
+            configured = config.max_connections,
+            used = fits,
+            "max_connections lowered to fit the open-file limit (raise it with ulimit -n or LimitNOFILE=)"
+        );
+        config.max_connections = fits;
+    }
+}
+
 async fn serve(mut config: Config) -> anyhow::Result<()> {
+    fit_connections_to_file_limit(&mut config);
     // Bind first: with port 0 the real address is known only now, and notify/return URLs and
     // absolute links must name it.
     let listener = tokio::net::TcpListener::bind(config.listen)

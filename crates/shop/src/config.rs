@@ -45,6 +45,8 @@ pub struct Config {
     pub upload_daily_bytes: u64,
     /// Unpaid orders one user may hold at once (each holds stock until it expires).
     pub max_unpaid_orders_per_user: u64,
+    /// Units of goods one user's unpaid orders may hold together.
+    pub max_unpaid_units_per_user: u64,
     /// Proxies whose `X-Forwarded-For` is believed; every other peer is its own client address.
     pub trusted_proxies: Vec<IpAddr>,
     /// How long anonymous catalogue reads are cached per instance, in milliseconds (0: off).
@@ -54,8 +56,13 @@ pub struct Config {
     /// Seconds a client has to send a request's headers (also how long an idle kept-alive
     /// connection stays open).
     pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's whole body (408 beyond).
+    pub body_read_timeout_secs: u64,
     /// Most TCP connections served at once.
     pub max_connections: usize,
+    /// Most TCP connections one client (IPv4 address, IPv6 /64) holds at once; trusted proxies
+    /// are exempt.
+    pub max_connections_per_client: usize,
     pub sms: SmsConfig,
     pub alipay: AlipayConfig,
 }
@@ -130,6 +137,8 @@ pub struct SmsConfig {
     pub yunpian_url: String,
     /// Message text; `{code}` is replaced. Must match a template approved by Yunpian.
     pub text_template: String,
+    /// Codes the whole shop sends per day (each costs money): beyond it, 429 and an error log.
+    pub daily_limit: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -146,6 +155,7 @@ impl Default for SmsConfig {
             yunpian_api_key: None,
             yunpian_url: "https://sms.yunpian.com/v2/sms/single_send.json".into(),
             text_template: "【mxshop】您的验证码是{code}。如非本人操作，请忽略本短信".into(),
+            daily_limit: 1000,
         }
     }
 }
@@ -200,11 +210,14 @@ impl Default for Config {
             upload_daily_count: 20,
             upload_daily_bytes: 50 * 1024 * 1024,
             max_unpaid_orders_per_user: 20,
+            max_unpaid_units_per_user: 200,
             trusted_proxies: Vec::new(),
             catalog_cache_ms: 1000,
             catalog_cache_bytes: 64 * 1024 * 1024,
             header_read_timeout_secs: 10,
+            body_read_timeout_secs: 20,
             max_connections: 8192,
+            max_connections_per_client: 256,
             sms: SmsConfig::default(),
             alipay: AlipayConfig::default(),
         }

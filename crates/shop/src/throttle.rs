@@ -68,7 +68,7 @@ impl Limit {
         // The oldest hits leave the window first; once enough have left, a request fits again.
         let release = in_window
             .order_by_desc(throttle_hit::Column::HitAt)
-            .offset(self.max - 1)
+            .offset(self.max.saturating_sub(1))
             .one(db)
             .await?
             .map_or(now, |hit| hit.hit_at);

@@ -23,6 +23,8 @@ pub const MAX_WRONG_GUESSES: i32 = 5;
 /// `/code/` requests per client address (every request counts: the answer reveals whether a
 /// mobile is registered).
 pub const SEND_LIMIT: Limit = Limit { scope: "sms-code-address", max: 20, window: Duration::from_secs(3600) };
+/// One code per mobile per `RESEND_AFTER`, also under concurrency.
+const RESEND_LIMIT: Limit = Limit { scope: "sms-code-spacing", max: 1, window: Duration::from_secs(60) };
 /// Codes sent to one mobile per day, besides the 60 s spacing: nobody can use the shop to flood a
 /// phone, and each message costs the shop money.
 pub const MOBILE_DAILY_LIMIT: Limit =
@@ -67,9 +69,37 @@ pub async fn send_code(state: &AppState, fields: &mut Fields<'_>) -> ApiResult<S
     if recent.is_some() {
         return refuse(messages::TOO_SOON);
     }
-    MOBILE_DAILY_LIMIT.take(&state.db, &mobile).await?;
+    // The check above reads rows written after sending; of parallel requests only one passes this.
+    let Ok(spacing) = RESEND_LIMIT.take(&state.db, &mobile).await else {
+        return refuse(messages::TOO_SOON);
+    };
+    let daily = match MOBILE_DAILY_LIMIT.take(&state.db, &mobile).await {
+        Ok(hit) => hit,
+        Err(refused) => {
+            spacing.give_back(&state.db).await?;
+            return Err(refused);
+        }
+    };
+    let all =
+        Limit { scope: "sms-code-all", max: state.config.sms.daily_limit, window: Duration::from_secs(24 * 3600) };
+    let shop_wide = match all.take(&state.db, "all").await {
+        Ok(hit) => hit,
+        Err(refused) => {
+            tracing::error!(
+                limit = state.config.sms.daily_limit,
+                "the shop's daily SMS budget is spent (sms.daily_limit)"
+            );
+            spacing.give_back(&state.db).await?;
+            daily.give_back(&state.db).await?;
+            return Err(refused);
+        }
+    };
     let code = format!("{:04}", rand::rng().random_range(0..10_000));
     if let Err(error) = state.sms.send(&mobile, &code).await {
+        // Nothing was sent: the client may try again at once, and nothing was spent.
+        for hit in [spacing, daily, shop_wide] {
+            hit.give_back(&state.db).await?;
+        }
         return Err(ApiError::Provider { field: "mobile", message: error.0 });
     }
     verify_code::Entity::insert(verify_code::ActiveModel {

@@ -9,6 +9,8 @@ use aws_lc_rs::pbkdf2;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::http::{ApiError, ApiResult};
+
 /// The result of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -58,20 +60,28 @@ static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
     tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
 });
 
+/// How long a request waits for its turn to hash; beyond it the shop is overloaded and says so
+/// (503) rather than queueing without end.
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs `work` on the blocking pool, at most `HASHING` at a time.
-async fn run_bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-    let _permit = HASHING.acquire().await?;
-    Ok(tokio::task::spawn_blocking(work).await?)
+async fn run_bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    let permit = tokio::time::timeout(HASHING_WAIT, HASHING.acquire()).await;
+    let Ok(Ok(_permit)) = permit else {
+        tracing::warn!("password hashing is saturated; answering 503");
+        return Err(ApiError::Busy(HASHING_WAIT.as_secs()));
+    };
+    tokio::task::spawn_blocking(work).await.map_err(|error| ApiError::Internal(error.into()))
 }
 
 /// Runs `hash` off the async executor.
-pub async fn hash_blocking(password: String) -> anyhow::Result<String> {
-    run_bounded(move || hash(&password)).await?
+pub async fn hash_blocking(password: String) -> ApiResult<String> {
+    Ok(run_bounded(move || hash(&password)).await??)
 }
 
 /// Spends the time of a real check on an account that does not exist, so response times do not
 /// reveal which names are registered. Always `Invalid`.
-pub async fn verify_nobody_blocking(password: String) -> anyhow::Result<Verdict> {
+pub async fn verify_nobody_blocking(password: String) -> ApiResult<Verdict> {
     static NOBODY: LazyLock<String> = LazyLock::new(|| hash("no account has this password").unwrap_or_default());
     run_bounded(move || {
         let _ = verify(&password, &NOBODY);
@@ -81,7 +91,7 @@ pub async fn verify_nobody_blocking(password: String) -> anyhow::Result<Verdict>
 }
 
 /// Runs `verify` off the async executor.
-pub async fn verify_blocking(password: String, stored: String) -> anyhow::Result<Verdict> {
+pub async fn verify_blocking(password: String, stored: String) -> ApiResult<Verdict> {
     run_bounded(move || verify(&password, &stored)).await
 }
 

@@ -154,9 +154,18 @@ pub async fn login(state: &AppState, fields: &mut Fields<'_>, client: &str) -> A
     };
 
     let verdict = match &found {
-        Some(user) => passwords::verify_blocking(password.clone(), user.password.clone()).await?,
+        Some(user) => passwords::verify_blocking(password.clone(), user.password.clone()).await,
         // Spend the same time on unknown names, so timing does not reveal which exist.
-        None => passwords::verify_nobody_blocking(password.clone()).await?,
+        None => passwords::verify_nobody_blocking(password.clone()).await,
+    };
+    let verdict = match verdict {
+        Ok(verdict) => verdict,
+        Err(error) => {
+            // Not checked (overloaded): the attempt does not count.
+            address_hit.give_back(&state.db).await?;
+            account_hit.give_back(&state.db).await?;
+            return Err(error);
+        }
     };
     let user = match (found, verdict) {
         (Some(mut user), Verdict::Valid | Verdict::ValidNeedsRehash) if user.is_active => {

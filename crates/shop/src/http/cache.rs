@@ -8,7 +8,7 @@
 //! (before the handler sees it, so the body and the key agree), only the shop's own host names
 //! are cached, and the entries' total size is capped in bytes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,8 @@ impl Slot {
 #[derive(Default)]
 struct Slots {
     map: HashMap<String, Slot>,
+    /// Keys holding a value, oldest first: eviction order.
+    order: VecDeque<String>,
     /// Sum of the weights of the entries holding a value.
     bytes: usize,
 }
@@ -146,8 +148,9 @@ impl ResponseCache {
         let old = slots
             .map
             .insert(key.to_owned(), Slot { value: Some(value), fetched_at: Instant::now(), refreshing: false, fill });
-        if let Some(Slot { value: Some(old), .. }) = old {
-            slots.bytes -= Slot::weight(key, &old);
+        match old {
+            Some(Slot { value: Some(old), .. }) => slots.bytes -= Slot::weight(key, &old),
+            _ => slots.order.push_back(key.to_owned()),
         }
         slots.bytes += weight;
         if slots.bytes > self.budget {
@@ -155,32 +158,24 @@ impl ResponseCache {
         }
     }
 
-    /// Drops expired entries, then others, until the entries take nine tenths of the budget (so
-    /// that the next stores do not evict again at once); `keep`, just stored, goes last.
+    /// Drops the oldest entries until the entries take nine tenths of the budget (so that the
+    /// next stores do not evict again at once); `keep`, just stored, is the newest.
     fn evict(&self, slots: &mut Slots, keep: &str) {
         let target = self.budget / 10 * 9;
-        let now = Instant::now();
-        let ttl = self.ttl;
-        let mut victims: Vec<(bool, String)> = slots
-            .map
-            .iter()
-            .filter(|(key, slot)| slot.value.is_some() && key.as_str() != keep)
-            .map(|(key, slot)| (now.duration_since(slot.fetched_at) < ttl, key.clone()))
-            .collect();
-        // Expired first (false sorts before true).
-        victims.sort_unstable_by_key(|(fresh, _)| *fresh);
-        for (_, key) in victims {
-            if slots.bytes <= target {
+        while slots.bytes > target {
+            let Some(key) = slots.order.pop_front() else { return };
+            if key == keep && slots.order.is_empty() {
+                // Alone and still too large for the budget: not kept either.
+                slots.order.push_back(key);
+                if let Some(Slot { value: Some(value), .. }) = slots.map.remove(keep) {
+                    slots.bytes -= Slot::weight(keep, &value);
+                }
+                slots.order.clear();
                 return;
             }
             if let Some(Slot { value: Some(value), .. }) = slots.map.remove(&key) {
                 slots.bytes -= Slot::weight(&key, &value);
             }
-        }
-        if slots.bytes > self.budget
-            && let Some(Slot { value: Some(value), .. }) = slots.map.remove(keep)
-        {
-            slots.bytes -= Slot::weight(keep, &value);
         }
     }
 

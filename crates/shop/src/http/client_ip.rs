@@ -20,20 +20,32 @@ impl FromRequestParts<AppState> for ClientIp {
             // In-process callers (tests, tools) have no socket.
             return Ok(Self("local".into()));
         };
-        let trusted = &state.config.trusted_proxies;
-        if !trusted.contains(&peer.ip()) {
+        let trusted = |address: &IpAddr| {
+            let address = address.to_canonical();
+            state.config.trusted_proxies.iter().any(|proxy| proxy.to_canonical() == address)
+        };
+        if !trusted(&peer.ip()) {
             return Ok(Self::of(peer.ip()));
         }
+        // Hops are appended by each proxy: the first one from the right that is not a trusted
+        // proxy is the client. One that does not parse is still that hop (never skipped, or the
+        // client's own invented entries to its left would be believed).
         let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
-        let hops: Vec<IpAddr> =
-            forwarded.flat_map(|v| v.split(',')).filter_map(|hop| hop.trim().parse().ok()).collect();
-        let client = hops.iter().rev().find(|hop| !trusted.contains(hop)).copied().unwrap_or(peer.ip());
-        Ok(Self::of(client))
+        let hops: Vec<&str> = forwarded.flat_map(|v| v.split(',')).map(str::trim).collect();
+        for hop in hops.iter().rev() {
+            match parse_hop(hop) {
+                Some(address) if trusted(&address) => continue,
+                Some(address) => return Ok(Self::of(address)),
+                None => return Ok(Self(format!("unparsed:{}", hop.chars().take(64).collect::<String>()))),
+            }
+        }
+        Ok(Self::of(peer.ip()))
     }
 }
 
 impl ClientIp {
-    fn of(address: IpAddr) -> Self {
+    /// The client an address stands for.
+    pub fn of(address: IpAddr) -> Self {
         match address.to_canonical() {
             IpAddr::V4(v4) => Self(v4.to_string()),
             IpAddr::V6(v6) => {
@@ -42,6 +54,14 @@ impl ClientIp {
             }
         }
     }
+}
+
+/// An `X-Forwarded-For` entry: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:5678`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|socket| socket.ip()))
+        .or_else(|| hop.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')).and_then(|v6| v6.parse().ok()))
 }
 
 #[cfg(test)]
@@ -58,5 +78,14 @@ mod tests {
         assert_ne!(ClientIp::of(a), ClientIp::of(other));
         assert_eq!(ClientIp::of("::ffff:10.1.2.3".parse().unwrap()).0, "10.1.2.3");
         assert_eq!(ClientIp::of("10.1.2.3".parse().unwrap()).0, "10.1.2.3");
+    }
+
+    #[test]
+    fn forwarded_hops_with_ports_and_brackets() {
+        assert_eq!(parse_hop("1.2.3.4"), Some("1.2.3.4".parse().unwrap()));
+        assert_eq!(parse_hop("1.2.3.4:5678"), Some("1.2.3.4".parse().unwrap()));
+        assert_eq!(parse_hop("[2001:db8::1]:443"), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(parse_hop("[2001:db8::1]"), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(parse_hop("unknown"), None);
     }
 }

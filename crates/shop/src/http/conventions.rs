@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -17,6 +17,7 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::error::{ApiError, detail, messages};
+use crate::app::AppState;
 
 const ALLOW_HEADERS: &str =
     "accept, accept-encoding, authorization, content-type, dnt, origin, user-agent, x-csrftoken, x-requested-with";
@@ -120,11 +121,27 @@ pub async fn drf_error_bodies(request: Request, next: Next) -> Response {
     Response::from_parts(parts, body)
 }
 
-/// Runs the handler in a task of its own, so that once started it finishes — commits or rolls
-/// back — even if the client goes away or the request times out. A handler future dropped in the
-/// middle of a transaction would leave the rollback queued on its connection until that
-/// connection is reused, holding row locks meanwhile.
-pub async fn run_to_completion(request: Request, next: Next) -> Response {
+/// Reads the whole body first (within `body_read_timeout_secs`: a client that stalls mid-body is
+/// answered 408 and holds nothing), then runs the handler in a task of its own, so that once started it
+/// finishes — commits or rolls back — even if the client goes away or the request times out. A
+/// handler future dropped in the middle of a transaction would leave the rollback queued on its
+/// connection until that connection is reused, holding row locks meanwhile.
+pub async fn run_to_completion(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let deadline = Duration::from_secs(state.config.body_read_timeout_secs.max(1));
+    let (parts, body) = request.into_parts();
+    let bytes = match tokio::time::timeout(deadline, axum::body::to_bytes(body, usize::MAX)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => {
+            let too_large = error.into_inner().downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            return if too_large {
+                detail(StatusCode::PAYLOAD_TOO_LARGE, messages::BODY_TOO_LARGE)
+            } else {
+                detail(StatusCode::BAD_REQUEST, messages::BODY_INCOMPLETE)
+            };
+        }
+        Err(_) => return detail(StatusCode::REQUEST_TIMEOUT, messages::TIMEOUT),
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
     match tokio::spawn(next.run(request)).await {
         Ok(response) => response,
         Err(error) => {

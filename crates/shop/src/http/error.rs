@@ -13,6 +13,8 @@ pub mod messages {
     pub const SERVER_ERROR: &str = "服务器内部错误。";
     pub const BODY_TOO_LARGE: &str = "请求体过大。";
     pub const TIMEOUT: &str = "请求超时。";
+    pub const BUSY: &str = "服务器繁忙，请稍后再试。";
+    pub const BODY_INCOMPLETE: &str = "请求体不完整。";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,9 @@ pub enum ApiError {
     /// 429; the number is the seconds until a request would be accepted.
     #[error("throttled for {0} s")]
     Throttled(u64),
+    /// 503: too much work queued (password hashing); the number is the seconds to wait.
+    #[error("busy, retry in {0} s")]
+    Busy(u64),
     #[error("method {0} not allowed")]
     MethodNotAllowed(String),
     #[error("unsupported media type {0}")]
@@ -120,6 +125,11 @@ impl IntoResponse for ApiError {
                     StatusCode::TOO_MANY_REQUESTS,
                     &format!("请求超过了限速。 Expected available in {seconds} seconds."),
                 );
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                response
+            }
+            ApiError::Busy(seconds) => {
+                let mut response = detail(StatusCode::SERVICE_UNAVAILABLE, messages::BUSY);
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
                 response
             }

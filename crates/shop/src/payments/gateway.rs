@@ -64,11 +64,16 @@ pub async fn builtin_sandbox(config: &Config) -> anyhow::Result<Option<BuiltinSa
     if config.alipay.gateway != "builtin" {
         return Ok(None);
     }
-    anyhow::ensure!(
-        config.listen.ip().is_loopback() || config.alipay.builtin_on_public_address,
-        "refusing to serve the built-in Alipay sandbox on {}: it is a demo gateway whose cashier lets          anyone mark any order paid without paying. Listen on 127.0.0.1, configure real Alipay          (alipay.gateway = \"production\" with your keys), or, for a demo on purpose, set          alipay.builtin_on_public_address = true",
-        config.listen
-    );
+    if let Some(exposure) = public_exposure(config)
+        && !config.alipay.builtin_on_public_address
+    {
+        anyhow::bail!(
+            "refusing to serve the built-in Alipay sandbox: {exposure}. It is a demo gateway whose \
+             cashier lets anyone mark any order paid without paying. Configure real Alipay \
+             (alipay.gateway = \"production\" with your keys), keep the shop on loopback, or, for a \
+             demo others may reach on purpose, set alipay.builtin_on_public_address = true"
+        );
+    }
     let keys = BuiltinKeys::in_data_dir(&config.data_dir);
     keys.ensure()?;
     let app_public = alipay::PrivateKey::from_file(&keys.app_private_key)?.public_key()?;
@@ -87,6 +92,37 @@ pub async fn builtin_sandbox(config: &Config) -> anyhow::Result<Option<BuiltinSa
     // The delivery task runs for the life of the process.
     drop(sandbox.spawn_delivery());
     Ok(Some(BuiltinSandbox { sandbox, router }))
+}
+
+/// Why the shop looks reachable from other machines, if it does: a non-loopback listen address,
+/// a reverse proxy in front (`trusted_proxies`), or a public URL that is not loopback.
+fn public_exposure(config: &Config) -> Option<String> {
+    if !config.listen.ip().is_loopback() {
+        return Some(format!("it would listen on {}", config.listen));
+    }
+    if !config.trusted_proxies.is_empty() {
+        return Some("trusted_proxies is set, so a reverse proxy forwards the internet to it".to_owned());
+    }
+    let public = config.public_url();
+    let host = public.split_once("://").map_or(public.as_str(), |(_, rest)| rest).split('/').next().unwrap_or("");
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name).trim_start_matches('[').trim_end_matches(']');
+    let loopback =
+        name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then(|| format!("its public URL is {public}"))
+}
+
+/// The built-in sandbox answers only requests made on this machine and not relayed by a proxy,
+/// unless `alipay.builtin_on_public_address` says otherwise: a forgotten `gateway = "builtin"`
+/// behind nginx must not become a free checkout.
+pub async fn local_only(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0);
+    let relayed =
+        ["x-forwarded-for", "forwarded", "x-real-ip"].iter().any(|name| request.headers().contains_key(*name));
+    // No peer: an in-process caller.
+    if peer.is_some_and(|peer| !peer.ip().to_canonical().is_loopback()) || relayed {
+        return crate::http::error::detail(axum::http::StatusCode::FORBIDDEN, "内置支付宝沙箱只接受本机访问。");
+    }
+    next.run(request).await
 }
 
 /// The running built-in sandbox.

@@ -62,8 +62,7 @@ pub async fn receive_notification(State(state): State<AppState>, ClientIp(client
     let notification = match state.payments.client.verify_notification_fields(&fields) {
         Ok(notification) => notification,
         Err(error) => {
-            tracing::warn!(%error, out_trade_no = event.order_sn, %client, "refused a notification");
-            if let Err(db_error) = record_unverified(&state, &client, event).await {
+            if let Err(db_error) = record_unverified(&state, &client, event, &error).await {
                 tracing::error!(error = %db_error, "cannot record a refused notification");
             }
             return plain(StatusCode::BAD_REQUEST, "fail");
@@ -95,10 +94,17 @@ pub async fn receive_notification(State(state): State<AppState>, ClientIp(client
 
 /// Keeps the start of an unverifiable notification, within the client's budget, and now and then
 /// forgets old ones.
-async fn record_unverified(state: &AppState, client: &str, event: EventRecord<'_>) -> anyhow::Result<()> {
+async fn record_unverified(
+    state: &AppState,
+    client: &str,
+    event: EventRecord<'_>,
+    error: &alipay::Error,
+) -> anyhow::Result<()> {
     if UNVERIFIED_LIMIT.take(&state.db, client).await.is_err() {
         return Ok(());
     }
+    let out_trade_no: String = event.order_sn.chars().take(64).collect();
+    tracing::warn!(%error, out_trade_no, client, "refused a notification");
     let mut fields = event.fields;
     if fields.len() > UNVERIFIED_KEPT_BYTES {
         let mut end = UNVERIFIED_KEPT_BYTES;

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, SqlErr,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
     TransactionTrait,
 };
 
@@ -20,6 +20,7 @@ use super::status::PayStatus;
 use crate::app::AppState;
 use crate::catalog::goods::render_goods_by_id;
 use crate::clock::now_utc;
+use crate::config::Config;
 use crate::db::entities::{goods, order_goods, order_info, shopping_cart};
 use crate::db::{self};
 use crate::http::auth::CurrentUser;
@@ -116,7 +117,6 @@ async fn place_order(
             return Ok(order);
         }
     }
-    check_unpaid_orders(txn, user_id, state.config.max_unpaid_orders_per_user).await?;
     let lines = shopping_cart::Entity::find()
         .filter(shopping_cart::Column::UserId.eq(user_id))
         .order_by_asc(shopping_cart::Column::GoodsId)
@@ -125,6 +125,8 @@ async fn place_order(
     if lines.is_empty() {
         return Err(ApiError::Validation(FieldErrors::single("non_field_errors", EMPTY_CART)));
     }
+    let units: i64 = lines.iter().map(|line| i64::from(line.nums)).sum();
+    check_unpaid_orders(txn, user_id, units, &state.config).await?;
     let goods_by_id: HashMap<i32, goods::Model> = goods::Entity::find()
         .filter(goods::Column::Id.is_in(lines.iter().map(|l| l.goods_id).collect::<Vec<_>>()))
         .all(txn)
@@ -194,19 +196,40 @@ async fn place_order(
     Ok(order)
 }
 
-/// Unpaid orders hold stock until they expire: one account may hold only `max` at once, so that
-/// nobody can reserve the whole shop. Counted under the user lock, so parallel orders cannot pass.
-async fn check_unpaid_orders(txn: &DatabaseTransaction, user_id: i32, max: u64) -> ApiResult<()> {
-    let unpaid = order_info::Entity::find()
+/// Unpaid orders hold stock until they expire: one account may hold only so many orders and so
+/// many units at once, so that nobody can reserve the whole shop. Counted under the user lock, so
+/// parallel orders cannot pass together.
+async fn check_unpaid_orders(
+    txn: &DatabaseTransaction,
+    user_id: i32,
+    new_units: i64,
+    config: &Config,
+) -> ApiResult<()> {
+    let unpaid: Vec<i32> = order_info::Entity::find()
+        .select_only()
+        .column(order_info::Column::Id)
         .filter(order_info::Column::UserId.eq(user_id))
         .filter(order_info::Column::PayStatus.eq(PayStatus::Paying.as_str()))
-        .count(txn)
+        .into_tuple()
+        .all(txn)
         .await?;
-    if unpaid >= max {
-        return Err(ApiError::Validation(FieldErrors::single(
-            "non_field_errors",
-            format!("您有{unpaid}个未支付的订单，已达上限。请先支付或取消其中的订单。"),
-        )));
+    let refuse = |message: String| Err(ApiError::Validation(FieldErrors::single("non_field_errors", message)));
+    if unpaid.len() as u64 >= config.max_unpaid_orders_per_user {
+        return refuse(format!("您有{}个未支付的订单，已达上限。请先支付或取消其中的订单。", unpaid.len()));
+    }
+    let held: Vec<i32> = order_goods::Entity::find()
+        .select_only()
+        .column(order_goods::Column::GoodsNum)
+        .filter(order_goods::Column::OrderId.is_in(unpaid))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let held: i64 = held.into_iter().map(i64::from).sum();
+    if held + new_units > i64::try_from(config.max_unpaid_units_per_user).unwrap_or(i64::MAX) {
+        return refuse(format!(
+            "未支付的订单最多保留{}件商品（已有{held}件，本单{new_units}件）。请先支付或取消其中的订单。",
+            config.max_unpaid_units_per_user
+        ));
     }
     Ok(())
 }

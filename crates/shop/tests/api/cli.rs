@@ -183,6 +183,7 @@ fn start_server(database_url: &str, data_dir: &std::path::Path, listen: &str) ->
         .env("MXSHOP_ALIPAY__SANDBOX_TIME_SCALE", "0.001")
         // One buyer places a hundred orders before paying them.
         .env("MXSHOP_MAX_UNPAID_ORDERS_PER_USER", "1000")
+        .env("MXSHOP_MAX_UNPAID_UNITS_PER_USER", "1000")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -96,7 +96,12 @@ async fn futures_join<T: Send + 'static>(tasks: impl Iterator<Item = tokio::task
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trusted_proxy_names_the_client_and_nobody_else_can() {
-    let shop = Start::new().env("MXSHOP_TRUSTED_PROXIES", "[\"127.0.0.1\"]").run().await;
+    let shop = Start::new()
+        .env("MXSHOP_TRUSTED_PROXIES", "[\"127.0.0.1\"]")
+        // A proxy in front and the demo gateway: allowed only on purpose (see below).
+        .env("MXSHOP_ALIPAY__BUILTIN_ON_PUBLIC_ADDRESS", "true")
+        .run()
+        .await;
     let code = |client: reqwest::Client, forwarded: &'static str, mobile: String| {
         let url = shop.url("/code/");
         async move {
@@ -265,10 +270,10 @@ async fn slow_clients_are_dropped_and_idle_ones_do_not_block_others() {
         }
         panic!("a client sending one header byte a second was never disconnected");
     });
-    // Two thousand connections that never send a byte.
+    // Two thousand connections that never send a byte, from eight clients.
     let mut idle = Vec::new();
-    for _ in 0..2000 {
-        idle.push(tokio::net::TcpStream::connect(shop.addr).await.unwrap());
+    for n in 0..2000 {
+        idle.push(connect_from(&format!("127.0.3.{}", n % 8 + 1), shop.addr).await);
     }
     let health = shop.client_from("127.0.0.2").get(shop.url("/health/")).send().await.unwrap();
     assert_eq!(health.status(), 200, "/health/ answers beside 2,000 idle connections");
@@ -277,6 +282,50 @@ async fn slow_clients_are_dropped_and_idle_ones_do_not_block_others() {
     // up to a couple of seconds later.
     assert!(dropped_after < Duration::from_secs(10), "dropped after {dropped_after:?}");
     drop(idle);
+}
+
+async fn connect_from(local: &str, server: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::new(local.parse().unwrap(), 0)).unwrap();
+    socket.connect(server).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_hold_every_connection_or_stall_a_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let shop = Start::new()
+        .env("MXSHOP_MAX_CONNECTIONS_PER_CLIENT", "20")
+        .env("MXSHOP_BODY_READ_TIMEOUT_SECS", "2")
+        .run()
+        .await;
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(connect_from("127.0.5.1", shop.addr).await);
+    }
+    // Make sure the server has accepted (and counted) them all.
+    let (status, _, _) = crate::binary::raw_get(shop.addr, "/health/");
+    assert!(status.contains(" 200 "), "{status}");
+    let mut extra = connect_from("127.0.5.1", shop.addr).await;
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(5), extra.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the 21st connection of one client is closed: {closed:?}");
+    // Another client is served meanwhile.
+    let other = shop.client_from("127.0.5.2").get(shop.url("/health/")).send().await.unwrap();
+    assert_eq!(other.status(), 200);
+    drop(held);
+
+    // A body that never finishes is answered 408 once the body time is up, and frees the slot.
+    let mut stalled = connect_from("127.0.5.3", shop.addr).await;
+    stalled
+        .write_all(b"POST /login/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"user")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), stalled.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server answers a stalled body instead of waiting for ever");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("请求超时"), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,6 +448,26 @@ async fn sms_codes_are_capped_per_mobile_per_day() {
     assert_eq!(post_json(&client, shop.url("/code/"), json!({"mobile": "13955557777"})).await.status(), 201);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_code_requests_send_one_code() {
+    let shop = Start::new().run().await;
+    let mobile = "13966667777";
+    let requests = (0..10).map(|i| {
+        let request =
+            post_json(&shop.client_from(&format!("127.0.6.{}", i + 1)), shop.url("/code/"), json!({"mobile": mobile}));
+        tokio::spawn(async move {
+            let response = request.await;
+            (response.status(), response.json::<Value>().await.unwrap())
+        })
+    });
+    let answers = futures_join(requests).await;
+    let sent = answers.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(sent, 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 201) {
+        assert_eq!((*status, body), (StatusCode::BAD_REQUEST, &json!({"mobile": ["距离上一次发送未超过60s"]})));
+    }
+}
+
 #[tokio::test]
 async fn data_files_are_private() {
     let shop = Start::new().out_of_the_box().run().await;
@@ -421,7 +490,11 @@ async fn data_files_are_private() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unpaid_orders_are_capped_and_pages_cannot_be_framed() {
-    let shop = Start::new().env("MXSHOP_MAX_UNPAID_ORDERS_PER_USER", "3").run().await;
+    let shop = Start::new()
+        .env("MXSHOP_MAX_UNPAID_ORDERS_PER_USER", "3")
+        .env("MXSHOP_MAX_UNPAID_UNITS_PER_USER", "5")
+        .run()
+        .await;
     let token = shop.user("alice", ALICE_MOBILE, "pw-alice-1").await;
     let client = shop.client_from("127.0.0.1");
     let goods: Value = client.get(shop.url("/goods/?page_size=1")).send().await.unwrap().json().await.unwrap();
@@ -431,23 +504,33 @@ async fn unpaid_orders_are_capped_and_pages_cannot_be_framed() {
             client.get(shop.url(&format!("/goods/{goods_id}/"))).send().await.unwrap().json().await.unwrap();
         detail["goods_num"].as_i64().unwrap()
     };
-    let order = || async {
+    let (client, shop, token) = (&client, &shop, &token);
+    let order_of = |nums: i64| async move {
         let cart = client
             .post(shop.url("/shopcarts/"))
-            .bearer_auth(&token)
-            .json(&json!({"goods": goods_id, "nums": 1}))
+            .bearer_auth(token)
+            .json(&json!({"goods": goods_id, "nums": nums}))
             .send()
             .await
             .unwrap();
         assert_eq!(cart.status(), 201);
         client
             .post(shop.url("/orders/"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .json(&json!({"post_script": "x", "singer_mobile": ALICE_MOBILE}))
             .send()
             .await
             .unwrap()
     };
+    let order = move || order_of(1);
+    // One order of more units than anyone may hold unpaid.
+    let greedy = order_of(6).await;
+    assert_eq!(greedy.status(), 400);
+    assert_eq!(
+        greedy.json::<Value>().await.unwrap(),
+        json!({"non_field_errors": ["未支付的订单最多保留5件商品（已有0件，本单6件）。请先支付或取消其中的订单。"]})
+    );
+    client.delete(shop.url(&format!("/shopcarts/{goods_id}/"))).bearer_auth(token).send().await.unwrap();
     let mut alipay_url = String::new();
     for _ in 0..3 {
         let placed = order().await;
@@ -488,6 +571,24 @@ async fn the_builtin_sandbox_is_refused_on_a_public_address() {
     let refused = Start::new().listen("0.0.0.0:0").refused().await;
     assert!(refused.contains("anyone mark any order paid"), "{refused}");
     assert!(refused.contains("alipay.builtin_on_public_address = true"), "{refused}");
+    // Loopback, but behind a reverse proxy: the sandbox would be public all the same.
+    let proxied = Start::new().env("MXSHOP_TRUSTED_PROXIES", "[\"127.0.0.1\"]").refused().await;
+    assert!(proxied.contains("trusted_proxies is set"), "{proxied}");
+    let public_url = Start::new().env("MXSHOP_ALIPAY__PUBLIC_URL", "https://shop.example").refused().await;
+    assert!(public_url.contains("its public URL is https://shop.example"), "{public_url}");
+    // Started on loopback, a request relayed by a proxy someone put in front is refused.
+    let local = Start::new().run().await;
+    let relayed = local
+        .client_from("127.0.0.1")
+        .get(local.url("/sandbox/alipay/inspect"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(relayed.status(), 403);
+    let direct = local.client_from("127.0.0.1").get(local.url("/sandbox/alipay/inspect")).send().await.unwrap();
+    assert_eq!(direct.status(), 200);
+    drop(local);
     // Opted in, on purpose: it starts.
     let shop = Start::new().listen("0.0.0.0:0").env("MXSHOP_ALIPAY__BUILTIN_ON_PUBLIC_ADDRESS", "true").run().await;
     let port = shop.addr.port();
