@@ -63,6 +63,7 @@ impl Keys {
 
 fn read_or_create(path: &Path) -> anyhow::Result<String> {
     if path.exists() {
+        tighten(path)?;
         let secret = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let secret = secret.trim().to_owned();
         anyhow::ensure!(secret.len() >= 32, "{} holds a secret shorter than 32 characters", path.display());
@@ -98,9 +99,27 @@ pub fn ensure_private_file(path: &Path) -> anyhow::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     match options.open(path) {
         Ok(_) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => tighten(path),
         Err(error) => Err(error).with_context(|| format!("creating {}", path.display())),
     }
+}
+
+/// A file made by an earlier release (or by hand) that others can read is made owner-only.
+#[cfg(unix)]
+pub fn tighten(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private", path.display()))?;
+        tracing::warn!(path = %path.display(), was = format!("{:o}", mode & 0o777), "made a data file owner-only (0600)");
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub fn tighten(_path: &Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// Creates `path` (it must not exist) readable by the owner only, and writes `contents`.
@@ -129,6 +148,22 @@ pub fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn existing_data_files_are_made_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mxshop.db");
+        std::fs::write(&file, b"").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        ensure_private_file(&file).unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        let fresh = dir.path().join("new/dir/state.sqlite");
+        ensure_private_file(&fresh).unwrap();
+        assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(dir.path().join("new")).unwrap().permissions().mode() & 0o777, 0o700);
+    }
 
     #[test]
     fn generated_once_and_kept() {

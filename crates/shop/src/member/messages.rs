@@ -2,16 +2,20 @@
 //! extension allow-list, stored under random names in `media/message/images/`, and served only
 //! as downloads (see `web`).
 
+use std::path::Path;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 use serde::Serialize;
 
 use crate::app::AppState;
 use crate::clock::{format_minutes, now_utc};
+use crate::db;
 use crate::db::entities::user_message;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
@@ -97,18 +101,15 @@ pub async fn create_message(
         (Err(error), _) => return Err(error),
         (Ok(_), None) => return Err(ApiError::Validation(FieldErrors::single("file", "文件缺少扩展名。"))),
     };
-    check_quota(&state, user.id(), upload.bytes.len()).await?;
+    let uploads = Limit { scope: "upload-user", max: state.config.upload_daily_count, window: QUOTA_WINDOW };
+    let counted = uploads.take(&state.db, &user.id().to_string()).await?;
 
     // A random name: nothing of the client's name reaches the file system.
     let mut random = [0u8; 16];
     aws_lc_rs::rand::fill(&mut random).map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
     let name = format!("{UPLOAD_DIR}/{}.{ext}", hex::encode(random));
     let path = state.config.media_dir().join(&name);
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
-    }
-    tokio::fs::write(&path, &upload.bytes).await.map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-    let inserted = user_message::Entity::insert(user_message::ActiveModel {
+    let row = user_message::ActiveModel {
         user_id: Set(user.id()),
         message_type: Set(message_type.parse().unwrap_or(1)),
         subject: Set(subject),
@@ -116,40 +117,51 @@ pub async fn create_message(
         file: Set(name),
         add_time: Set(now_utc()),
         ..Default::default()
-    })
-    .exec_with_returning(&state.db)
-    .await;
-    match inserted {
+    };
+    // Under the user's lock, so that parallel uploads cannot all pass the byte quota.
+    let txn = state.db.begin().await?;
+    let stored = store_upload(&state, &txn, user.id(), row, &path, &upload.bytes).await;
+    match db::finish(txn, stored).await {
         Ok(row) => Ok((StatusCode::CREATED, Json(MessageJson::new(&row, &url)))),
         Err(error) => {
-            // Nothing half-written: the file goes with the failed row.
+            // Nothing half-written: the file goes with the failed row, and the upload is not
+            // counted.
             let _ = tokio::fs::remove_file(&path).await;
-            Err(error.into())
+            counted.give_back(&state.db).await?;
+            Err(error)
         }
     }
 }
 
-/// Counts this upload against the user's daily number of files (429 beyond it, atomically), then
-/// checks the day's bytes, measured on the files themselves (400 beyond it).
-async fn check_quota(state: &AppState, user_id: i32, size: usize) -> ApiResult<()> {
-    let uploads = Limit { scope: "upload-user", max: state.config.upload_daily_count, window: QUOTA_WINDOW };
-    let hit = uploads.take(&state.db, &user_id.to_string()).await?;
+/// Checks the day's bytes (measured on the files themselves, 400 beyond the quota), writes the
+/// file and inserts its row.
+async fn store_upload(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    user_id: i32,
+    row: user_message::ActiveModel,
+    path: &Path,
+    bytes: &[u8],
+) -> ApiResult<user_message::Model> {
+    db::lock_user(txn, user_id).await?;
     let since = now_utc() - chrono::TimeDelta::from_std(QUOTA_WINDOW).unwrap_or_default();
     let today = user_message::Entity::find()
         .filter(user_message::Column::UserId.eq(user_id))
         .filter(user_message::Column::AddTime.gt(since))
-        .all(&state.db)
+        .all(txn)
         .await?;
-    let mut used = size as u64;
-    for row in &today {
-        let path = state.config.media_dir().join(&row.file);
-        used += tokio::fs::metadata(&path).await.map_or(0, |meta| meta.len());
+    let mut used = bytes.len() as u64;
+    for earlier in &today {
+        used += tokio::fs::metadata(state.config.media_dir().join(&earlier.file)).await.map_or(0, |meta| meta.len());
     }
     if used > state.config.upload_daily_bytes {
-        hit.give_back(&state.db).await?;
         return Err(ApiError::Validation(FieldErrors::single("file", DAILY_BYTES_SPENT)));
     }
-    Ok(())
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+    }
+    tokio::fs::write(path, bytes).await.map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    Ok(user_message::Entity::insert(row).exec_with_returning(txn).await?)
 }
 
 /// `DELETE /messages/{id}/`

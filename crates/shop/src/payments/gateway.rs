@@ -34,7 +34,9 @@ impl BuiltinKeys {
     /// Generates any key that does not exist yet (RSA-2048, PKCS#8 PEM, mode 0600).
     pub fn ensure(&self) -> anyhow::Result<()> {
         for path in [&self.app_private_key, &self.sandbox_private_key] {
-            if !path.exists() {
+            if path.exists() {
+                crate::secrets::tighten(path)?;
+            } else {
                 generate_private_key(path)?;
                 tracing::info!(path = %path.display(), "generated an RSA key pair for the built-in Alipay sandbox");
             }
