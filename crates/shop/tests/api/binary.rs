@@ -192,6 +192,24 @@ impl Shop {
         login.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
     }
 
+    /// `POST /messages/` from 127.0.0.1 with one file and text fields.
+    pub fn upload(
+        &self,
+        token: &str,
+        file_name: &str,
+        content: &[u8],
+        fields: &[(&str, &str)],
+    ) -> impl Future<Output = reqwest::Response> + use<> {
+        let (content_type, body) = multipart(file_name, content, fields);
+        let request = self
+            .client_from("127.0.0.1")
+            .post(self.url("/messages/"))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body);
+        async move { request.send().await.unwrap() }
+    }
+
     /// The last SMS code the log provider wrote for `mobile` (waiting a moment for the log line
     /// to come through the pipe).
     pub fn sms_code(&self, mobile: &str) -> Option<String> {
@@ -257,7 +275,7 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 }
 
 /// A `multipart/form-data` body with one file and text fields; (content type, body).
-pub fn multipart(file_name: &str, content: &[u8], fields: &[(&str, &str)]) -> (String, Vec<u8>) {
+fn multipart(file_name: &str, content: &[u8], fields: &[(&str, &str)]) -> (String, Vec<u8>) {
     let boundary = "mxshop-test-boundary-7f3a";
     let mut body = Vec::new();
     for (name, value) in fields {

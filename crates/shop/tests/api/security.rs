@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use crate::binary::{Start, header, multipart, raw_get};
+use crate::binary::{Start, header, raw_get};
 
 const ALICE_MOBILE: &str = "13800000001";
 
@@ -136,17 +136,8 @@ async fn uploads_never_run_on_the_shop_origin() {
     // By default, types a browser would run are refused.
     let strict = Start::new().run().await;
     let token = strict.user("alice", ALICE_MOBILE, "pw-alice-1").await;
-    let client = strict.client_from("127.0.0.1");
     for name in ["x.html", "x.svg", "x.js", "x.xml", "x.xhtml", "x.htm"] {
-        let (content_type, body) = multipart(name, b"<script>alert(1)</script>", &[("subject", "s")]);
-        let refused = client
-            .post(strict.url("/messages/"))
-            .bearer_auth(&token)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let refused = strict.upload(&token, name, b"<script>alert(1)</script>", &[("subject", "s")]).await;
         assert_eq!(refused.status(), 400, "{name}");
         let json: Value = refused.json().await.unwrap();
         assert!(json["file"][0].as_str().unwrap().starts_with("不支持的文件类型"), "{name}: {json}");
@@ -156,17 +147,8 @@ async fn uploads_never_run_on_the_shop_origin() {
     // An operator who allows them still never gets them rendered, whatever the path's spelling.
     let shop = Start::new().env("MXSHOP_UPLOAD_EXTENSIONS", "[\"html\", \"svg\", \"txt\"]").run().await;
     let token = shop.user("alice", ALICE_MOBILE, "pw-alice-1").await;
-    let client = shop.client_from("127.0.0.1");
     for name in ["x.html", "x.svg"] {
-        let (content_type, body) = multipart(name, b"<script>alert(1)</script>", &[("subject", "s")]);
-        let created = client
-            .post(shop.url("/messages/"))
-            .bearer_auth(&token)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let created = shop.upload(&token, name, b"<script>alert(1)</script>", &[("subject", "s")]).await;
         assert_eq!(created.status(), 201);
         let url = created.json::<Value>().await.unwrap()["file"].as_str().unwrap().to_owned();
         let file = url.rsplit('/').next().unwrap().to_owned();
@@ -196,19 +178,18 @@ async fn uploads_and_messages_have_quotas() {
     let token = shop.user("alice", ALICE_MOBILE, "pw-alice-1").await;
     let client = shop.client_from("127.0.0.1");
     let upload = |size: usize, message: String| {
-        let (content_type, body) = multipart("note.txt", &vec![b'x'; size], &[("subject", "s"), ("message", &message)]);
-        client.post(shop.url("/messages/")).bearer_auth(&token).header("content-type", content_type).body(body).send()
+        shop.upload(&token, "note.txt", &vec![b'x'; size], &[("subject", "s"), ("message", &message)])
     };
-    let too_long = upload(10, "长".repeat(5001)).await.unwrap();
+    let too_long = upload(10, "长".repeat(5001)).await;
     assert_eq!(too_long.status(), 400);
     assert!(too_long.json::<Value>().await.unwrap()["message"].is_array());
-    assert_eq!(upload(1000, "ok".into()).await.unwrap().status(), 201);
-    assert_eq!(upload(1000, "ok".into()).await.unwrap().status(), 201);
-    let over_bytes = upload(1000, "ok".into()).await.unwrap();
+    assert_eq!(upload(1000, "ok".into()).await.status(), 201);
+    assert_eq!(upload(1000, "ok".into()).await.status(), 201);
+    let over_bytes = upload(1000, "ok".into()).await;
     assert_eq!(over_bytes.status(), 400, "2,500 bytes a day");
     assert_eq!(over_bytes.json::<Value>().await.unwrap(), json!({"file": ["今日上传的文件已超过总大小上限。"]}));
-    assert_eq!(upload(10, "ok".into()).await.unwrap().status(), 201, "the third file fits");
-    assert_eq!(upload(10, "ok".into()).await.unwrap().status(), 429, "three files a day");
+    assert_eq!(upload(10, "ok".into()).await.status(), 201, "the third file fits");
+    assert_eq!(upload(10, "ok".into()).await.status(), 429, "three files a day");
     let listed: Value =
         client.get(shop.url("/messages/")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 3, "nothing half-written");
