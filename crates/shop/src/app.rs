@@ -61,7 +61,7 @@ impl AppState {
         sms: Arc<dyn SmsSender>,
         http: reqwest::Client,
     ) -> anyhow::Result<Self> {
-        let payments = Payments::new(&config, payments::gateway::client(&config, http)?);
+        let payments = Payments::new(&config, payments::gateway::client(&config, http)?)?;
         let catalog_cache_ms = config.catalog_cache_ms;
         let public_host = config.listen.to_string();
         Ok(Self {

@@ -69,8 +69,11 @@ pub struct AlipayConfig {
     pub seller_id: Option<String>,
     /// Public base URL for `notify_url` and `return_url`. Default: `http://<listen>`.
     pub public_url: Option<String>,
-    /// How long an order may wait for payment before it is closed and its stock released.
+    /// How long an order may wait for payment before it is closed and its stock released
+    /// (60 s to 15 days; anything else is refused at startup).
     pub payment_window_secs: u64,
+    /// Timeout of one call to the gateway; after it the outcome is unknown and checked again.
+    pub request_timeout_ms: u64,
     /// How often the expiry and reconciliation job runs.
     pub job_interval_secs: u64,
     /// The built-in sandbox's notification retry intervals are multiplied by this (tests and demos
@@ -91,6 +94,7 @@ impl Default for AlipayConfig {
             seller_id: None,
             public_url: None,
             payment_window_secs: 1800,
+            request_timeout_ms: 15_000,
             job_interval_secs: 30,
             sandbox_time_scale: 1.0,
         }
