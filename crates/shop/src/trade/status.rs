@@ -1,7 +1,7 @@
 //! The order's payment state machine: the states (stored as the contract's strings), the events
 //! that move them, and for each allowed transition its side effect on stock and `sold_num`. Every
 //! writer goes through [`PayStatus::on`] (via `trade::lifecycle::apply`); the table is documented
-//! in `docs/order-states.md`.
+//! in the README ("Order states").
 
 use std::fmt;
 
