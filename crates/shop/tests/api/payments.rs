@@ -296,12 +296,29 @@ async fn a_payment_for_a_closed_order_is_refunded() {
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0].out_request_no, format!("late-{}", order["order_sn"].as_str().unwrap()));
     assert_eq!(refunds[0].amount_fen, 29970);
-    // The gateway is unreachable here, so the outcome is unknown and the refund stays pending;
-    // a repeated notification does not create a second refund.
+    // The gateway is unreachable here: the outcome is unknown, so the refund is pending (not
+    // failed, which would release the amount) with the reason for the operator, and due for the
+    // job; a repeated notification does not create a second refund.
     assert_eq!(refunds[0].status, "pending");
+    assert!(refunds[0].last_error.as_deref().is_some_and(|e| e.contains("outcome unknown")), "{:?}", refunds[0]);
+    assert!(refunds[0].next_check_at.is_some_and(|at| at <= chrono::Utc::now().naive_utc()));
     notify(&app, &late).await;
     assert_eq!(refund::Entity::find().all(&app.db).await.unwrap().len(), 1);
     assert_eq!(verdicts(&app).await, ["late_payment", "late_payment"]);
+    // The job asks again; still no answer: it stays pending and backs off instead of retrying
+    // at every run (the job settling it against the sandbox is in `ledger.rs`).
+    let state = shop::AppState::with_services(
+        app.db.clone(),
+        app.config.clone(),
+        shop::secrets::Keys::load(&app.config).unwrap(),
+        std::sync::Arc::new(shop::accounts::sms::LogSms::default()),
+        shop::outbound::http_client().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(shop::payments::jobs::run_once(&state).await.unwrap().refunds_settled, 0);
+    let retried = refund::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!((retried.status.as_str(), retried.check_attempts), ("pending", 1));
+    assert!(retried.next_check_at.is_some_and(|at| at > chrono::Utc::now().naive_utc()), "backing off");
 }
 
 #[tokio::test]
