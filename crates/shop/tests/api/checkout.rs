@@ -18,7 +18,9 @@ pub(crate) struct LiveShop {
     sms: Arc<LogSms>,
     pub http: reqwest::Client,
     pub data: tempfile::TempDir,
-    _database: TestDatabase,
+    database_url: String,
+    /// The first instance owns the database (dropped with it).
+    _database: Option<TestDatabase>,
 }
 
 impl LiveShop {
@@ -29,12 +31,28 @@ impl LiveShop {
 
     pub async fn start_with(adjust: impl FnOnce(&mut shop::Config)) -> Self {
         let database = TestDatabase::create().await;
-        Self::start_on(database, adjust).await
+        let url = database.url.clone();
+        Self::launch(tempfile::tempdir().unwrap(), Some(database), url, adjust).await
     }
 
-    /// Another instance over `database` (which the caller keeps alive).
-    pub async fn start_on(database: TestDatabase, adjust: impl FnOnce(&mut shop::Config)) -> Self {
+    /// Another instance of the same shop: the same database and the same Alipay (this instance's
+    /// sandbox, reached through `public_url`, with the same keys), its own port and job runner.
+    pub async fn second_instance(&self) -> Self {
         let data = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(data.path().join("alipay")).unwrap();
+        for key in ["app_private_key.pem", "sandbox_alipay_private_key.pem"] {
+            std::fs::copy(self.data.path().join("alipay").join(key), data.path().join("alipay").join(key)).unwrap();
+        }
+        let public = self.base.clone();
+        Self::launch(data, None, self.database_url.clone(), move |config| config.alipay.public_url = Some(public)).await
+    }
+
+    async fn launch(
+        data: tempfile::TempDir,
+        database: Option<TestDatabase>,
+        database_url: String,
+        adjust: impl FnOnce(&mut shop::Config),
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut config = shop::Config {
@@ -45,7 +63,7 @@ impl LiveShop {
         };
         adjust(&mut config);
         assert_eq!(config.alipay.gateway, "builtin");
-        let db = shop::db::connect(&database.url, 5).await.unwrap();
+        let db = shop::db::connect(&database_url, 5).await.unwrap();
         shop::db::migrate(&db).await.unwrap();
         let sms = Arc::new(LogSms::default());
         let state = shop::AppState { sms: sms.clone(), ..shop::AppState::new(db.clone(), config).await.unwrap() };
@@ -53,7 +71,7 @@ impl LiveShop {
         tokio::spawn(server.run(std::future::pending()));
         let http =
             shop::outbound::http_client_builder().unwrap().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { base: format!("http://{addr}"), state, db, sms, http, data, _database: database }
+        Self { base: format!("http://{addr}"), state, db, sms, http, data, database_url, _database: database }
     }
 
     pub async fn json(&self, method: reqwest::Method, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {

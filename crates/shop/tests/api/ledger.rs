@@ -360,3 +360,69 @@ async fn cancel_racing_expiry_restores_stock_once() {
     }
     assert_eq!(sold(&shop.db, goods_id).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_settle_every_order_exactly_once() {
+    const PAID: usize = 200;
+    const EXPIRING: usize = 100;
+    const CANCELLED_THEN_PAID: usize = 20;
+    let a = LiveShop::start().await;
+    let b = a.second_instance().await;
+    let goods_id = big_shelf(&a).await;
+    let token = a.user("buyer", false).await;
+    let app_id = a.state.config.alipay.app_id.clone();
+    // Every notification is lost: only the jobs can tell what happened.
+    a.sandbox().drop_next_deliveries(1_000_000).await.unwrap();
+    let mut orders = Vec::new();
+    for i in 0..PAID + EXPIRING + CANCELLED_THEN_PAID {
+        let via = if i % 2 == 0 { &a } else { &b };
+        let order = via.order(&token, goods_id, 1).await;
+        let sn = order["order_sn"].as_str().unwrap().to_owned();
+        if i < PAID {
+            via.open_cashier(&order).await;
+            a.sandbox().pay(&app_id, &sn).await.unwrap();
+            age(&a, &order, chrono::TimeDelta::minutes(3), None).await;
+        } else if i < PAID + EXPIRING {
+            if i % 3 == 0 {
+                via.open_cashier(&order).await;
+            }
+            age(&a, &order, chrono::TimeDelta::minutes(40), Some(chrono::TimeDelta::seconds(1))).await;
+        } else {
+            via.open_cashier(&order).await;
+            a.sandbox().pay(&app_id, &sn).await.unwrap();
+            let uri = format!("/orders/{}/", order["id"]);
+            assert_eq!(via.json(reqwest::Method::DELETE, &uri, Value::Null, Some(&token)).await.0, 204);
+        }
+        orders.push(order);
+    }
+    for _ in 0..6 {
+        let (ra, rb) = tokio::join!(shop::payments::jobs::run_once(&a.state), shop::payments::jobs::run_once(&b.state));
+        if ra.unwrap() == Default::default() && rb.unwrap() == Default::default() {
+            break;
+        }
+    }
+
+    let events = shop::db::entities::payment_event::Entity::find().all(&a.db).await.unwrap();
+    let snapshot = a.sandbox().snapshot().await;
+    for (i, order) in orders.iter().enumerate() {
+        let row = a.order_row(order).await;
+        let applied = events.iter().filter(|e| e.order_sn == row.order_sn && e.verdict == "applied").count();
+        let refunds = refunds_of(&a, order).await;
+        let refunded: Vec<_> = snapshot.refunds.iter().filter(|r| r.out_trade_no == row.order_sn).collect();
+        if i < PAID {
+            assert_eq!((row.pay_status.as_str(), applied), ("TRADE_SUCCESS", 1), "paid once: {row:?}");
+            assert!(refunds.is_empty() && refunded.is_empty());
+        } else if i < PAID + EXPIRING {
+            assert_eq!((row.pay_status.as_str(), applied), ("TRADE_CLOSED", 1), "closed once: {row:?}");
+            assert!(refunds.is_empty() && refunded.is_empty());
+        } else {
+            assert_eq!(row.pay_status, "TRADE_CLOSED", "{row:?}");
+            assert_eq!(refunds.len(), 1, "one refund: {refunds:?}");
+            assert_eq!(refunds[0].status, "succeeded");
+            assert_eq!(refunded.len(), 1, "refunded once at the gateway");
+            assert_eq!(refunded[0].refund_amount.fen(), row.order_mount_fen);
+        }
+    }
+    assert_eq!(sold(&a.db, goods_id).await, PAID as i32, "sold_num exact");
+    assert_eq!(stock(&a.db, goods_id).await, 1000 - PAID as i32, "stock exact");
+}
