@@ -198,12 +198,8 @@ async fn reserve_refund(
     request: &NewRefund<'_>,
 ) -> ApiResult<Reserved> {
     db::transaction!(db, ApiError, |txn| {
-        // Lock the order row, so that concurrent refunds are summed one after the other.
-        order_info::Entity::update_many()
-            .col_expr(order_info::Column::PayStatus, Expr::col(order_info::Column::PayStatus))
-            .filter(order_info::Column::Id.eq(order.id))
-            .exec(&txn)
-            .await?;
+        // Concurrent refunds of one order are summed one after the other.
+        lock_order(&txn, order.id).await?;
         if let Some(existing) = find_by_out_request_no(&txn, request.out_request_no).await? {
             return replay_of(order, existing).map(Reserved::Replay);
         }
@@ -291,8 +287,9 @@ enum Outcome {
     Unknown(String),
 }
 
-/// Records an outcome on a pending refund (a conditional update: a refund leaves `pending` once),
-/// and closes the order when the succeeded refunds cover it.
+/// Records an outcome on a pending refund (a conditional update: a refund leaves `pending` once)
+/// and, in the same transaction, closes the order when the succeeded refunds cover it. The order
+/// row is locked first, as when a refund is reserved, so the two cannot deadlock.
 async fn settle(
     state: &AppState,
     order: &order_info::Model,
@@ -306,18 +303,22 @@ async fn settle(
         Outcome::Unknown(error) => (RefundStatus::Pending, None, Some(error), Some(now + backoff(row.check_attempts))),
     };
     let last_error: Option<String> = last_error.map(|e| e.chars().take(256).collect());
-    refund::Entity::update_many()
-        .col_expr(refund::Column::Status, Expr::value(status.as_str()))
-        .col_expr(refund::Column::RefundedAt, Expr::value(refunded_at))
-        .col_expr(refund::Column::LastError, Expr::value(last_error.clone()))
-        .col_expr(refund::Column::NextCheckAt, Expr::value(next_check_at))
-        .filter(refund::Column::Id.eq(row.id))
-        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
-        .exec(&state.db)
-        .await?;
-    if status == RefundStatus::Succeeded {
-        close_if_fully_refunded(&state.db, order).await?;
-    }
+    db::transaction!(&state.db, sea_orm::DbErr, |txn| {
+        lock_order(&txn, order.id).await?;
+        refund::Entity::update_many()
+            .col_expr(refund::Column::Status, Expr::value(status.as_str()))
+            .col_expr(refund::Column::RefundedAt, Expr::value(refunded_at))
+            .col_expr(refund::Column::LastError, Expr::value(last_error.clone()))
+            .col_expr(refund::Column::NextCheckAt, Expr::value(next_check_at))
+            .filter(refund::Column::Id.eq(row.id))
+            .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
+            .exec(&txn)
+            .await?;
+        if status == RefundStatus::Succeeded {
+            close_if_fully_refunded(&txn, order).await?;
+        }
+        Ok(())
+    })?;
     let current = refund::Entity::find_by_id(row.id).one(&state.db).await?;
     Ok(current.unwrap_or(refund::Model {
         status: status.as_str().to_owned(),
@@ -328,24 +329,32 @@ async fn settle(
     }))
 }
 
+/// Locks the order row for the rest of the transaction (a no-op update), so that refunds of one
+/// order are reserved and settled one after the other.
+async fn lock_order(txn: &impl ConnectionTrait, order_id: i32) -> Result<(), sea_orm::DbErr> {
+    order_info::Entity::update_many()
+        .col_expr(order_info::Column::PayStatus, Expr::col(order_info::Column::PayStatus))
+        .filter(order_info::Column::Id.eq(order_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// `TRADE_SUCCESS → TRADE_CLOSED` once the succeeded refunds cover the whole amount.
-async fn close_if_fully_refunded(db: &DatabaseConnection, order: &order_info::Model) -> anyhow::Result<()> {
-    db::transaction!(db, sea_orm::DbErr, |txn| {
-        let refunded: i64 = refund::Entity::find()
-            .filter(refund::Column::OrderId.eq(order.id))
-            .filter(refund::Column::Status.eq(RefundStatus::Succeeded.as_str()))
-            .all(&txn)
-            .await?
-            .iter()
-            .map(|r| r.amount_fen)
-            .sum();
-        if refunded >= order.order_mount_fen
-            && lifecycle::apply(&txn, order.id, PayEvent::RefundedInFull, &Changes::default()).await?.is_some()
-        {
-            tracing::info!(order_id = order.id, "order refunded in full; closed");
-        }
-        Ok(())
-    })?;
+async fn close_if_fully_refunded(txn: &impl ConnectionTrait, order: &order_info::Model) -> Result<(), sea_orm::DbErr> {
+    let refunded: i64 = refund::Entity::find()
+        .filter(refund::Column::OrderId.eq(order.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Succeeded.as_str()))
+        .all(txn)
+        .await?
+        .iter()
+        .map(|r| r.amount_fen)
+        .sum();
+    if refunded >= order.order_mount_fen
+        && lifecycle::apply(txn, order.id, PayEvent::RefundedInFull, &Changes::default()).await?.is_some()
+    {
+        tracing::info!(order_id = order.id, "order refunded in full; closed");
+    }
     Ok(())
 }
 

@@ -426,3 +426,60 @@ async fn two_instances_settle_every_order_exactly_once() {
     assert_eq!(sold(&a.db, goods_id).await, PAID as i32, "sold_num exact");
     assert_eq!(stock(&a.db, goods_id).await, 1000 - PAID as i32, "stock exact");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identical_concurrent_refund_requests_make_one_refund() {
+    let shop = LiveShop::start().await;
+    let goods_id = shelf(&shop).await;
+    let buyer = shop.user("buyer", false).await;
+    let staff = shop.user("staff", true).await;
+    let order = shop.order(&buyer, goods_id, 3).await;
+    pay_and_return(&shop, &order).await;
+    let uri = format!("/admin/orders/{}/refund/", order["id"]);
+    let body = json!({"amount": "10.00", "reason": "破损", "out_request_no": "same-request_1"});
+    let post = || shop.json(reqwest::Method::POST, &uri, body.clone(), Some(staff.as_str()));
+    let (a, b, c, d, e) = tokio::join!(post(), post(), post(), post(), post());
+    let answers = [a, b, c, d, e];
+    let mut statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 200, 200, 201], "{answers:?}");
+    assert!(answers.iter().all(|(_, refund)| refund["id"] == answers[0].1["id"]), "{answers:?}");
+    assert_eq!(refunds_of(&shop, &order).await.len(), 1);
+    assert_eq!(refunded_at_gateway(&shop, &order).await, (1, 1000));
+
+    // Alipay's rule for out_request_no is checked before anything is written.
+    for bad in ["有中文", "has space", "semi;colon", &"x".repeat(65)] {
+        let (status, refused) = shop
+            .json(reqwest::Method::POST, &uri, json!({"amount": "1.00", "out_request_no": bad}), Some(staff.as_str()))
+            .await;
+        assert_eq!(status, 400, "{bad}: {refused}");
+        assert!(refused["out_request_no"].is_array(), "{refused}");
+    }
+    assert_eq!(refunds_of(&shop, &order).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_refund_notification_settles_a_pending_refund() {
+    let (shop, network) = shop_behind_faults(|_| {}).await;
+    let goods_id = shelf(&shop).await;
+    let buyer = shop.user("buyer", false).await;
+    let staff = shop.user("staff", true).await;
+    let order = shop.order(&buyer, goods_id, 1).await;
+    pay_and_return(&shop, &order).await;
+    // The refund happens at Alipay but its answer cannot be trusted; its notification can.
+    network.inject("alipay.trade.refund", Fault::BadSignature);
+    let uri = format!("/admin/orders/{}/refund/", order["id"]);
+    let (status, body) = shop.json(reqwest::Method::POST, &uri, json!({"amount": "99.90"}), Some(&staff)).await;
+    assert_eq!(status, 201, "{body}");
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        statuses = refunds_of(&shop, &order).await.into_iter().map(|r| r.status).collect();
+        if statuses == ["succeeded"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(statuses, ["succeeded"], "settled by the refund notification, without the job");
+    assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_CLOSED");
+    assert_eq!(refunded_at_gateway(&shop, &order).await, (1, 9990));
+}
