@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use chrono::Timelike;
+
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use shop::db::entities::{order_info, refund};
@@ -184,8 +186,14 @@ async fn with_seller_id_set_return_reconcile_and_expiry_mark_paid_orders_paid() 
     }
     assert_eq!(sold(&shop.db, goods_id).await, 27);
     assert_eq!(stock(&shop.db, goods_id).await, 26);
-    let row = shop.order_row(&expiring).await;
-    assert!(row.pay_time.is_some_and(|t| t >= row.add_time), "pay_time from send_pay_date");
+    // pay_time is Alipay's (send_pay_date, to the second), not the moment the job ran.
+    let snapshot = shop.sandbox().snapshot().await;
+    for order in [&reconciled, &expiring] {
+        let row = shop.order_row(order).await;
+        let trade = snapshot.trades.iter().find(|t| t.out_trade_no == row.order_sn).unwrap();
+        let paid = trade.gmt_payment.unwrap().naive_utc();
+        assert_eq!(row.pay_time, paid.with_nanosecond(0), "{}", row.order_sn);
+    }
 }
 
 #[tokio::test]
