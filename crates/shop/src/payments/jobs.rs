@@ -22,6 +22,9 @@ use crate::clock::now_utc;
 use crate::db::entities::order_info;
 use crate::trade::status::{PayEvent, PayStatus};
 
+/// Fires when a job starts on an order (tests prove one order's failure stops no other).
+pub const FAIL_ORDER_JOB: &str = "jobs.order";
+
 /// Orders handled per run.
 const BATCH: u64 = 100;
 /// An unpaid order younger than this is left to its notification.
@@ -151,6 +154,7 @@ async fn release(state: &AppState, order: &order_info::Model, next: Next, attemp
 }
 
 async fn handle(state: &AppState, order: &order_info::Model, report: &mut Report) -> anyhow::Result<Next> {
+    state.failpoints.check(FAIL_ORDER_JOB)?;
     let now = now_utc();
     match PayStatus::parse(&order.pay_status) {
         Some(PayStatus::Paying) if order.expire_at <= now => expire(state, order, report).await,

@@ -491,3 +491,35 @@ async fn a_refund_notification_settles_a_pending_refund() {
     assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_CLOSED");
     assert_eq!(refunded_at_gateway(&shop, &order).await, (1, 9990));
 }
+
+#[tokio::test]
+async fn one_order_failing_stops_no_other_and_backs_off() {
+    let shop = LiveShop::start().await;
+    let goods_id = shelf(&shop).await;
+    let token = shop.user("buyer", false).await;
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        let order = shop.order(&token, goods_id, 1).await;
+        shop.open_cashier(&order).await;
+        age(&shop, &order, chrono::TimeDelta::minutes(40), Some(chrono::TimeDelta::seconds(1))).await;
+        orders.push(order);
+    }
+    shop.state.failpoints.arm(shop::payments::jobs::FAIL_ORDER_JOB);
+    let report = shop::payments::jobs::run_once(&shop.state).await.unwrap();
+    assert_eq!((report.expired, report.deferred), (2, 1), "{report:?}");
+    let failed = shop.order_row(&orders[0]).await;
+    assert_eq!((failed.pay_status.as_str(), failed.check_attempts), ("paying", 1));
+    assert!(failed.next_check_at.is_some_and(|at| at > chrono::Utc::now().naive_utc()), "backing off");
+    assert_eq!(shop::payments::jobs::run_once(&shop.state).await.unwrap(), Default::default(), "not due yet");
+
+    order_info::Entity::update(order_info::ActiveModel {
+        id: Set(failed.id),
+        next_check_at: Set(Some(chrono::Utc::now().naive_utc() - chrono::TimeDelta::seconds(1))),
+        ..Default::default()
+    })
+    .exec(&shop.db)
+    .await
+    .unwrap();
+    assert_eq!(shop::payments::jobs::run_once(&shop.state).await.unwrap().expired, 1);
+    assert_eq!(stock(&shop.db, goods_id).await, 29);
+}
