@@ -109,8 +109,10 @@ async fn deliver(shop: &LiveShop, body: &str) -> String {
     response.text().await.unwrap()
 }
 
-#[tokio::test]
-async fn refund_errors_stay_pending_until_the_job_settles_them() {
+/// A full refund whose call to Alipay meets `fault`: it ends `expected` at once, a second refund
+/// is refused while it is pending (allowed once it failed), and the job settles a pending one
+/// against the sandbox — refunded exactly once at the gateway.
+async fn refund_meets(fault: Fault, expected: &str) {
     let (shop, network) = shop_behind_faults(|_| {}).await;
     let goods_id = shelf(&shop).await;
     let buyer = shop.user("buyer", false).await;
@@ -118,47 +120,61 @@ async fn refund_errors_stay_pending_until_the_job_settles_them() {
     let s = Some(staff.as_str());
     // Refund notifications would settle some of these on their own; here only the job may.
     shop.sandbox().drop_next_deliveries(10_000).await.unwrap();
-    let kinds = [
-        (Fault::SystemError, "pending"),
-        (Fault::Unsigned("ACQ.SELLER_BALANCE_NOT_ENOUGH"), "pending"),
-        (Fault::BadSignature, "pending"),
-        (Fault::BadGateway, "pending"),
-        (Fault::Timeout(Duration::from_secs(3)), "pending"),
-        (Fault::Refusal("ACQ.SELLER_BALANCE_NOT_ENOUGH"), "failed"),
-    ];
-    let mut orders = Vec::new();
-    for (i, (fault, expected)) in kinds.iter().enumerate() {
-        let order = shop.order(&buyer, goods_id, 1).await;
-        pay_and_return(&shop, &order).await;
-        let uri = format!("/admin/orders/{}/refund/", order["id"]);
-        network.inject("alipay.trade.refund", *fault);
-        let (status, body) = shop
-            .json(reqwest::Method::POST, &uri, json!({"amount": "99.90", "out_request_no": format!("fault-{i}")}), s)
-            .await;
-        assert_eq!((status, body["status"].as_str()), (201, Some(*expected)), "{fault:?}: {body}");
-        assert!(body["last_error"].is_string(), "{fault:?}: the operator sees why: {body}");
-        // While one is pending its amount is not refundable again; a refused one's is.
-        let (status, second) = shop.json(reqwest::Method::POST, &uri, json!({"amount": "99.90"}), s).await;
-        if *expected == "pending" {
-            assert_eq!(status, 400, "{fault:?}: a second refund while one is pending: {second}");
-            assert_eq!(second, json!({"amount": ["退款总额不能超过实付金额：已退 99.90，可退 0.00。"]}));
-        } else {
-            assert_eq!((status, second["status"].as_str()), (201, Some("succeeded")), "{second}");
-        }
-        orders.push(order);
+    let order = shop.order(&buyer, goods_id, 1).await;
+    pay_and_return(&shop, &order).await;
+    let uri = format!("/admin/orders/{}/refund/", order["id"]);
+    network.inject("alipay.trade.refund", fault);
+    let (status, body) =
+        shop.json(reqwest::Method::POST, &uri, json!({"amount": "99.90", "out_request_no": "fault-1"}), s).await;
+    assert_eq!((status, body["status"].as_str()), (201, Some(expected)), "{body}");
+    assert!(body["last_error"].is_string(), "the operator sees why: {body}");
+    let (status, second) = shop.json(reqwest::Method::POST, &uri, json!({"amount": "99.90"}), s).await;
+    if expected == "pending" {
+        assert_eq!(status, 400, "a second refund while one is pending: {second}");
+        assert_eq!(second, json!({"amount": ["退款总额不能超过实付金额：已退 99.90，可退 0.00。"]}));
+    } else {
+        assert_eq!((status, second["status"].as_str()), (201, Some("succeeded")), "{second}");
     }
 
     shop::payments::jobs::run_once(&shop.state).await.unwrap();
-    for (order, (fault, _)) in orders.iter().zip(kinds) {
-        let statuses: Vec<String> = refunds_of(&shop, order).await.into_iter().map(|r| r.status).collect();
-        if fault == Fault::Refusal("ACQ.SELLER_BALANCE_NOT_ENOUGH") {
-            assert_eq!(statuses, ["failed", "succeeded"], "{fault:?}");
-        } else {
-            assert_eq!(statuses, ["succeeded"], "{fault:?}: settled by the job");
-        }
-        assert_eq!(refunded_at_gateway(&shop, order).await, (1, 9990), "{fault:?}: refunded once");
-        assert_eq!(shop.order_row(order).await.pay_status, "TRADE_CLOSED", "{fault:?}: refunded in full");
+    let statuses: Vec<String> = refunds_of(&shop, &order).await.into_iter().map(|r| r.status).collect();
+    if expected == "pending" {
+        assert_eq!(statuses, ["succeeded"], "settled by the job");
+    } else {
+        assert_eq!(statuses, ["failed", "succeeded"]);
     }
+    assert_eq!(refunded_at_gateway(&shop, &order).await, (1, 9990), "refunded once");
+    assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_CLOSED", "refunded in full");
+}
+
+#[tokio::test]
+async fn a_refund_that_times_out_stays_pending() {
+    refund_meets(Fault::Timeout(Duration::from_secs(3)), "pending").await;
+}
+
+#[tokio::test]
+async fn a_refund_answered_502_stays_pending() {
+    refund_meets(Fault::BadGateway, "pending").await;
+}
+
+#[tokio::test]
+async fn a_refund_answered_system_error_stays_pending() {
+    refund_meets(Fault::SystemError, "pending").await;
+}
+
+#[tokio::test]
+async fn a_refund_answered_unsigned_stays_pending() {
+    refund_meets(Fault::Unsigned("ACQ.SELLER_BALANCE_NOT_ENOUGH"), "pending").await;
+}
+
+#[tokio::test]
+async fn a_refund_answered_with_a_bad_signature_stays_pending() {
+    refund_meets(Fault::BadSignature, "pending").await;
+}
+
+#[tokio::test]
+async fn a_refund_refused_in_a_signed_answer_fails() {
+    refund_meets(Fault::Refusal("ACQ.SELLER_BALANCE_NOT_ENOUGH"), "failed").await;
 }
 
 #[tokio::test]
