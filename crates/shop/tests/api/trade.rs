@@ -529,5 +529,14 @@ async fn an_order_alipay_cannot_take_is_refused_and_holds_no_stock() {
     response.assert_status(400);
     assert!(response.json()["non_field_errors"][0].as_str().unwrap().contains("0.01"), "{}", response.text());
     assert_eq!(stock(&app, free).await, 10);
+
+    // Above Alipay's 100 000 000.00 per trade: refused the same way.
+    let dear = app.fixture().goods_with("孤本", top, 10_000_000_001, |g| g.goods_num = Set(1)).await;
+    shopping_cart::Entity::delete_many().exec(&app.db).await.unwrap();
+    put_in_cart(&app, TestApp::user_id(&token), dear, 1).await;
+    let response = call(app.router.clone(), order_request(&token, None, &body)).await;
+    response.assert_status(400);
+    assert!(response.json()["non_field_errors"][0].as_str().unwrap().contains("100000000.00"), "{}", response.text());
+    assert_eq!(stock(&app, dear).await, 1);
     assert_eq!(order_info::Entity::find().count(&app.db).await.unwrap(), 0);
 }
