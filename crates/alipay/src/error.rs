@@ -109,6 +109,31 @@ impl Error {
         matches!(self, Error::OutcomeUnknown { .. })
     }
 
+    /// True only for a signed, definite refusal: Alipay answered, the answer verified, and it said
+    /// no for a business reason that retrying will not change. Everything else (timeouts, HTTP
+    /// errors, `ACQ.SYSTEM_ERROR`, unsigned or badly signed answers) leaves the outcome open.
+    ///
+    /// ```
+    /// let refused = alipay::ApiError::new("40004", "Business Failed", Some("ACQ.SELLER_BALANCE_NOT_ENOUGH"), None);
+    /// assert!(alipay::Error::Api(Box::new(refused.clone())).is_definite_refusal());
+    /// let unsigned = alipay::ApiError { signed: false, ..refused };
+    /// assert!(!alipay::Error::Api(Box::new(unsigned)).is_definite_refusal());
+    /// ```
+    pub fn is_definite_refusal(&self) -> bool {
+        self.api_error().is_some_and(|e| e.signed && !e.should_retry())
+    }
+
+    /// True for a signed `ACQ.TRADE_NOT_EXIST` (an unsigned one proves nothing).
+    ///
+    /// ```
+    /// let e = alipay::ApiError::new("40004", "Business Failed", Some("ACQ.TRADE_NOT_EXIST"), None);
+    /// assert!(alipay::Error::Api(Box::new(e)).is_trade_not_exist());
+    /// ```
+    pub fn is_trade_not_exist(&self) -> bool {
+        self.is_definite_refusal()
+            && self.api_error().and_then(|e| e.sub_code.as_ref()) == Some(&SubCode::TradeNotExist)
+    }
+
     /// The Alipay API error, if this is one.
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {

@@ -62,7 +62,7 @@ impl AppState {
         sms: Arc<dyn SmsSender>,
         http: reqwest::Client,
     ) -> anyhow::Result<Self> {
-        let payments = Payments::new(&config, payments::gateway::client(&config, http)?);
+        let payments = Payments::new(&config, payments::gateway::client(&config, http)?)?;
         let catalog_cache = ResponseCache::new(
             Duration::from_millis(config.catalog_cache_ms),
             config.catalog_cache_bytes,

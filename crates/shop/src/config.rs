@@ -89,8 +89,11 @@ pub struct AlipayConfig {
     pub seller_id: Option<String>,
     /// Public base URL for `notify_url` and `return_url`. Default: `http://<listen>`.
     pub public_url: Option<String>,
-    /// How long an order may wait for payment before it is closed and its stock released.
+    /// How long an order may wait for payment before it is closed and its stock released
+    /// (60 s to 15 days; anything else is refused at startup).
     pub payment_window_secs: u64,
+    /// Timeout of one call to the gateway; after it the outcome is unknown and checked again.
+    pub request_timeout_ms: u64,
     /// How often the expiry and reconciliation job runs.
     pub job_interval_secs: u64,
     /// Serve the built-in sandbox (`gateway = "builtin"`) on an address other than loopback. Its
@@ -117,6 +120,7 @@ impl Default for AlipayConfig {
             seller_id: None,
             public_url: None,
             payment_window_secs: 1800,
+            request_timeout_ms: 15_000,
             job_interval_secs: 30,
             refused_notification_retention_days: 30,
             builtin_on_public_address: false,

@@ -9,25 +9,29 @@ use alipay_sandbox::StateLocation;
 use crate::support::*;
 
 #[tokio::test]
-async fn killed_before_the_first_delivery_then_restarted() {
+async fn killed_during_the_first_delivery_then_restarted() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sandbox.sqlite");
-    let merchant = Merchant::always_success().await;
+    let merchant = Merchant::hanging_on_first().await;
 
-    // First life: no delivery worker yet; pay, then kill.
-    let first = Running::start(builder(0.001).state(StateLocation::File(file.clone())), false).await;
+    // First life, with its delivery worker: pay; the first delivery reaches the merchant, who
+    // never answers; kill the sandbox while that delivery is in flight.
+    let first = Running::start(builder(0.001).state(StateLocation::File(file.clone())), true).await;
     let client = first.client(&merchant);
     page_pay_and_pay(&first, &client, &PagePay::new("DURABLE-1", Money::from_fen(4200).unwrap(), "持久").unwrap())
         .await;
+    let in_flight = merchant.wait_for(1, Duration::from_secs(10)).await;
     let queued = first.sandbox.snapshot().await.notifications[0].notice.notify_id.clone();
+    assert_eq!(field(&in_flight[0].body, "notify_id").unwrap(), queued);
     first.kill().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(merchant.deliveries().is_empty());
+    assert_eq!(merchant.deliveries().len(), 1, "a dead sandbox delivers nothing");
 
-    // Second life on the same file: the notification goes out, the trade is still paid.
+    // Second life on the same file: the unanswered notification goes out again, the trade is
+    // still paid.
     let second = Running::start(builder(0.001).state(StateLocation::File(file.clone())), true).await;
-    let d = merchant.wait_for(1, Duration::from_secs(10)).await;
-    let n = alipay::notify::verify_notification_body(&d[0].body, second.sandbox.alipay_public_key(), SignType::Rsa2)
+    let d = merchant.wait_for(2, Duration::from_secs(10)).await;
+    let n = alipay::notify::verify_notification_body(&d[1].body, second.sandbox.alipay_public_key(), SignType::Rsa2)
         .unwrap();
     assert_eq!(n.notify_id, queued);
     assert_eq!(n.out_trade_no, "DURABLE-1");

@@ -103,6 +103,8 @@ struct MerchantState {
     deliveries: Arc<Mutex<Vec<Delivery>>>,
     returns: Arc<Mutex<Vec<String>>>,
     replies: Replies,
+    /// Never answer the first delivery (it stays in flight until the sandbox dies).
+    hang_on_first: bool,
 }
 
 /// A merchant on 127.0.0.1:random: `POST /notify` records the body and answers `replies(n)`
@@ -115,7 +117,16 @@ pub struct Merchant {
 
 impl Merchant {
     pub async fn start(replies: impl Fn(usize) -> String + Send + Sync + 'static) -> Merchant {
-        let state = MerchantState { deliveries: Arc::default(), returns: Arc::default(), replies: Arc::new(replies) };
+        Merchant::serve(Arc::new(replies), false).await
+    }
+
+    /// Receives the first delivery and never answers it; answers `success` afterwards.
+    pub async fn hanging_on_first() -> Merchant {
+        Merchant::serve(Arc::new(|_| "success".to_owned()), true).await
+    }
+
+    async fn serve(replies: Replies, hang_on_first: bool) -> Merchant {
+        let state = MerchantState { deliveries: Arc::default(), returns: Arc::default(), replies, hang_on_first };
         let app =
             Router::new().route("/notify", post(notify)).route("/return", get(returned)).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -158,6 +169,9 @@ async fn notify(State(s): State<MerchantState>, body: String) -> String {
         d.push(Delivery { at: Instant::now(), body });
         d.len() - 1
     };
+    if n == 0 && s.hang_on_first {
+        std::future::pending::<()>().await;
+    }
     (s.replies)(n)
 }
 

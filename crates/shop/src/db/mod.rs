@@ -55,16 +55,65 @@ pub async fn finish<T, E: From<DbErr>>(txn: DatabaseTransaction, result: Result<
 }
 
 /// Whether a transaction failed only because a concurrent one won a lock race (a deadlock, a
-/// serialization failure, SQLite's busy writer) and may simply be run again.
+/// serialization failure, SQLite's busy writer, MySQL's lock-wait timeout) and may simply be run
+/// again.
 pub fn is_transient(error: &DbErr) -> bool {
-    let (DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner))) = error else {
+    let (DbErr::Exec(RuntimeErr::SqlxError(inner))
+    | DbErr::Query(RuntimeErr::SqlxError(inner))
+    | DbErr::Conn(RuntimeErr::SqlxError(inner))) = error
+    else {
         return false;
     };
     let sea_orm::sqlx::Error::Database(database) = inner.as_ref() else { return false };
+    // MySQL's lock-wait timeout (1205) has the catch-all SQLSTATE HY000: only its number says so.
+    if database.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>().is_some_and(|e| e.number() == 1205) {
+        return true;
+    }
     // SQLSTATE 40001 (serialization failure; MySQL reports deadlocks with it too) and 40P01
     // (PostgreSQL deadlock); SQLite's primary code 5 is SQLITE_BUSY (517: BUSY_SNAPSHOT).
     matches!(database.code().as_deref(), Some("40001" | "40P01" | "5" | "517"))
 }
+
+/// An error that may say a transaction lost a lock race.
+pub trait MaybeTransient {
+    fn is_transient(&self) -> bool;
+}
+
+impl MaybeTransient for DbErr {
+    fn is_transient(&self) -> bool {
+        is_transient(self)
+    }
+}
+
+/// A transaction that lost a lock race is run again this many times before the caller hears.
+pub const ATTEMPTS: usize = 4;
+
+/// `transaction!(db, ErrorType, |txn| body)`: runs `body` (an expression that may use `?` and
+/// `.await`, and yields `Result<T, ErrorType>`) in a transaction, committed when it succeeds, and
+/// runs it again (a few times) when it failed only because a concurrent transaction won a lock
+/// race. Every write path with an invariant goes through here, so none of them turns a deadlock
+/// into an error. A macro rather than a function taking an async closure: the futures of such
+/// closures cannot be shown to be `Send` for axum handlers.
+macro_rules! transaction {
+    ($db:expr, $error:ty, |$txn:ident| $body:expr) => {{
+        let mut attempt = 1;
+        loop {
+            let $txn = match sea_orm::TransactionTrait::begin($db).await {
+                Ok(txn) => txn,
+                Err(error) => break Err::<_, $error>(error.into()),
+            };
+            let result: Result<_, $error> = async { $body }.await;
+            match $crate::db::finish($txn, result).await {
+                Err(error) if $crate::db::MaybeTransient::is_transient(&error) && attempt < $crate::db::ATTEMPTS => {
+                    tracing::warn!(attempt, "a transaction lost a lock race; running it again");
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use transaction;
 
 /// Locks the user's row for the rest of the transaction (a no-op update, which locks on every
 /// database and on SQLite takes the write lock up front): one user's cart and order changes then

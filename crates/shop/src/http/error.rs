@@ -42,6 +42,10 @@ pub enum ApiError {
     /// 503: too much work queued (password hashing); the number is the seconds to wait.
     #[error("busy, retry in {0} s")]
     Busy(u64),
+    /// 422 `{"detail": …}`: well-formed, but conflicts with what the key was first used for
+    /// (an `Idempotency-Key` reused with another request).
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
     #[error("method {0} not allowed")]
     MethodNotAllowed(String),
     #[error("unsupported media type {0}")]
@@ -133,6 +137,7 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
                 response
             }
+            ApiError::Unprocessable(message) => detail(StatusCode::UNPROCESSABLE_ENTITY, &message),
             ApiError::MethodNotAllowed(method) => {
                 detail(StatusCode::METHOD_NOT_ALLOWED, &format!("方法 “{method}” 不被允许。"))
             }
@@ -149,5 +154,11 @@ impl IntoResponse for ApiError {
                 detail(StatusCode::INTERNAL_SERVER_ERROR, messages::SERVER_ERROR)
             }
         }
+    }
+}
+
+impl crate::db::MaybeTransient for ApiError {
+    fn is_transient(&self) -> bool {
+        matches!(self, ApiError::Database(error) if crate::db::is_transient(error))
     }
 }

@@ -1,17 +1,14 @@
-//! The payment state machine applied to orders: every change in one transaction with a record of
-//! the event that caused it, each transition at most once (conditional updates on `pay_status`).
+//! Payment events applied to orders: every change in one transaction with a record of the event
+//! that caused it, each transition at most once (through `trade::lifecycle`).
 
 use chrono::NaiveDateTime;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait};
 
 use crate::clock::now_utc;
 use crate::db;
-use crate::db::entities::{goods, order_goods, order_info, payment_event};
-use crate::trade::status::PayStatus;
+use crate::db::entities::{order_info, payment_event};
+use crate::trade::lifecycle::{self, Changes};
+use crate::trade::status::{PayEvent, PayStatus};
 
 /// What was done with a payment event; stored with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,8 +79,10 @@ pub async fn record(db: &impl ConnectionTrait, event: &EventRecord<'_>, verdict:
     Ok(())
 }
 
-/// Marks the order paid (`TRADE_SUCCESS`, or `TRADE_FINISHED`), once: the update only matches an
-/// order still `paying`, and only the request that made it counts the sales.
+/// Marks the order paid (`TRADE_SUCCESS`, or `TRADE_FINISHED`), once: only the transition out of
+/// `paying` counts the sales. A payment for an order that was closed without ever being paid
+/// (cancelled or expired) is a late payment; for an order closed by a full refund it is the
+/// original payment delivered again, a duplicate.
 pub async fn apply_paid(
     db: &DatabaseConnection,
     order: &order_info::Model,
@@ -92,97 +91,44 @@ pub async fn apply_paid(
     finished: bool,
     event: &EventRecord<'_>,
 ) -> Result<Verdict, DbErr> {
-    let txn = db.begin().await?;
-    let result = async {
-        let target = if finished { PayStatus::TradeFinished } else { PayStatus::TradeSuccess };
-        let paid = order_info::Entity::update_many()
-            .col_expr(order_info::Column::PayStatus, Expr::value(target.as_str()))
-            .col_expr(order_info::Column::TradeNo, Expr::value(trade_no))
-            .col_expr(order_info::Column::PayTime, Expr::value(paid_at))
-            .filter(order_info::Column::Id.eq(order.id))
-            .filter(order_info::Column::PayStatus.eq(PayStatus::Paying.as_str()))
-            .exec(&txn)
-            .await?;
-        let verdict = if paid.rows_affected == 1 {
-            count_sales(&txn, order.id).await?;
+    let changes = Changes { trade_no: Some(trade_no), pay_time: Some(paid_at), ..Changes::default() };
+    let pay_event = if finished { PayEvent::Finished } else { PayEvent::Paid };
+    db::transaction!(db, DbErr, |txn| {
+        let verdict = if lifecycle::apply(&txn, order.id, pay_event, &changes).await?.is_some() {
             Verdict::Applied
         } else {
             let current = order_info::Entity::find_by_id(order.id).one(&txn).await?;
-            let status = current.as_ref().and_then(|o| PayStatus::parse(&o.pay_status));
-            match status {
-                Some(PayStatus::TradeSuccess) if finished => {
-                    // TRADE_SUCCESS → TRADE_FINISHED: the refund window ended; no new sales.
-                    order_info::Entity::update_many()
-                        .col_expr(order_info::Column::PayStatus, Expr::value(PayStatus::TradeFinished.as_str()))
-                        .filter(order_info::Column::Id.eq(order.id))
-                        .filter(order_info::Column::PayStatus.eq(PayStatus::TradeSuccess.as_str()))
-                        .exec(&txn)
-                        .await?;
-                    Verdict::Applied
+            match current {
+                Some(current)
+                    if PayStatus::parse(&current.pay_status) == Some(PayStatus::TradeClosed)
+                        && current.pay_time.is_none() =>
+                {
+                    Verdict::LatePayment
                 }
-                Some(PayStatus::TradeClosed) => Verdict::LatePayment,
                 _ => Verdict::Duplicate,
             }
         };
         record(&txn, event, verdict).await?;
         Ok(verdict)
-    }
-    .await;
-    db::finish(txn, result).await
+    })
 }
 
-/// `sold_num += quantity` for every line of the order.
-async fn count_sales(txn: &impl ConnectionTrait, order_id: i32) -> Result<(), DbErr> {
-    let lines = order_goods::Entity::find()
-        .filter(order_goods::Column::OrderId.eq(order_id))
-        .order_by_asc(order_goods::Column::GoodsId)
-        .all(txn)
-        .await?;
-    for line in lines {
-        goods::Entity::update_many()
-            .col_expr(goods::Column::SoldNum, Expr::col(goods::Column::SoldNum).add(line.goods_num))
-            .filter(goods::Column::Id.eq(line.goods_id))
-            .exec(txn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Closes an unpaid order and releases its stock, once (`paying → TRADE_CLOSED`). `false` when
-/// the order was no longer unpaid (paid meanwhile, or closed by another instance).
+/// Closes an unpaid order and releases its stock, once (`paying → TRADE_CLOSED` by `event`).
+/// `false` when the order was no longer unpaid (paid meanwhile, or closed by another writer).
+/// `watch_gateway`: whether the Alipay trade may still take a payment and must be asked again.
 pub async fn close_unpaid(
     db: &DatabaseConnection,
     order_id: i32,
+    close: PayEvent,
+    watch_gateway: bool,
     event: Option<&EventRecord<'_>>,
 ) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
-    let result = async {
-        let closed = order_info::Entity::update_many()
-            .col_expr(order_info::Column::PayStatus, Expr::value(PayStatus::TradeClosed.as_str()))
-            .filter(order_info::Column::Id.eq(order_id))
-            .filter(order_info::Column::PayStatus.eq(PayStatus::Paying.as_str()))
-            .exec(&txn)
-            .await?;
-        let applied = closed.rows_affected == 1;
-        if applied {
-            let lines = order_goods::Entity::find()
-                .filter(order_goods::Column::OrderId.eq(order_id))
-                .order_by_asc(order_goods::Column::GoodsId)
-                .all(&txn)
-                .await?;
-            for line in lines {
-                goods::Entity::update_many()
-                    .col_expr(goods::Column::GoodsNum, Expr::col(goods::Column::GoodsNum).add(line.goods_num))
-                    .filter(goods::Column::Id.eq(line.goods_id))
-                    .exec(&txn)
-                    .await?;
-            }
-        }
+    let changes = Changes { watch_gateway: Some(watch_gateway), ..Changes::default() };
+    db::transaction!(db, DbErr, |txn| {
+        let applied = lifecycle::apply(&txn, order_id, close, &changes).await?.is_some();
         if let Some(event) = event {
             record(&txn, event, if applied { Verdict::Applied } else { Verdict::Ignored }).await?;
         }
         Ok(applied)
-    }
-    .await;
-    db::finish(txn, result).await
+    })
 }

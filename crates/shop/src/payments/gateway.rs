@@ -177,6 +177,7 @@ pub fn client(config: &Config, http: reqwest::Client) -> anyhow::Result<alipay::
     let client_config = alipay::Config::new(alipay_config.app_id.clone(), app_key, key_mode)
         .with_gateway(gateway_url(config))
         .with_notify_url(format!("{public}/alipay/return/"))
-        .with_return_url(format!("{public}/alipay/return/"));
+        .with_return_url(format!("{public}/alipay/return/"))
+        .with_timeout(std::time::Duration::from_millis(alipay_config.request_timeout_ms));
     alipay::Client::with_http_client(client_config, http).context("configuring the Alipay client")
 }

@@ -1,128 +1,281 @@
 //! Background work, safe with several instances: closing unpaid orders past their deadline (after
-//! asking Alipay, since a lost notification may mean it was paid), and reconciling orders whose
-//! payment state is uncertain. Each order is claimed with a conditional update first.
+//! asking Alipay, since a lost notification may mean it was paid), reconciling unpaid orders whose
+//! notification may be lost, watching the Alipay trades of closed orders until no payment can
+//! arrive (a payment that does is refunded), and settling pending refunds.
+//!
+//! Each order is claimed by moving its `next_check_at` forward from the value this instance read
+//! (a compare-and-set lease: one instance wins, the others skip it until the lease or back-off
+//! ends). An order that cannot be finished backs off (30 s doubling to an hour) and no longer
+//! counts as due, so it cannot starve the others; one order's error never stops the run.
 
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::apply::{self, EventRecord, Verdict};
-use super::notify::reconcile_by_query;
+use super::notify::{Queried, reconcile_by_query};
+use super::refunds::{self, backoff};
 use crate::app::AppState;
 use crate::clock::now_utc;
 use crate::db::entities::order_info;
-use crate::trade::status::PayStatus;
+use crate::trade::status::{PayEvent, PayStatus};
 
-/// Orders handled per run and kind.
+/// Fires when a job starts on an order (tests prove one order's failure stops no other).
+pub const FAIL_ORDER_JOB: &str = "jobs.order";
+
+/// Orders handled per run.
 const BATCH: u64 = 100;
 /// An unpaid order younger than this is left to its notification.
 const RECONCILE_AFTER: TimeDelta = TimeDelta::minutes(2);
-/// How often one order is asked about.
+/// How often an unpaid order is asked about.
 const RECHECK_EVERY: TimeDelta = TimeDelta::minutes(5);
+/// How long a claimed order is left to the instance that claimed it.
+const LEASE: TimeDelta = TimeDelta::minutes(2);
+/// After its deadline, how long an Alipay trade nobody opened is still watched (clock skew
+/// between the shop and Alipay, which enforces the deadline as `time_expire`).
+const DEADLINE_MARGIN: TimeDelta = TimeDelta::minutes(5);
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
+    /// Unpaid orders closed at their deadline.
     pub expired: usize,
+    /// Unpaid orders found paid by the expiry's query.
     pub paid_late: usize,
+    /// Unpaid orders found paid by reconciliation.
     pub reconciled: usize,
+    /// Unpaid orders whose trade Alipay had closed.
+    pub closed_by_alipay: usize,
+    /// Closed orders whose trade can take no payment any more.
+    pub settled: usize,
+    /// Payments found for closed orders (each refunded).
+    pub late_payments: usize,
+    /// Pending refunds that became succeeded or failed.
+    pub refunds_settled: usize,
+    /// Orders that could not be finished this time (backing off).
+    pub deferred: usize,
 }
 
-/// Runs both jobs once.
+/// Runs the jobs once.
 pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
     let mut report = Report::default();
-    expire(state, &mut report).await?;
-    reconcile(state, &mut report).await?;
-    Ok(report)
-}
-
-/// Claims the order for this run (`checked_at` moves only if nobody else moved it since `seen`).
-async fn claim(state: &AppState, order: &order_info::Model) -> anyhow::Result<bool> {
     let now = now_utc();
-    let mut condition = Condition::all().add(order_info::Column::Id.eq(order.id));
-    condition = match order.checked_at {
-        Some(seen) => condition.add(order_info::Column::CheckedAt.eq(seen)),
-        None => condition.add(order_info::Column::CheckedAt.is_null()),
-    };
-    let claimed = order_info::Entity::update_many()
-        .col_expr(order_info::Column::CheckedAt, Expr::value(now))
-        .filter(condition)
-        .exec(&state.db)
-        .await?;
-    Ok(claimed.rows_affected == 1)
-}
-
-async fn expire(state: &AppState, report: &mut Report) -> anyhow::Result<()> {
     let due = order_info::Entity::find()
-        .filter(order_info::Column::PayStatus.eq(PayStatus::Paying.as_str()))
-        .filter(order_info::Column::ExpireAt.lte(now_utc()))
-        .order_by_asc(order_info::Column::ExpireAt)
-        .limit(BATCH)
-        .all(&state.db)
-        .await?;
-    for order in due {
-        if !claim(state, &order).await? {
-            continue;
-        }
-        match reconcile_by_query(state, &order.order_sn, "expire").await {
-            Ok(Some(Verdict::Applied)) => {
-                report.paid_late += 1;
-                continue;
-            }
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(%error, order_sn = %order.order_sn, "cannot ask Alipay before expiring; trying later");
-                continue;
-            }
-        }
-        if let Err(error) =
-            state.payments.client.trade_close(&alipay::TradeRef::OutTradeNo(order.order_sn.clone())).await
-            && error.api_error().and_then(|e| e.sub_code.clone()) != Some(alipay::SubCode::TradeNotExist)
-        {
-            tracing::warn!(%error, order_sn = %order.order_sn, "cannot close the Alipay trade; trying later");
-            continue;
-        }
-        let event = EventRecord {
-            order_sn: &order.order_sn,
-            notify_id: "expire",
-            trade_status: PayStatus::TradeClosed.as_str(),
-            fields: serde_json::json!({"source": "expire", "expire_at": order.expire_at.to_string()}).to_string(),
-        };
-        if apply::close_unpaid(&state.db, order.id, Some(&event)).await? {
-            tracing::info!(order_sn = %order.order_sn, "closed an unpaid order past its deadline; stock released");
-            report.expired += 1;
-        }
-    }
-    Ok(())
-}
-
-async fn reconcile(state: &AppState, report: &mut Report) -> anyhow::Result<()> {
-    let now = now_utc();
-    let uncertain = order_info::Entity::find()
-        .filter(order_info::Column::PayStatus.eq(PayStatus::Paying.as_str()))
-        .filter(order_info::Column::ExpireAt.gt(now))
-        .filter(order_info::Column::AddTime.lte(now - RECONCILE_AFTER))
         .filter(
             Condition::any()
-                .add(order_info::Column::CheckedAt.is_null())
-                .add(order_info::Column::CheckedAt.lte(now - RECHECK_EVERY)),
+                .add(order_info::Column::NextCheckAt.is_null())
+                .add(order_info::Column::NextCheckAt.lte(now)),
+        )
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all().add(order_info::Column::PayStatus.eq(PayStatus::Paying.as_str())).add(
+                        Condition::any()
+                            .add(order_info::Column::ExpireAt.lte(now))
+                            .add(order_info::Column::AddTime.lte(now - RECONCILE_AFTER)),
+                    ),
+                )
+                .add(
+                    Condition::all()
+                        .add(order_info::Column::PayStatus.eq(PayStatus::TradeClosed.as_str()))
+                        .add(order_info::Column::WatchGateway.eq(true)),
+                ),
         )
         .order_by_asc(order_info::Column::Id)
         .limit(BATCH)
         .all(&state.db)
         .await?;
-    for order in uncertain {
-        if !claim(state, &order).await? {
-            continue;
+    for order in due {
+        match claim(state, &order).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), order_sn = %order.order_sn, "cannot claim an order");
+                continue;
+            }
         }
-        match reconcile_by_query(state, &order.order_sn, "reconcile").await {
-            Ok(Some(Verdict::Applied)) => report.reconciled += 1,
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, order_sn = %order.order_sn, "reconciliation query failed"),
+        let attempts = order.check_attempts + 1;
+        let next = match handle(state, &order, &mut report).await {
+            Ok(next) => next,
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), order_sn = %order.order_sn, attempts, "order job deferred");
+                report.deferred += 1;
+                Next::Retry
+            }
+        };
+        if let Err(error) = release(state, &order, next, attempts).await {
+            tracing::warn!(error = format!("{error:#}"), order_sn = %order.order_sn, "cannot schedule an order");
         }
     }
+    report.refunds_settled = refunds::settle_pending(state).await?;
+    Ok(report)
+}
+
+/// Claims an order: `next_check_at` moves to the end of a lease only if nobody moved it since it
+/// was read.
+async fn claim(state: &AppState, order: &order_info::Model) -> anyhow::Result<bool> {
+    let now = now_utc();
+    let mut update = order_info::Entity::update_many()
+        .col_expr(order_info::Column::NextCheckAt, Expr::value(Some(now + LEASE)))
+        .col_expr(order_info::Column::CheckedAt, Expr::value(Some(now)))
+        .filter(order_info::Column::Id.eq(order.id))
+        .filter(order_info::Column::PayStatus.eq(order.pay_status.as_str()));
+    update = match order.next_check_at {
+        Some(seen) => update.filter(order_info::Column::NextCheckAt.eq(seen)),
+        None => update.filter(order_info::Column::NextCheckAt.is_null()),
+    };
+    Ok(update.exec(&state.db).await?.rows_affected == 1)
+}
+
+/// When to look at an order again.
+enum Next {
+    /// Nothing left to do for it (or whatever is left is due by its own rule).
+    Done,
+    /// Nothing went wrong; look again at this time.
+    At(NaiveDateTime),
+    /// It could not be finished: back off.
+    Retry,
+}
+
+async fn release(state: &AppState, order: &order_info::Model, next: Next, attempts: i32) -> anyhow::Result<()> {
+    let (next_check_at, attempts) = match next {
+        Next::Done => (None, 0),
+        Next::At(at) => (Some(at), 0),
+        Next::Retry => (Some(now_utc() + backoff(attempts)), attempts),
+    };
+    order_info::Entity::update_many()
+        .col_expr(order_info::Column::NextCheckAt, Expr::value(next_check_at))
+        .col_expr(order_info::Column::CheckAttempts, Expr::value(attempts))
+        .filter(order_info::Column::Id.eq(order.id))
+        .exec(&state.db)
+        .await?;
     Ok(())
+}
+
+async fn handle(state: &AppState, order: &order_info::Model, report: &mut Report) -> anyhow::Result<Next> {
+    state.failpoints.check(FAIL_ORDER_JOB)?;
+    let now = now_utc();
+    match PayStatus::parse(&order.pay_status) {
+        Some(PayStatus::Paying) if order.expire_at <= now => expire(state, order, report).await,
+        Some(PayStatus::Paying) => reconcile(state, order, report).await,
+        Some(PayStatus::TradeClosed) if order.watch_gateway => watch_closed(state, order, report).await,
+        _ => Ok(Next::Done),
+    }
+}
+
+/// What a query found for an unpaid order: `Some(newly_paid)` once it is unpaid no more (paid, or
+/// closed by Alipay — counted as closed, never as paid), `None` while it is still open.
+fn settled_by_query(queried: Option<Queried>, report: &mut Report) -> Option<bool> {
+    let Queried { status, verdict } = queried?;
+    if status.is_paid() {
+        return Some(verdict == Verdict::Applied);
+    }
+    if status == alipay::TradeStatus::TradeClosed {
+        if verdict == Verdict::Applied {
+            report.closed_by_alipay += 1;
+        }
+        return Some(false);
+    }
+    None
+}
+
+async fn reconcile(state: &AppState, order: &order_info::Model, report: &mut Report) -> anyhow::Result<Next> {
+    let queried = reconcile_by_query(state, &order.order_sn, "reconcile").await?;
+    match settled_by_query(queried, report) {
+        Some(newly_paid) => {
+            report.reconciled += usize::from(newly_paid);
+            Ok(Next::Done)
+        }
+        None => Ok(Next::At(std::cmp::min(now_utc() + RECHECK_EVERY, order.expire_at))),
+    }
+}
+
+/// Past its deadline: ask Alipay first (a lost notification may mean it was paid), close the trade
+/// there so no payment can follow, then close the order and release its stock. Any answer that is
+/// not definite leaves the order unpaid for the next attempt.
+async fn expire(state: &AppState, order: &order_info::Model, report: &mut Report) -> anyhow::Result<Next> {
+    let queried = reconcile_by_query(state, &order.order_sn, "expire").await?;
+    if let Some(newly_paid) = settled_by_query(queried, report) {
+        report.paid_late += usize::from(newly_paid);
+        return Ok(Next::Done);
+    }
+    let trade = alipay::TradeRef::OutTradeNo(order.order_sn.clone());
+    // Closed there: it can take no payment. Not there: nobody opened the cashier, but keep
+    // watching past the deadline in case of clock skew.
+    let watch = match state.payments.client.trade_close(&trade).await {
+        Ok(_) => false,
+        Err(error) if error.is_trade_not_exist() => true,
+        Err(error) => return Err(anyhow::Error::new(error).context("closing the Alipay trade")),
+    };
+    let event = EventRecord {
+        order_sn: &order.order_sn,
+        notify_id: "expire",
+        trade_status: PayStatus::TradeClosed.as_str(),
+        fields: serde_json::json!({"source": "expire", "expire_at": order.expire_at.to_string()}).to_string(),
+    };
+    if apply::close_unpaid(&state.db, order.id, PayEvent::Expired, watch, Some(&event)).await? {
+        tracing::info!(order_sn = %order.order_sn, "closed an unpaid order past its deadline; stock released");
+        report.expired += 1;
+    }
+    Ok(if watch { Next::At(order.expire_at + DEADLINE_MARGIN) } else { Next::Done })
+}
+
+/// A closed order whose Alipay trade may still take a payment (cancelled by the buyer, or closed
+/// before the trade was known to be shut): a payment found is refunded (through the late-payment
+/// path), an open trade is closed, and the watch ends once nothing can be paid.
+async fn watch_closed(state: &AppState, order: &order_info::Model, report: &mut Report) -> anyhow::Result<Next> {
+    let settled = match reconcile_by_query(state, &order.order_sn, "settle").await? {
+        Some(Queried { status, verdict }) if status.is_paid() => {
+            if verdict == Verdict::LatePayment {
+                report.late_payments += 1;
+            }
+            true
+        }
+        Some(Queried { status: alipay::TradeStatus::TradeClosed, .. }) => true,
+        Some(_) => {
+            state
+                .payments
+                .client
+                .trade_close(&alipay::TradeRef::OutTradeNo(order.order_sn.clone()))
+                .await
+                .map_err(|error| anyhow::Error::new(error).context("closing the Alipay trade"))?;
+            true
+        }
+        None => now_utc() >= order.expire_at + DEADLINE_MARGIN,
+    };
+    if !settled {
+        return Ok(Next::At(order.expire_at + DEADLINE_MARGIN));
+    }
+    order_info::Entity::update_many()
+        .col_expr(order_info::Column::WatchGateway, Expr::value(false))
+        .filter(order_info::Column::Id.eq(order.id))
+        .exec(&state.db)
+        .await?;
+    report.settled += 1;
+    Ok(Next::Done)
+}
+
+/// Right after a buyer cancels: asks Alipay to close the trade. Closed there, the watch ends;
+/// any other answer (no such trade yet, already paid, unknown) leaves it to the jobs.
+pub async fn close_at_gateway(state: &AppState, order: &order_info::Model) {
+    let trade = alipay::TradeRef::OutTradeNo(order.order_sn.clone());
+    let closed = match state.payments.client.trade_close(&trade).await {
+        Ok(_) => true,
+        Err(error) => {
+            tracing::info!(%error, order_sn = %order.order_sn, "Alipay trade not closed on cancel; the jobs will watch it");
+            false
+        }
+    };
+    let mut update = order_info::Entity::update_many().filter(order_info::Column::Id.eq(order.id));
+    update = if closed {
+        update.col_expr(order_info::Column::WatchGateway, Expr::value(false))
+    } else {
+        update.col_expr(order_info::Column::NextCheckAt, Expr::value(Some(now_utc())))
+    };
+    if let Err(error) = update.exec(&state.db).await {
+        tracing::warn!(%error, order_sn = %order.order_sn, "cannot record the cancel's gateway outcome; the jobs will ask");
+    }
 }
 
 /// Runs the jobs every `interval` until the process ends.

@@ -39,15 +39,28 @@ pub struct Payments {
     urls: Mutex<HashMap<i32, (String, NaiveDateTime)>>,
 }
 
+/// The payment window Alipay accepts as `time_expire`, and a shop can sensibly hold stock for.
+pub const PAYMENT_WINDOW_SECS: std::ops::RangeInclusive<u64> = 60..=15 * 24 * 3600;
+
 impl Payments {
-    pub fn new(config: &Config, client: alipay::Client) -> Self {
-        Self {
+    /// Refuses a payment window outside [`PAYMENT_WINDOW_SECS`] (too short to pay, or stock held
+    /// longer than Alipay keeps a trade open).
+    pub fn new(config: &Config, client: alipay::Client) -> anyhow::Result<Self> {
+        let window = config.alipay.payment_window_secs;
+        if !PAYMENT_WINDOW_SECS.contains(&window) {
+            anyhow::bail!(
+                "alipay.payment_window_secs = {window}: it must be between {} (1 minute) and {} (15 days)",
+                PAYMENT_WINDOW_SECS.start(),
+                PAYMENT_WINDOW_SECS.end()
+            );
+        }
+        Ok(Self {
             client,
             app_id: config.alipay.app_id.clone(),
             seller_id: config.alipay.seller_id.clone(),
-            payment_window: TimeDelta::seconds(config.alipay.payment_window_secs.min(i64::MAX as u64) as i64),
+            payment_window: TimeDelta::seconds(window as i64),
             urls: Mutex::default(),
-        }
+        })
     }
 
     /// The page-pay URL for an unpaid order before its deadline; `None` otherwise.

@@ -18,10 +18,18 @@ use crate::db::entities::{order_info, payment_event};
 use crate::http::client_ip::ClientIp;
 use crate::http::conventions::KeepBody;
 use crate::throttle::Limit;
-use crate::trade::status::PayStatus;
+use crate::trade::status::{PayEvent, PayStatus};
 
 const ORDERS_PAGE: &str = "/index/#/app/home/member/order";
 const HOME_PAGE: &str = "/index/";
+
+/// Where facts about a trade came from. A notification is checked against our app and seller; a
+/// query answer is trusted through its verified signature (Alipay's query answers carry no
+/// `seller_id`, and we asked about our own `out_trade_no` with our own app).
+pub enum Origin<'a> {
+    Notification { app_id: &'a str, seller_id: Option<&'a str> },
+    Query,
+}
 
 /// What Alipay says about a trade, from a notification or a query.
 pub struct TradeFacts<'a> {
@@ -29,10 +37,11 @@ pub struct TradeFacts<'a> {
     pub trade_no: &'a str,
     pub status: alipay::TradeStatus,
     pub total_fen: i64,
-    pub app_id: Option<&'a str>,
-    pub seller_id: Option<&'a str>,
+    pub origin: Origin<'a>,
+    /// `gmt_payment` (notifications) or `send_pay_date` (queries).
     pub paid_at: Option<DateTime<FixedOffset>>,
-    pub is_refund: bool,
+    /// For refund notifications: the refund's `out_biz_no` (our `out_request_no`), if sent.
+    pub refund: Option<Option<&'a str>>,
 }
 
 fn plain(status: StatusCode, body: &'static str) -> Response {
@@ -73,10 +82,9 @@ pub async fn receive_notification(State(state): State<AppState>, ClientIp(client
         trade_no: &notification.trade_no,
         status: notification.trade_status,
         total_fen: notification.total_amount.fen(),
-        app_id: Some(&notification.app_id),
-        seller_id: notification.seller_id.as_deref(),
+        origin: Origin::Notification { app_id: &notification.app_id, seller_id: notification.seller_id.as_deref() },
         paid_at: notification.gmt_payment,
-        is_refund: notification.is_refund(),
+        refund: notification.is_refund().then_some(notification.out_biz_no.as_deref()),
     };
     match process(&state, &facts, &event).await {
         Ok(verdict) if verdict.accepted() => plain(StatusCode::OK, "success"),
@@ -138,13 +146,15 @@ pub async fn process(state: &AppState, facts: &TradeFacts<'_>, event: &EventReco
         apply::record(&state.db, event, verdict).await?;
         Ok::<Verdict, anyhow::Error>(verdict)
     };
-    if facts.app_id.is_some_and(|app_id| app_id != payments.app_id) {
-        return refuse(Verdict::AppMismatch).await;
-    }
-    if let Some(expected) = &payments.seller_id
-        && facts.seller_id != Some(expected.as_str())
-    {
-        return refuse(Verdict::SellerMismatch).await;
+    if let Origin::Notification { app_id, seller_id } = facts.origin {
+        if app_id != payments.app_id {
+            return refuse(Verdict::AppMismatch).await;
+        }
+        if let Some(expected) = &payments.seller_id
+            && seller_id != Some(expected.as_str())
+        {
+            return refuse(Verdict::SellerMismatch).await;
+        }
     }
     let Some(order) =
         order_info::Entity::find().filter(order_info::Column::OrderSn.eq(facts.out_trade_no)).one(&state.db).await?
@@ -154,8 +164,11 @@ pub async fn process(state: &AppState, facts: &TradeFacts<'_>, event: &EventReco
     if facts.total_fen != order.order_mount_fen {
         return refuse(Verdict::AmountMismatch).await;
     }
-    if facts.is_refund {
+    if let Some(out_request_no) = facts.refund {
         apply::record(&state.db, event, Verdict::Refund).await?;
+        if let Some(out_request_no) = out_request_no {
+            refunds::confirm_by_notification(state, &order, out_request_no).await?;
+        }
         return Ok(Verdict::Refund);
     }
     let verdict = match facts.status {
@@ -165,8 +178,8 @@ pub async fn process(state: &AppState, facts: &TradeFacts<'_>, event: &EventReco
             apply::apply_paid(&state.db, &order, facts.trade_no, paid_at, finished, event).await?
         }
         alipay::TradeStatus::TradeClosed if PayStatus::parse(&order.pay_status) == Some(PayStatus::Paying) => {
-            // Alipay closed the unpaid trade (its own timeout): close the order too.
-            apply::close_unpaid(&state.db, order.id, Some(event)).await?;
+            // Alipay closed the unpaid trade (its own timeout): it can take no payment now.
+            apply::close_unpaid(&state.db, order.id, PayEvent::ClosedByAlipay, false, Some(event)).await?;
             Verdict::Applied
         }
         _ => {
@@ -200,20 +213,27 @@ pub async fn browser_return(State(state): State<AppState>, RawQuery(query): RawQ
     }
 }
 
+/// What a query found and what was done with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queried {
+    pub status: alipay::TradeStatus,
+    pub verdict: Verdict,
+}
+
 /// Asks Alipay about `out_trade_no` and applies the answer like a notification. `source` names
-/// what asked (`return`, `reconcile`, `expire`) in the event record.
-pub async fn reconcile_by_query(state: &AppState, out_trade_no: &str, source: &str) -> anyhow::Result<Option<Verdict>> {
+/// what asked (`return`, `reconcile`, `expire`, `settle`) in the event record. `Ok(None)`: Alipay
+/// said, in a signed answer, that the trade does not exist (nobody opened the cashier).
+pub async fn reconcile_by_query(state: &AppState, out_trade_no: &str, source: &str) -> anyhow::Result<Option<Queried>> {
     let trade = alipay::TradeRef::OutTradeNo(out_trade_no.to_owned());
     let answer = match state.payments.client.trade_query(&trade).await {
         Ok(answer) => answer,
-        Err(error) if error.api_error().and_then(|e| e.sub_code.clone()) == Some(alipay::SubCode::TradeNotExist) => {
-            return Ok(None);
-        }
+        Err(error) if error.is_trade_not_exist() => return Ok(None),
         Err(error) => return Err(error.into()),
     };
     let fields = serde_json::json!({
         "source": source, "out_trade_no": answer.out_trade_no, "trade_no": answer.trade_no,
         "trade_status": answer.trade_status.as_str(), "total_amount": answer.total_amount.to_string(),
+        "send_pay_date": answer.send_pay_date,
     });
     let event = EventRecord {
         order_sn: out_trade_no,
@@ -221,15 +241,19 @@ pub async fn reconcile_by_query(state: &AppState, out_trade_no: &str, source: &s
         trade_status: answer.trade_status.as_str(),
         fields: fields.to_string(),
     };
+    let paid_at = match answer.send_pay_date.as_deref().filter(|date| !date.is_empty()) {
+        Some(date) => Some(alipay::timestamp::parse_beijing("send_pay_date", date)?),
+        None => None,
+    };
     let facts = TradeFacts {
         out_trade_no: &answer.out_trade_no,
         trade_no: &answer.trade_no,
         status: answer.trade_status,
         total_fen: answer.total_amount.fen(),
-        app_id: None,
-        seller_id: None,
-        paid_at: None,
-        is_refund: false,
+        origin: Origin::Query,
+        paid_at,
+        refund: None,
     };
-    Ok(Some(process(state, &facts, &event).await?))
+    let verdict = process(state, &facts, &event).await?;
+    Ok(Some(Queried { status: answer.trade_status, verdict }))
 }

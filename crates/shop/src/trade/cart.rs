@@ -4,9 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -103,8 +101,7 @@ pub async fn add_to_cart(
     let Some(goods) = goods::Entity::find_by_id(goods_id).one(&state.db).await? else {
         return Err(ApiError::Validation(FieldErrors::single("goods", messages::does_not_exist(goods_id))));
     };
-    let txn = state.db.begin().await?;
-    let result: ApiResult<i32> = async {
+    let total = db::transaction!(&state.db, ApiError, |txn| {
         db::lock_user(&txn, user.id()).await?;
         match line(&txn, user.id(), goods_id).await? {
             Some(existing) => {
@@ -133,9 +130,7 @@ pub async fn add_to_cart(
                 Ok(nums)
             }
         }
-    }
-    .await;
-    let total = db::finish(txn, result).await?;
+    })?;
     Ok((StatusCode::CREATED, Json(CartLineWrite { nums: total, goods: goods_id })))
 }
 
@@ -164,8 +159,7 @@ pub async fn set_cart_line(
     let mut fields = Fields::new(&payload, false);
     let nums = read_nums(&mut fields);
     let nums = fields.finish_with(nums)?;
-    let txn = state.db.begin().await?;
-    let result: ApiResult<()> = async {
+    db::transaction!(&state.db, ApiError, |txn| {
         db::lock_user(&txn, user.id()).await?;
         let existing = line(&txn, user.id(), goods_id).await?.ok_or(ApiError::NotFound)?;
         let goods = goods::Entity::find_by_id(goods_id).one(&txn).await?.ok_or(ApiError::NotFound)?;
@@ -178,9 +172,7 @@ pub async fn set_cart_line(
         .exec(&txn)
         .await?;
         Ok(())
-    }
-    .await;
-    db::finish(txn, result).await?;
+    })?;
     Ok(Json(CartLineWrite { nums, goods: goods_id }))
 }
 

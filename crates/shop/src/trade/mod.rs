@@ -1,10 +1,12 @@
 //! The trade (Django app `trade`): the cart and orders.
 
 mod cart;
+pub mod lifecycle;
 pub mod order_sn;
 pub mod orders;
 mod render;
 pub mod status;
+pub mod stock;
 
 use axum::routing::get;
 

@@ -1,6 +1,8 @@
 //! Orders: created from the cart in one transaction (server-side total, stock reserved by
-//! conditional updates in goods-id order, idempotent per `Idempotency-Key`), listed, shown, and
-//! deleted while unpaid with their stock restored.
+//! conditional updates in goods-id order, idempotent per `Idempotency-Key` and the request it came
+//! with), listed, shown, and cancelled while unpaid: a transition to closed that releases the stock
+//! once and asks Alipay to close the trade, keeping the row so a payment that still arrives is
+//! matched and refunded.
 
 use std::collections::HashMap;
 
@@ -8,15 +10,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
     TransactionTrait,
 };
 
+use super::lifecycle::{self, Changes};
 use super::order_sn::OrderSn;
 use super::render::{OrderDetailJson, OrderGoodsJson, OrderJson};
-use super::status::PayStatus;
+use super::status::{PayEvent, PayStatus};
+use super::stock;
 use crate::app::AppState;
 use crate::catalog::goods::render_goods_by_id;
 use crate::clock::now_utc;
@@ -34,8 +37,8 @@ pub const FAIL_AFTER_RESERVATION: &str = "order.after_reservation";
 
 const EMPTY_CART: &str = "购物车为空";
 const MAX_IDEMPOTENCY_KEY: usize = 100;
-/// A transaction that lost a lock race is run again this many times before the client hears.
-const ATTEMPTS: usize = 4;
+/// The most Alipay takes for one trade (100 000 000.00 yuan).
+const ALIPAY_MAX_FEN: i64 = 10_000_000_000;
 
 /// What the client may set on an order; everything else is the server's.
 struct OrderInput {
@@ -81,18 +84,9 @@ pub async fn create_order(
 ) -> ApiResult<(StatusCode, Json<OrderJson>)> {
     let input = read_order(&payload)?;
     let key = idempotency_key(&headers)?;
-    let mut attempt = 1;
-    let order = loop {
-        let txn = state.db.begin().await?;
-        let result = place_order(&state, &txn, user.id(), &input, key.as_deref()).await;
-        match db::finish(txn, result).await {
-            Err(ApiError::Database(error)) if db::is_transient(&error) && attempt < ATTEMPTS => {
-                tracing::warn!(attempt, %error, "order transaction lost a lock race; retrying");
-                attempt += 1;
-            }
-            other => break other?,
-        }
-    };
+    let order =
+        db::transaction!(&state.db, ApiError, |txn| place_order(&state, &txn, user.id(), &input, key.as_deref())
+            .await)?;
     let alipay_url = state.payments.pay_url(&order);
     Ok((StatusCode::CREATED, Json(OrderJson::new(&order, alipay_url))))
 }
@@ -107,6 +101,11 @@ async fn place_order(
     // One order at a time per user: a double click waits for the first order, then finds the
     // cart empty (or, with the same key, the same order).
     db::lock_user(txn, user_id).await?;
+    let lines = shopping_cart::Entity::find()
+        .filter(shopping_cart::Column::UserId.eq(user_id))
+        .order_by_asc(shopping_cart::Column::GoodsId)
+        .all(txn)
+        .await?;
     if let Some(key) = key {
         let existing = order_info::Entity::find()
             .filter(order_info::Column::UserId.eq(user_id))
@@ -114,14 +113,9 @@ async fn place_order(
             .one(txn)
             .await?;
         if let Some(order) = existing {
-            return Ok(order);
+            return replay(txn, order, input).await;
         }
     }
-    let lines = shopping_cart::Entity::find()
-        .filter(shopping_cart::Column::UserId.eq(user_id))
-        .order_by_asc(shopping_cart::Column::GoodsId)
-        .all(txn)
-        .await?;
     if lines.is_empty() {
         return Err(ApiError::Validation(FieldErrors::single("non_field_errors", EMPTY_CART)));
     }
@@ -152,20 +146,22 @@ async fn place_order(
         }
     }
 
-    // Reserve stock in goods-id order (the cart was read in that order), so that concurrent
-    // orders over overlapping goods lock rows in the same order and cannot deadlock.
-    let mut short = Vec::new();
-    for line in &lines {
-        let reserved = goods::Entity::update_many()
-            .col_expr(goods::Column::GoodsNum, Expr::col(goods::Column::GoodsNum).sub(line.nums))
-            .filter(goods::Column::Id.eq(line.goods_id))
-            .filter(goods::Column::GoodsNum.gte(line.nums))
-            .exec(txn)
-            .await?;
-        if reserved.rows_affected == 0 {
-            short.push(goods_by_id.get(&line.goods_id).map_or_else(|| line.goods_id.to_string(), |g| g.name.clone()));
-        }
+    // Alipay takes 0.01 to 100 000 000.00: an order outside that could never be paid, and would
+    // only hold stock until it expired.
+    if total.fen() < 1 || total.fen() > ALIPAY_MAX_FEN {
+        return Err(ApiError::Validation(FieldErrors::single(
+            "non_field_errors",
+            format!("订单金额 {total} 无法支付：支付宝单笔金额须在 0.01 到 100000000.00 元之间。"),
+        )));
     }
+
+    let wanted: Vec<stock::Line> =
+        lines.iter().map(|line| stock::Line { goods_id: line.goods_id, nums: line.nums }).collect();
+    let short: Vec<String> = stock::reserve(txn, &wanted)
+        .await?
+        .into_iter()
+        .map(|id| goods_by_id.get(&id).map_or_else(|| id.to_string(), |g| g.name.clone()))
+        .collect();
     if !short.is_empty() {
         let names = short.iter().map(|name| format!("“{name}”")).collect::<Vec<_>>().join("、");
         return Err(ApiError::Validation(FieldErrors::single("non_field_errors", format!("{names} 库存不足"))));
@@ -173,7 +169,9 @@ async fn place_order(
     state.failpoints.check(FAIL_AFTER_RESERVATION)?;
 
     let now = now_utc();
-    let order = insert_order(txn, user_id, input, key, total, now, state.payments.payment_window).await?;
+    let cart: Vec<(i32, i32)> = lines.iter().map(|l| (l.goods_id, l.nums)).collect();
+    let placed = Placed { key, fingerprint: fingerprint(&cart, input), total, now };
+    let order = insert_order(txn, user_id, input, &placed, state.payments.payment_window).await?;
     order_goods::Entity::insert_many(lines.iter().map(|line| order_goods::ActiveModel {
         order_id: Set(order.id),
         goods_id: Set(line.goods_id),
@@ -234,17 +232,61 @@ async fn check_unpaid_orders(
     Ok(())
 }
 
+/// What a new order is made of besides the client's input.
+struct Placed<'a> {
+    key: Option<&'a str>,
+    fingerprint: String,
+    total: Money,
+    now: chrono::NaiveDateTime,
+}
+
+/// SHA-256 of what an order is created from (cart lines, address, message, amount): the same
+/// `Idempotency-Key` with another request is a client bug, not a replay.
+fn fingerprint(lines: &[(i32, i32)], input: &OrderInput) -> String {
+    let canonical = serde_json::json!({
+        "lines": lines,
+        "address": input.address, "signer_name": input.signer_name, "singer_mobile": input.singer_mobile,
+        "post_script": input.post_script, "pay_type": input.pay_type,
+        "order_mount": input.order_mount.map(|m| format!("{m:.2}")),
+    });
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.to_string().as_bytes()))
+}
+
+/// The order first created with this key, if the request is the same one (its cart is gone by
+/// now, so the lines are compared with the order's).
+async fn replay(
+    txn: &DatabaseTransaction,
+    order: order_info::Model,
+    input: &OrderInput,
+) -> ApiResult<order_info::Model> {
+    let lines: Vec<(i32, i32)> = order_goods::Entity::find()
+        .filter(order_goods::Column::OrderId.eq(order.id))
+        .order_by_asc(order_goods::Column::GoodsId)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|line| (line.goods_id, line.goods_num))
+        .collect();
+    // Orders from before fingerprints were stored replay as before.
+    if order.request_fingerprint.as_ref().is_some_and(|stored| *stored != fingerprint(&lines, input)) {
+        return Err(ApiError::Unprocessable(
+            "此 Idempotency-Key 已用于另一个不同的下单请求；请为新订单使用新的 Idempotency-Key。".into(),
+        ));
+    }
+    Ok(order)
+}
+
 /// Inserts the order under a fresh `order_sn`, trying again (inside a savepoint, so the
 /// transaction survives) in the unlikely event that the number is taken.
 async fn insert_order(
     txn: &DatabaseTransaction,
     user_id: i32,
     input: &OrderInput,
-    key: Option<&str>,
-    total: Money,
-    now: chrono::NaiveDateTime,
+    placed: &Placed<'_>,
     payment_window: chrono::TimeDelta,
 ) -> ApiResult<order_info::Model> {
+    let Placed { key, fingerprint, total, now } = placed;
+    let now = *now;
     const TRIES: usize = 5;
     for _ in 0..TRIES {
         let order_sn = OrderSn::generate(Utc::now());
@@ -262,9 +304,14 @@ async fn insert_order(
             signer_name: Set(input.signer_name.clone()),
             singer_mobile: Set(input.singer_mobile.clone()),
             idempotency_key: Set(key.map(str::to_owned)),
+            request_fingerprint: Set(key.map(|_| fingerprint.clone())),
             expire_at: Set(now + payment_window),
             checked_at: Set(None),
             add_time: Set(now),
+            cancelled_at: Set(None),
+            watch_gateway: Set(false),
+            next_check_at: Set(None),
+            check_attempts: Set(0),
             ..Default::default()
         })
         .exec_with_returning(&savepoint)
@@ -287,9 +334,11 @@ async fn insert_order(
     Err(anyhow::anyhow!("no free order number after {TRIES} tries").into())
 }
 
+/// The user's order, unless they cancelled it (a cancelled order is gone for the buyer).
 async fn owned_order(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult<order_info::Model> {
     order_info::Entity::find_by_id(id)
         .filter(order_info::Column::UserId.eq(user.id()))
+        .filter(order_info::Column::CancelledAt.is_null())
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound)
@@ -299,6 +348,7 @@ async fn owned_order(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult
 pub async fn list_orders(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<Vec<OrderJson>>> {
     let orders = order_info::Entity::find()
         .filter(order_info::Column::UserId.eq(user.id()))
+        .filter(order_info::Column::CancelledAt.is_null())
         .order_by_asc(order_info::Column::Id)
         .all(&state.db)
         .await?;
@@ -324,45 +374,39 @@ pub async fn get_order(
     Ok(Json(OrderDetailJson::new(&order, goods, state.payments.pay_url(&order))))
 }
 
-/// `DELETE /orders/{id}/`: only while unpaid; the reserved stock goes back in the same
-/// transaction.
+/// `DELETE /orders/{id}/`: the buyer cancels an unpaid order. The first statement is the
+/// transition `paying → TRADE_CLOSED` for this user's order; only the request that made it
+/// releases the stock. The row stays (hidden from the buyer), so a payment that still arrives is
+/// matched to it and refunded; Alipay is asked to close the trade after the commit, and the jobs
+/// keep asking until no payment can arrive.
 pub async fn delete_order(
     State(state): State<AppState>,
     user: CurrentUser,
     Lookup(id): Lookup,
 ) -> ApiResult<StatusCode> {
-    let txn = state.db.begin().await?;
-    let result = async {
-        db::lock_user(&txn, user.id()).await?;
-        let order = order_info::Entity::find_by_id(id)
-            .filter(order_info::Column::UserId.eq(user.id()))
-            .one(&txn)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        if PayStatus::parse(&order.pay_status) != Some(PayStatus::Paying) {
-            return Err(ApiError::Validation(FieldErrors::single(
-                "non_field_errors",
-                format!("只能删除待支付的订单（此订单状态为 {}）。", order.pay_status),
-            )));
-        }
-        let lines = order_goods::Entity::find()
-            .filter(order_goods::Column::OrderId.eq(order.id))
-            .order_by_asc(order_goods::Column::GoodsId)
-            .all(&txn)
-            .await?;
-        for line in &lines {
-            goods::Entity::update_many()
-                .col_expr(goods::Column::GoodsNum, Expr::col(goods::Column::GoodsNum).add(line.goods_num))
-                .filter(goods::Column::Id.eq(line.goods_id))
-                .exec(&txn)
-                .await?;
-        }
-        order_goods::Entity::delete_many().filter(order_goods::Column::OrderId.eq(order.id)).exec(&txn).await?;
-        order_info::Entity::delete_by_id(order.id).exec(&txn).await?;
-        tracing::info!(order_id = order.id, "unpaid order deleted; stock restored");
-        Ok(())
+    let changes = Changes {
+        owner: Some(user.id()),
+        cancelled_at: Some(now_utc()),
+        watch_gateway: Some(true),
+        ..Changes::default()
+    };
+    let moved =
+        db::transaction!(&state.db, ApiError, |txn| Ok(
+            lifecycle::apply(&txn, id, PayEvent::Cancelled, &changes).await?
+        ))?;
+    let order = order_info::Entity::find_by_id(id)
+        .filter(order_info::Column::UserId.eq(user.id()))
+        .one(&state.db)
+        .await?
+        .filter(|order| moved.is_some() || order.cancelled_at.is_none())
+        .ok_or(ApiError::NotFound)?;
+    if moved.is_none() {
+        return Err(ApiError::Validation(FieldErrors::single(
+            "non_field_errors",
+            format!("只能删除待支付的订单（此订单状态为 {}）。", order.pay_status),
+        )));
     }
-    .await;
-    db::finish(txn, result).await?;
+    tracing::info!(order_id = order.id, "unpaid order cancelled; stock released");
+    crate::payments::jobs::close_at_gateway(&state, &order).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,31 +11,59 @@ use shop::db::entities::{goods, order_info, payment_event, refund};
 
 use crate::support::{TEST_SECRET, TestDatabase};
 
-struct LiveShop {
-    base: String,
-    state: shop::AppState,
-    db: sea_orm::DatabaseConnection,
+pub(crate) struct LiveShop {
+    pub base: String,
+    pub state: shop::AppState,
+    pub db: sea_orm::DatabaseConnection,
     sms: Arc<LogSms>,
-    http: reqwest::Client,
-    _data: tempfile::TempDir,
-    _database: TestDatabase,
+    pub http: reqwest::Client,
+    pub data: tempfile::TempDir,
+    database_url: String,
+    /// The first instance owns the database (dropped with it).
+    _database: Option<TestDatabase>,
 }
 
 impl LiveShop {
     /// The real server on a free port, with the built-in sandbox mounted.
-    async fn start() -> Self {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut shop::Config)) -> Self {
         let database = TestDatabase::create().await;
+        let url = database.url.clone();
+        Self::launch(tempfile::tempdir().unwrap(), Some(database), url, adjust).await
+    }
+
+    /// Another instance of the same shop: the same database and the same Alipay (this instance's
+    /// sandbox, reached through `public_url`, with the same keys), its own port and job runner.
+    pub async fn second_instance(&self) -> Self {
         let data = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(data.path().join("alipay")).unwrap();
+        for key in ["app_private_key.pem", "sandbox_alipay_private_key.pem"] {
+            std::fs::copy(self.data.path().join("alipay").join(key), data.path().join("alipay").join(key)).unwrap();
+        }
+        let public = self.base.clone();
+        Self::launch(data, None, self.database_url.clone(), move |config| config.alipay.public_url = Some(public)).await
+    }
+
+    async fn launch(
+        data: tempfile::TempDir,
+        database: Option<TestDatabase>,
+        database_url: String,
+        adjust: impl FnOnce(&mut shop::Config),
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = shop::Config {
+        let mut config = shop::Config {
             listen: addr,
             data_dir: data.path().to_path_buf(),
             secret_key: Some(shop::config::Secret::new(TEST_SECRET)),
             ..shop::Config::default()
         };
+        adjust(&mut config);
         assert_eq!(config.alipay.gateway, "builtin");
-        let db = shop::db::connect(&database.url, 5).await.unwrap();
+        let db = shop::db::connect(&database_url, 5).await.unwrap();
         shop::db::migrate(&db).await.unwrap();
         let sms = Arc::new(LogSms::default());
         let state = shop::AppState { sms: sms.clone(), ..shop::AppState::new(db.clone(), config).await.unwrap() };
@@ -43,10 +71,10 @@ impl LiveShop {
         tokio::spawn(server.run(std::future::pending()));
         let http =
             shop::outbound::http_client_builder().unwrap().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { base: format!("http://{addr}"), state, db, sms, http, _data: data, _database: database }
+        Self { base: format!("http://{addr}"), state, db, sms, http, data, database_url, _database: database }
     }
 
-    async fn json(&self, method: reqwest::Method, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+    pub async fn json(&self, method: reqwest::Method, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
         let mut request = self.http.request(method, format!("{}{path}", self.base)).json(&body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -57,7 +85,7 @@ impl LiveShop {
     }
 }
 
-async fn sold(db: &sea_orm::DatabaseConnection, id: i32) -> i32 {
+pub(crate) async fn sold(db: &sea_orm::DatabaseConnection, id: i32) -> i32 {
     goods::Entity::find_by_id(id).one(db).await.unwrap().unwrap().sold_num
 }
 
@@ -138,14 +166,14 @@ async fn pay_with_the_builtin_sandbox() {
 
 impl LiveShop {
     /// A user and a token, created directly (not through the rate-limited registration).
-    async fn user(&self, name: &str, superuser: bool) -> String {
+    pub async fn user(&self, name: &str, superuser: bool) -> String {
         let user =
             shop::accounts::users::create_user(&self.db, name, None, "pw123456".into(), superuser).await.unwrap();
         shop::accounts::tokens::issue(&shop::secrets::Keys::from_secret(TEST_SECRET), &user, 3600).unwrap()
     }
 
     /// Puts `nums` of `goods_id` in the cart and orders it.
-    async fn order(&self, token: &str, goods_id: i32, nums: i32) -> Value {
+    pub async fn order(&self, token: &str, goods_id: i32, nums: i32) -> Value {
         let post = reqwest::Method::POST;
         let t = Some(token);
         assert_eq!(self.json(post.clone(), "/shopcarts/", json!({"goods": goods_id, "nums": nums}), t).await.0, 201);
@@ -156,9 +184,8 @@ impl LiveShop {
     }
 
     /// Opens the order's cashier and presses Pay; returns where the browser is sent.
-    async fn pay(&self, order: &Value) -> String {
-        let page = self.http.get(order["alipay_url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
-        let trade_no = page.split("name=\"trade_no\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    pub async fn pay(&self, order: &Value) -> String {
+        let trade_no = self.open_cashier(order).await;
         let paid = self
             .http
             .post(format!("{}/sandbox/alipay/cashier/pay", self.base))
@@ -170,20 +197,26 @@ impl LiveShop {
         paid.headers()["location"].to_str().unwrap().to_owned()
     }
 
-    async fn order_row(&self, order: &Value) -> order_info::Model {
+    /// Opens the order's cashier (which creates the Alipay trade); returns its `trade_no`.
+    pub async fn open_cashier(&self, order: &Value) -> String {
+        let page = self.http.get(order["alipay_url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+        page.split("name=\"trade_no\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned()
+    }
+
+    pub async fn order_row(&self, order: &Value) -> order_info::Model {
         order_info::Entity::find_by_id(order["id"].as_i64().unwrap() as i32).one(&self.db).await.unwrap().unwrap()
     }
 
-    fn sandbox(&self) -> &alipay_sandbox::Sandbox {
+    pub fn sandbox(&self) -> &alipay_sandbox::Sandbox {
         &self.state.sandbox.as_ref().expect("the built-in sandbox").sandbox
     }
 }
 
-async fn stock(db: &sea_orm::DatabaseConnection, id: i32) -> i32 {
+pub(crate) async fn stock(db: &sea_orm::DatabaseConnection, id: i32) -> i32 {
     goods::Entity::find_by_id(id).one(db).await.unwrap().unwrap().goods_num
 }
 
-async fn shelf(shop: &LiveShop) -> i32 {
+pub(crate) async fn shelf(shop: &LiveShop) -> i32 {
     let fx = crate::support::Fixture { db: &shop.db };
     let top = fx.category("文学类", 1, None, true).await;
     fx.goods_with("解忧杂货店", top, 9990, |g| {
@@ -230,7 +263,7 @@ async fn unpaid_orders_expire_and_release_stock() {
     let token = shop.user("buyer", false).await;
     let order = shop.order(&token, goods_id, 4).await;
     // The buyer opens the cashier but never pays.
-    shop.http.get(order["alipay_url"].as_str().unwrap()).send().await.unwrap();
+    let trade_no = shop.open_cashier(&order).await;
     assert_eq!(stock(&shop.db, goods_id).await, 25);
     let row = shop.order_row(&order).await;
     order_info::Entity::update(order_info::ActiveModel {
@@ -249,11 +282,13 @@ async fn unpaid_orders_expire_and_release_stock() {
     let paid = shop
         .http
         .post(format!("{}/sandbox/alipay/cashier/pay", shop.base))
-        .form(&[("trade_no", "none")])
+        .form(&[("trade_no", trade_no.as_str())])
         .send()
         .await
         .unwrap();
-    assert!(!paid.status().is_redirection());
+    assert!(!paid.status().is_redirection(), "the closed trade took a payment: {}", paid.status());
+    let trade = shop.sandbox().snapshot().await.trades.into_iter().find(|t| t.trade_no == trade_no).unwrap();
+    assert_eq!(trade.status, alipay::TradeStatus::TradeClosed);
     let again = shop::payments::jobs::run_once(&shop.state).await.unwrap();
     assert_eq!(again.expired, 0, "closed once");
     assert_eq!(stock(&shop.db, goods_id).await, 29);
@@ -268,7 +303,17 @@ async fn a_late_payment_is_refunded_through_the_gateway() {
     let order = shop.order(&token, goods_id, 1).await;
     let return_url = shop.pay(&order).await;
     // The expiry ran just before the payment landed.
-    assert!(shop::payments::apply::close_unpaid(&shop.db, shop.order_row(&order).await.id, None).await.unwrap());
+    assert!(
+        shop::payments::apply::close_unpaid(
+            &shop.db,
+            shop.order_row(&order).await.id,
+            shop::trade::status::PayEvent::Expired,
+            false,
+            None
+        )
+        .await
+        .unwrap()
+    );
     let returned = shop.http.get(&return_url).send().await.unwrap();
     assert_eq!(returned.status().as_u16(), 302);
     let row = shop.order_row(&order).await;

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use serde_json::Value;
 
 use crate::support::{Backend, TestDatabase};
@@ -173,8 +173,17 @@ async fn user_commands_create_and_reset_passwords() {
 }
 
 /// Starts `mxshop serve` on a free port; returns the process and its base URL.
-fn start_server(database_url: &str, data_dir: &std::path::Path, listen: &str) -> (Running, String) {
-    let mut child = Command::new(BINARY)
+fn start_server(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    listen: &str,
+    public_url: Option<&str>,
+) -> (Running, String) {
+    let mut command = Command::new(BINARY);
+    if let Some(public_url) = public_url {
+        command.env("MXSHOP_ALIPAY__PUBLIC_URL", public_url);
+    }
+    let mut child = command
         .args(["serve", "--listen", listen, "--database-url", database_url])
         .arg("--data-dir")
         .arg(data_dir)
@@ -200,7 +209,11 @@ fn start_server(database_url: &str, data_dir: &std::path::Path, listen: &str) ->
 async fn paid_orders_survive_a_crash_exactly_once() {
     let database = TestDatabase::create().await;
     let data_dir = tempfile::tempdir().unwrap();
-    let (mut server, base) = start_server(&database.url, data_dir.path(), "127.0.0.1:0");
+    // In its first life the shop tells Alipay a notify_url where nothing listens yet, so every
+    // notification is still pending at the kill; the second life listens there.
+    let later = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let (mut server, base) =
+        start_server(&database.url, data_dir.path(), "127.0.0.1:0", Some(&format!("http://{later}")));
     let http =
         shop::outbound::http_client_builder().unwrap().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
@@ -249,7 +262,8 @@ async fn paid_orders_survive_a_crash_exactly_once() {
     }
     // Pay all hundred at the cashier, without following the returns: only notifications tell.
     for order in &orders {
-        let page = http.get(order["alipay_url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+        let cashier = order["alipay_url"].as_str().unwrap().replacen(&format!("http://{later}"), &base, 1);
+        let page = http.get(cashier).send().await.unwrap().text().await.unwrap();
         let trade_no = page.split("name=\"trade_no\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
         let paid = http
             .post(format!("{base}/sandbox/alipay/cashier/pay"))
@@ -263,8 +277,15 @@ async fn paid_orders_survive_a_crash_exactly_once() {
     server.0.kill().unwrap();
     server.0.wait().unwrap();
     drop(server);
-    // Same address: the notify_url in Alipay's pending notifications names it.
-    let (_server, base) = start_server(&database.url, data_dir.path(), base.trim_start_matches("http://"));
+    let db = shop::db::connect(&database.url, 1).await.unwrap();
+    let paid_at_kill = shop::db::entities::order_info::Entity::find()
+        .filter(shop::db::entities::order_info::Column::PayStatus.ne("paying"))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(paid_at_kill, 0, "every notification was still pending at the kill");
+    // The notify_url in Alipay's pending notifications names this address.
+    let (_server, base) = start_server(&database.url, data_dir.path(), &later, None);
     // A fresh client: the old one's pooled connections died with the first server.
     let http = shop::outbound::http_client_builder().unwrap().build().unwrap();
 
@@ -291,18 +312,37 @@ fn startup_refuses_missing_or_broken_alipay_keys() {
     let data_dir = tempfile::tempdir().unwrap();
     let broken = data_dir.path().join("app_key.pem");
     std::fs::write(&broken, "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n").unwrap();
+    // A server that does start would serve forever: give it a deadline instead of waiting.
     let run = |envs: &[(&str, &str)]| {
-        let output = Command::new(BINARY)
+        let mut child = Command::new(BINARY)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(data_dir.path())
             .envs(envs.iter().copied())
             .env("RUST_LOG", "warn")
-            .output()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
-        assert!(!output.status.success(), "must not start");
-        String::from_utf8_lossy(&output.stderr).into_owned()
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("mxshop started with {envs:?} instead of refusing");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert!(!status.success(), "must not start");
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        stderr
     };
+    let window = run(&[("MXSHOP_ALIPAY__PAYMENT_WINDOW_SECS", "0")]);
+    assert!(window.contains("alipay.payment_window_secs"), "the message names the key: {window}");
     let missing = run(&[("MXSHOP_ALIPAY__GATEWAY", "production")]);
     assert!(missing.contains("alipay.app_private_key_file must be set"), "{missing}");
     let broken_key = run(&[

@@ -277,7 +277,11 @@ async fn the_browser_return_never_pays_by_itself() {
 async fn a_payment_for_a_closed_order_is_refunded() {
     let Paying { app, goods_id, order, .. } = paying_order(|_| {}).await;
     let id = order["id"].as_i64().unwrap() as i32;
-    assert!(shop::payments::apply::close_unpaid(&app.db, id, None).await.unwrap());
+    assert!(
+        shop::payments::apply::close_unpaid(&app.db, id, shop::trade::status::PayEvent::Expired, false, None)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         goods::Entity::find_by_id(goods_id).one(&app.db).await.unwrap().unwrap().goods_num,
         29,
@@ -292,12 +296,29 @@ async fn a_payment_for_a_closed_order_is_refunded() {
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0].out_request_no, format!("late-{}", order["order_sn"].as_str().unwrap()));
     assert_eq!(refunds[0].amount_fen, 29970);
-    // The gateway is unreachable here, so the outcome is unknown and the refund stays pending;
-    // a repeated notification does not create a second refund.
+    // The gateway is unreachable here: the outcome is unknown, so the refund is pending (not
+    // failed, which would release the amount) with the reason for the operator, and due for the
+    // job; a repeated notification does not create a second refund.
     assert_eq!(refunds[0].status, "pending");
+    assert!(refunds[0].last_error.as_deref().is_some_and(|e| e.contains("outcome unknown")), "{:?}", refunds[0]);
+    assert!(refunds[0].next_check_at.is_some_and(|at| at <= chrono::Utc::now().naive_utc()));
     notify(&app, &late).await;
     assert_eq!(refund::Entity::find().all(&app.db).await.unwrap().len(), 1);
     assert_eq!(verdicts(&app).await, ["late_payment", "late_payment"]);
+    // The job asks again; still no answer: it stays pending and backs off instead of retrying
+    // at every run (the job settling it against the sandbox is in `ledger.rs`).
+    let state = shop::AppState::with_services(
+        app.db.clone(),
+        app.config.clone(),
+        shop::secrets::Keys::load(&app.config).unwrap(),
+        std::sync::Arc::new(shop::accounts::sms::LogSms::default()),
+        shop::outbound::http_client().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(shop::payments::jobs::run_once(&state).await.unwrap().refunds_settled, 0);
+    let retried = refund::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!((retried.status.as_str(), retried.check_attempts), ("pending", 1));
+    assert!(retried.next_check_at.is_some_and(|at| at > chrono::Utc::now().naive_utc()), "backing off");
 }
 
 #[tokio::test]
@@ -338,4 +359,101 @@ async fn refunds_are_for_staff_and_never_exceed_the_payment() {
     assert_eq!(over.json(), json!({"amount": ["退款总额不能超过实付金额：已退 0.00，可退 299.70。"]}));
     app.authed(Method::GET, "/admin/orders/999999/refund/", &staff).await.assert_status(404);
     assert_eq!(app.authed(Method::GET, &uri, &staff).await.json(), json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_deliveries_pay_once() {
+    let Paying { app, goods_id, order, .. } = paying_order(|_| {}).await;
+    let body = notification(order["order_sn"].as_str().unwrap(), "TRADE_SUCCESS", "299.70", &[]);
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(10));
+    let deliveries: Vec<_> = (0..10)
+        .map(|_| {
+            let router = app.router.clone();
+            let body = body.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                let request = axum::http::Request::builder()
+                    .method(Method::POST)
+                    .uri("/alipay/return/")
+                    .header("host", "127.0.0.1:8000")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(axum::body::Body::from(body))
+                    .unwrap();
+                barrier.wait().await;
+                crate::support::call(router, request).await
+            })
+        })
+        .collect();
+    for delivery in deliveries {
+        let response = delivery.await.unwrap();
+        assert_eq!(response.text(), "success", "{:?}", response.status);
+    }
+    assert_eq!(order_row(&app, order["id"].as_i64().unwrap()).await.pay_status, "TRADE_SUCCESS");
+    assert_eq!(sold(&app, goods_id).await, 27, "sold_num counted once");
+    let recorded = verdicts(&app).await;
+    assert_eq!(recorded.iter().filter(|v| *v == "applied").count(), 1, "{recorded:?}");
+    assert_eq!(recorded.iter().filter(|v| *v == "duplicate").count(), 9, "{recorded:?}");
+}
+
+#[tokio::test]
+async fn a_payment_window_alipay_cannot_honour_is_refused_at_startup() {
+    for secs in [0, 59, 15 * 24 * 3600 + 1] {
+        let app = TestApp::new().await;
+        let mut config = app.config.clone();
+        config.alipay.payment_window_secs = secs;
+        let http = shop::outbound::http_client().unwrap();
+        let keys = shop::secrets::Keys::load(&config).unwrap();
+        let sms = std::sync::Arc::new(shop::accounts::sms::LogSms::default());
+        let refused = shop::AppState::with_services(app.db.clone(), config, keys, sms, http);
+        let error = refused.err().unwrap_or_else(|| panic!("payment_window_secs = {secs} was accepted"));
+        assert!(format!("{error:#}").contains("payment_window_secs"), "{error:#}");
+    }
+}
+
+#[tokio::test]
+async fn a_job_that_cannot_close_orders_backs_off_and_reaches_every_due_order() {
+    // The gateway is unreachable here: no order can be closed, and none may be.
+    let Paying { app, token, .. } = paying_order(|_| {}).await;
+    let user_id = TestApp::user_id(&token);
+    let long_ago = chrono::Utc::now().naive_utc() - chrono::TimeDelta::hours(2);
+    for i in 0..101 {
+        order_info::Entity::insert(order_info::ActiveModel {
+            user_id: Set(user_id),
+            order_sn: Set(format!("2026113000000000000{i:03}")),
+            pay_status: Set("paying".into()),
+            pay_type: Set("alipay".into()),
+            post_script: Set(String::new()),
+            order_mount_fen: Set(100),
+            address: Set(String::new()),
+            signer_name: Set(String::new()),
+            singer_mobile: Set("13800138000".into()),
+            expire_at: Set(long_ago + chrono::TimeDelta::seconds(i)),
+            add_time: Set(long_ago),
+            ..Default::default()
+        })
+        .exec(&app.db)
+        .await
+        .unwrap();
+    }
+    let state = shop::AppState::with_services(
+        app.db.clone(),
+        app.config.clone(),
+        shop::secrets::Keys::load(&app.config).unwrap(),
+        std::sync::Arc::new(shop::accounts::sms::LogSms::default()),
+        shop::outbound::http_client().unwrap(),
+    )
+    .unwrap();
+    shop::payments::jobs::run_once(&state).await.unwrap();
+    shop::payments::jobs::run_once(&state).await.unwrap();
+    let orders: Vec<_> = order_info::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.order_sn.starts_with("2026113000000000000"))
+        .collect();
+    assert_eq!(orders.len(), 101);
+    let never_tried: Vec<_> = orders.iter().filter(|o| o.checked_at.is_none()).map(|o| &o.order_sn).collect();
+    assert!(never_tried.is_empty(), "orders starved behind ones that keep failing: {never_tried:?}");
+    assert!(orders.iter().all(|o| o.pay_status == "paying"), "an unknown outcome closes nothing");
 }

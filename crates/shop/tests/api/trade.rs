@@ -260,7 +260,14 @@ async fn delete_only_unpaid_orders_and_restore_stock() {
 
     app.authed(Method::DELETE, &format!("/orders/{id}/"), &token).await.assert_status(204);
     assert_eq!((stock(&app, book).await, stock(&app, pen).await), (29, 5));
-    assert_eq!(order_goods::Entity::find().count(&app.db).await.unwrap(), 0);
+    // Gone for the buyer, kept (closed) so that a payment that still arrives is matched.
+    app.authed(Method::GET, &format!("/orders/{id}/"), &token).await.assert_status(404);
+    assert_eq!(app.authed(Method::GET, "/orders/", &token).await.json(), json!([]));
+    app.authed(Method::DELETE, &format!("/orders/{id}/"), &token).await.assert_status(404);
+    assert_eq!((stock(&app, book).await, stock(&app, pen).await), (29, 5), "released once");
+    let kept = order_info::Entity::find_by_id(id as i32).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(kept.pay_status, "TRADE_CLOSED");
+    assert_eq!(order_goods::Entity::find().count(&app.db).await.unwrap(), 2);
 
     put_in_cart(&app, user_id, book, 1).await;
     let paid = app.json(Method::POST, "/orders/", &checkout(json!(99.9)), Some(&token)).await.json();
@@ -485,4 +492,51 @@ async fn an_abandoned_request_still_finishes_its_transaction() {
         shopping_cart::Entity::find().filter(shopping_cart::Column::UserId.eq(user_id)).count(&app.db).await.unwrap();
     assert_eq!((placed, cart_left), (1, 0), "the handler ran to completion");
     assert_eq!(stock(&app, book).await, 29 - 2 - 1);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_reused_for_another_request_is_refused() {
+    let Shop { app, token, book, .. } = shop().await;
+    let user_id = TestApp::user_id(&token);
+    put_in_cart(&app, user_id, book, 1).await;
+    let first = post_order(&app, &token, Some("checkout-7")).await;
+    first.assert_status(201);
+    let mut other_body = checkout(json!(99.9));
+    other_body["address"] = json!("上海市浦东新区世纪大道100号");
+    let reused = call(app.router.clone(), order_request(&token, Some("checkout-7"), &other_body)).await;
+    reused.assert_status(422);
+    assert!(reused.json()["detail"].as_str().unwrap().contains("Idempotency-Key"), "{}", reused.text());
+    let replay = post_order(&app, &token, Some("checkout-7")).await;
+    replay.assert_status(201);
+    assert_eq!(replay.body, first.body, "the same key and body: the first order");
+
+    // Keys compare byte for byte on every database (MySQL's default collation ignores case).
+    put_in_cart(&app, user_id, book, 1).await;
+    let upper = post_order(&app, &token, Some("CHECKOUT-7")).await;
+    upper.assert_status(201);
+    assert_ne!(upper.json()["id"], first.json()["id"], "another key, another order");
+    assert_eq!(stock(&app, book).await, 27);
+}
+
+#[tokio::test]
+async fn an_order_alipay_cannot_take_is_refused_and_holds_no_stock() {
+    let Shop { app, token, .. } = shop().await;
+    let top = app.fixture().category("赠品", 1, None, false).await;
+    let free = app.fixture().goods_with("书签", top, 0, |g| g.goods_num = Set(10)).await;
+    put_in_cart(&app, TestApp::user_id(&token), free, 2).await;
+    let body = json!({"post_script": "x", "singer_mobile": "13800138000"});
+    let response = call(app.router.clone(), order_request(&token, None, &body)).await;
+    response.assert_status(400);
+    assert!(response.json()["non_field_errors"][0].as_str().unwrap().contains("0.01"), "{}", response.text());
+    assert_eq!(stock(&app, free).await, 10);
+
+    // Above Alipay's 100 000 000.00 per trade: refused the same way.
+    let dear = app.fixture().goods_with("孤本", top, 10_000_000_001, |g| g.goods_num = Set(1)).await;
+    shopping_cart::Entity::delete_many().exec(&app.db).await.unwrap();
+    put_in_cart(&app, TestApp::user_id(&token), dear, 1).await;
+    let response = call(app.router.clone(), order_request(&token, None, &body)).await;
+    response.assert_status(400);
+    assert!(response.json()["non_field_errors"][0].as_str().unwrap().contains("100000000.00"), "{}", response.text());
+    assert_eq!(stock(&app, dear).await, 1);
+    assert_eq!(order_info::Entity::find().count(&app.db).await.unwrap(), 0);
 }

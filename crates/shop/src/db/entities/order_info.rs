@@ -28,6 +28,17 @@ pub struct Model {
     /// When reconciliation last asked Alipay about this order.
     pub checked_at: Option<DateTime>,
     pub add_time: DateTime,
+    /// When the buyer cancelled it (the order is then closed and hidden from the buyer).
+    pub cancelled_at: Option<DateTime>,
+    /// Closed here, but the Alipay trade may still take a payment: the jobs ask until it cannot.
+    pub watch_gateway: bool,
+    /// When the jobs should next look at this order (`None`: as soon as it qualifies). Moving it
+    /// forward from the value seen is how a job instance claims the order.
+    pub next_check_at: Option<DateTime>,
+    /// Consecutive job attempts that could not finish; sets the back-off.
+    pub check_attempts: i32,
+    /// SHA-256 (hex) of what the order was created from, for `Idempotency-Key` replays.
+    pub request_fingerprint: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

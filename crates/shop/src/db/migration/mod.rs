@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261126_000001_catalog;
 mod m20261126_000002_accounts;
 mod m20261126_000003_trade;
+mod m20261130_000001_ledger;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_catalog::Migration),
             Box::new(m20261126_000002_accounts::Migration),
             Box::new(m20261126_000003_trade::Migration),
+            Box::new(m20261130_000001_ledger::Migration),
         ]
     }
 }
