@@ -44,7 +44,13 @@ impl LiveShop {
             std::fs::copy(self.data.path().join("alipay").join(key), data.path().join("alipay").join(key)).unwrap();
         }
         let public = self.base.clone();
-        Self::launch(data, None, self.database_url.clone(), move |config| config.alipay.public_url = Some(public)).await
+        let first = self.state.config.clone();
+        Self::launch(data, None, self.database_url.clone(), move |config| {
+            // The same shop: the same settings, but its own address and data directory.
+            *config = shop::Config { listen: config.listen, data_dir: config.data_dir.clone(), ..(*first).clone() };
+            config.alipay.public_url = Some(public);
+        })
+        .await
     }
 
     async fn launch(

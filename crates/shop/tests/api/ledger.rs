@@ -390,7 +390,12 @@ async fn two_instances_settle_every_order_exactly_once() {
     const PAID: usize = 200;
     const EXPIRING: usize = 100;
     const CANCELLED_THEN_PAID: usize = 20;
-    let a = LiveShop::start().await;
+    // One buyer holds hundreds of unpaid orders at once here, far beyond a real shop's caps.
+    let a = LiveShop::start_with(|config| {
+        config.max_unpaid_orders_per_user = 10_000;
+        config.max_unpaid_units_per_user = 10_000;
+    })
+    .await;
     let b = a.second_instance().await;
     let goods_id = big_shelf(&a).await;
     let token = a.user("buyer", false).await;
