@@ -161,21 +161,9 @@ impl Shop {
 
     /// Runs an `mxshop` subcommand against this server's database and data directory.
     pub fn cli(&self, args: &[&str], stdin: &str) -> String {
-        let mut child = Command::new(BINARY)
-            .args(args)
-            .args(["--database-url", &self.database.url])
-            .arg("--data-dir")
-            .arg(self.data_path(""))
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run mxshop");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "mxshop {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        let (ok, stdout, stderr) = run(args, &self.database.url, &self.data_path(""), stdin);
+        assert!(ok, "mxshop {args:?}: {stderr}");
+        stdout
     }
 
     /// A user made with `mxshop user create`, and a login token for them.
@@ -244,6 +232,28 @@ impl Shop {
     pub async fn db(&self) -> sea_orm::DatabaseConnection {
         shop::db::connect(&self.database.url, 2).await.unwrap()
     }
+}
+
+/// Runs `mxshop ARGS --database-url URL --data-dir DIR` with `stdin`; (success, stdout, stderr).
+pub fn run(args: &[&str], database_url: &str, data_dir: &Path, stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .args(["--database-url", database_url])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mxshop");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// One HTTP/1.1 request written byte for byte (no client library normalises the path): the status

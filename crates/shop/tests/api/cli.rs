@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::support::{Backend, TestDatabase};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_mxshop");
+use crate::binary::{BINARY, run as mxshop};
 
 /// Kills the server when the test ends, pass or fail.
 struct Running(Child);
@@ -96,28 +96,6 @@ async fn schema(db: &sea_orm::DatabaseConnection, backend: Backend) -> Vec<Strin
         .unwrap();
     rows.push(format!("migrations applied: {}", migrations.len()));
     rows
-}
-
-/// Runs `mxshop ARGS --database-url URL --data-dir DIR` with `stdin`; (success, stdout, stderr).
-fn mxshop(args: &[&str], database_url: &str, data_dir: &std::path::Path, stdin: &str) -> (bool, String, String) {
-    let mut child = Command::new(BINARY)
-        .args(args)
-        .args(["--database-url", database_url])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run mxshop");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 #[tokio::test]

@@ -163,16 +163,7 @@ async fn a_notification_pays_the_order_once() {
         .map(|_| {
             let router = app.router.clone();
             let body = body.clone();
-            tokio::spawn(async move {
-                let request = axum::http::Request::builder()
-                    .method(Method::POST)
-                    .uri("/alipay/return/")
-                    .header("host", "127.0.0.1:8000")
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(axum::body::Body::from(body))
-                    .unwrap();
-                crate::support::call(router, request).await
-            })
+            tokio::spawn(async move { crate::support::call(router, notification_request(body)).await })
         })
         .collect();
     for task in concurrent {
@@ -307,14 +298,7 @@ async fn a_payment_for_a_closed_order_is_refunded() {
     assert_eq!(verdicts(&app).await, ["late_payment", "late_payment"]);
     // The job asks again; still no answer: it stays pending and backs off instead of retrying
     // at every run (the job settling it against the sandbox is in `ledger.rs`).
-    let state = shop::AppState::with_services(
-        app.db.clone(),
-        app.config.clone(),
-        shop::secrets::Keys::load(&app.config).unwrap(),
-        std::sync::Arc::new(shop::accounts::sms::LogSms::default()),
-        shop::outbound::http_client().unwrap(),
-    )
-    .unwrap();
+    let state = job_state(&app);
     assert_eq!(shop::payments::jobs::run_once(&state).await.unwrap().refunds_settled, 0);
     let retried = refund::Entity::find().one(&app.db).await.unwrap().unwrap();
     assert_eq!((retried.status.as_str(), retried.check_attempts), ("pending", 1));
@@ -372,13 +356,7 @@ async fn concurrent_first_deliveries_pay_once() {
             let body = body.clone();
             let barrier = barrier.clone();
             tokio::spawn(async move {
-                let request = axum::http::Request::builder()
-                    .method(Method::POST)
-                    .uri("/alipay/return/")
-                    .header("host", "127.0.0.1:8000")
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(axum::body::Body::from(body))
-                    .unwrap();
+                let request = notification_request(body);
                 barrier.wait().await;
                 crate::support::call(router, request).await
             })
@@ -435,14 +413,7 @@ async fn a_job_that_cannot_close_orders_backs_off_and_reaches_every_due_order() 
         .await
         .unwrap();
     }
-    let state = shop::AppState::with_services(
-        app.db.clone(),
-        app.config.clone(),
-        shop::secrets::Keys::load(&app.config).unwrap(),
-        std::sync::Arc::new(shop::accounts::sms::LogSms::default()),
-        shop::outbound::http_client().unwrap(),
-    )
-    .unwrap();
+    let state = job_state(&app);
     shop::payments::jobs::run_once(&state).await.unwrap();
     shop::payments::jobs::run_once(&state).await.unwrap();
     let orders: Vec<_> = order_info::Entity::find()
@@ -456,4 +427,27 @@ async fn a_job_that_cannot_close_orders_backs_off_and_reaches_every_due_order() 
     let never_tried: Vec<_> = orders.iter().filter(|o| o.checked_at.is_none()).map(|o| &o.order_sn).collect();
     assert!(never_tried.is_empty(), "orders starved behind ones that keep failing: {never_tried:?}");
     assert!(orders.iter().all(|o| o.pay_status == "paying"), "an unknown outcome closes nothing");
+}
+
+/// `POST /alipay/return/` with a notification's form body, as a request the router can take.
+fn notification_request(body: String) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/alipay/return/")
+        .header("host", "127.0.0.1:8000")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(body))
+        .unwrap()
+}
+
+/// The state a background job runs with, on the app's database and configuration.
+fn job_state(app: &TestApp) -> shop::AppState {
+    shop::AppState::with_services(
+        app.db.clone(),
+        app.config.clone(),
+        shop::secrets::Keys::load(&app.config).unwrap(),
+        std::sync::Arc::new(shop::accounts::sms::LogSms::default()),
+        shop::outbound::http_client().unwrap(),
+    )
+    .unwrap()
 }
