@@ -109,18 +109,31 @@ impl Error {
         matches!(self, Error::OutcomeUnknown { .. })
     }
 
-    /// True only for a signed, definite refusal: Alipay answered, the answer verified, and it said
-    /// no for a business reason that retrying will not change. Everything else (timeouts, HTTP
-    /// errors, `ACQ.SYSTEM_ERROR`, unsigned or badly signed answers) leaves the outcome open.
+    /// True only for a signed, definite refusal: Alipay answered, the answer verified, and the
+    /// business (`40004`) said no for a reason that retrying will not change. Everything else
+    /// leaves the outcome open: timeouts, HTTP errors, unsigned or badly signed answers,
+    /// `ACQ.SYSTEM_ERROR`, causes that pass (`ACQ.SELLER_BALANCE_NOT_ENOUGH`,
+    /// `ACQ.REFUND_CHARGE_ERROR`), answers that prove an earlier request with the same number
+    /// (`ACQ.REFUND_AMT_NOT_EQUAL_TOTAL`, `ACQ.DISCORDANT_REPEAT_REQUEST`), and configuration or
+    /// permission errors (`20001`, `40002`, `40006`, `isv.*`), which the merchant fixes.
     ///
     /// ```
-    /// let refused = alipay::ApiError::new("40004", "Business Failed", Some("ACQ.SELLER_BALANCE_NOT_ENOUGH"), None);
+    /// let refused = alipay::ApiError::new("40004", "Business Failed", Some("ACQ.REASON_TRADE_REFUND_FEE_ERR"), None);
     /// assert!(alipay::Error::Api(Box::new(refused.clone())).is_definite_refusal());
     /// let unsigned = alipay::ApiError { signed: false, ..refused };
     /// assert!(!alipay::Error::Api(Box::new(unsigned)).is_definite_refusal());
+    /// let broke = alipay::ApiError::new("40004", "Business Failed", Some("ACQ.SELLER_BALANCE_NOT_ENOUGH"), None);
+    /// assert!(!alipay::Error::Api(Box::new(broke)).is_definite_refusal());
+    /// let no_permission = alipay::ApiError::new("40006", "Insufficient Permissions", Some("isv.insufficient-isv-permissions"), None);
+    /// assert!(!alipay::Error::Api(Box::new(no_permission)).is_definite_refusal());
     /// ```
     pub fn is_definite_refusal(&self) -> bool {
-        self.api_error().is_some_and(|e| e.signed && !e.should_retry())
+        self.api_error().is_some_and(|e| {
+            let passing =
+                matches!(e.sub_code_raw.as_deref(), Some("ACQ.REFUND_CHARGE_ERROR" | "ACQ.DISCORDANT_REPEAT_REQUEST"))
+                    || matches!(e.sub_code, Some(SubCode::SellerBalanceNotEnough | SubCode::RefundAmountNotEqualTotal));
+            e.signed && e.code == ResultCode::BusinessFailed && !e.should_retry() && !passing
+        })
     }
 
     /// True for a signed `ACQ.TRADE_NOT_EXIST` (an unsigned one proves nothing).

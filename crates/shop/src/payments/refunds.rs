@@ -53,6 +53,8 @@ impl RefundStatus {
 const BATCH: u64 = 100;
 /// How long a refund being sent (by a request or a job) is left alone by the jobs.
 const IN_FLIGHT: TimeDelta = TimeDelta::minutes(2);
+/// `out_request_no` of the refund of a payment that arrived after its order was closed.
+const LATE_PREFIX: &str = "late-";
 
 /// The wait after `attempts` consecutive attempts that could not finish: none after the first
 /// (the next job run tries), then 30 s doubling up to an hour.
@@ -139,6 +141,9 @@ pub async fn create_refund(
     });
     if out_request_no.as_deref().is_some_and(|no| !valid_out_request_no(no)) {
         fields.error("out_request_no", "退款单号只能包含字母、数字、下划线和连字符，且不超过 64 字节。");
+    } else if out_request_no.as_deref().is_some_and(|no| no.starts_with(LATE_PREFIX)) {
+        // Reserved: a staff number taking an order's late-payment number would stop that refund.
+        fields.error("out_request_no", "以 late- 开头的退款单号留给系统的迟到付款退款。");
     }
     let amount = fields.finish_with(amount)?;
     let order = order_info::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
@@ -155,7 +160,7 @@ pub async fn create_refund(
         Err(ApiError::Database(error)) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             let existing =
                 find_by_out_request_no(&state.db, &out_request_no).await?.ok_or(ApiError::Database(error))?;
-            return replay_of(&order, existing).map(|row| (StatusCode::OK, Json(RefundJson::from(&row))));
+            return replay_of(&order, existing, amount).map(|row| (StatusCode::OK, Json(RefundJson::from(&row))));
         }
         Err(error) => return Err(error),
     };
@@ -183,9 +188,15 @@ async fn find_by_out_request_no(
     refund::Entity::find().filter(refund::Column::OutRequestNo.eq(out_request_no)).one(db).await
 }
 
-fn replay_of(order: &order_info::Model, existing: refund::Model) -> ApiResult<refund::Model> {
+fn replay_of(order: &order_info::Model, existing: refund::Model, amount: Money) -> ApiResult<refund::Model> {
     if existing.order_id != order.id {
         return Err(ApiError::Validation(FieldErrors::single("out_request_no", "该退款单号已用于其他订单。")));
+    }
+    if existing.amount_fen != amount.fen() {
+        return Err(ApiError::Unprocessable(format!(
+            "该退款单号已用于金额 {} 的退款；新的退款请使用新的退款单号。",
+            Money::from_fen(existing.amount_fen)
+        )));
     }
     Ok(existing)
 }
@@ -201,7 +212,7 @@ async fn reserve_refund(
         // Concurrent refunds of one order are summed one after the other.
         lock_order(&txn, order.id).await?;
         if let Some(existing) = find_by_out_request_no(&txn, request.out_request_no).await? {
-            return replay_of(order, existing).map(Reserved::Replay);
+            return replay_of(order, existing, request.amount).map(Reserved::Replay);
         }
         let current = order_info::Entity::find_by_id(order.id).one(&txn).await?.ok_or(ApiError::NotFound)?;
         if PayStatus::parse(&current.pay_status) != Some(PayStatus::TradeSuccess) {
@@ -266,7 +277,9 @@ async fn execute(state: &AppState, order: &order_info::Model, row: refund::Model
         row.out_request_no.clone(),
     )?;
     let outcome = match state.payments.client.trade_refund(&request).await {
-        Ok(_) => Outcome::Succeeded,
+        Ok(answer) if answer.fund_change => Outcome::Succeeded,
+        // Accepted, but this call moved no money: Alipay says to confirm with a refund query.
+        Ok(_) => Outcome::Unknown("fund_change=N: to be confirmed by a refund query".into()),
         Err(error) if error.is_definite_refusal() => {
             tracing::error!(%error, out_request_no = %row.out_request_no, "Alipay refused a refund");
             Outcome::Failed(error.to_string())
@@ -303,6 +316,12 @@ async fn settle(
         Outcome::Unknown(error) => (RefundStatus::Pending, None, Some(error), Some(now + backoff(row.check_attempts))),
     };
     let last_error: Option<String> = last_error.map(|e| e.chars().take(256).collect());
+    // A refund leaves `pending` once; signed proof that it happened also overrules a `failed`
+    // (a refusal answered to a re-send while the first request was still being processed).
+    let leaving: &[RefundStatus] = match status {
+        RefundStatus::Succeeded => &[RefundStatus::Pending, RefundStatus::Failed],
+        _ => &[RefundStatus::Pending],
+    };
     db::transaction!(&state.db, sea_orm::DbErr, |txn| {
         lock_order(&txn, order.id).await?;
         refund::Entity::update_many()
@@ -311,7 +330,7 @@ async fn settle(
             .col_expr(refund::Column::LastError, Expr::value(last_error.clone()))
             .col_expr(refund::Column::NextCheckAt, Expr::value(next_check_at))
             .filter(refund::Column::Id.eq(row.id))
-            .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
+            .filter(refund::Column::Status.is_in(leaving.iter().map(|s| s.as_str())))
             .exec(&txn)
             .await?;
         if status == RefundStatus::Succeeded {
@@ -361,7 +380,7 @@ async fn close_if_fully_refunded(txn: &impl ConnectionTrait, order: &order_info:
 /// Refunds, in full and once, a payment that arrived after its order was closed: one refund per
 /// order (`late-<order_sn>`), whatever the number of deliveries and queries that report it.
 pub async fn refund_late_payment(state: &AppState, order: &order_info::Model) -> anyhow::Result<()> {
-    let out_request_no = format!("late-{}", order.order_sn);
+    let out_request_no = format!("{LATE_PREFIX}{}", order.order_sn);
     let request = NewRefund {
         amount: Money::from_fen(order.order_mount_fen),
         reason: "late payment",
@@ -371,14 +390,29 @@ pub async fn refund_late_payment(state: &AppState, order: &order_info::Model) ->
     let row = match insert_refund(&state.db, order.id, &request).await {
         Ok(row) => row,
         // Recorded by an earlier delivery: the jobs settle it if it is still pending.
-        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Ok(()),
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            let existing = find_by_out_request_no(&state.db, &out_request_no).await?;
+            anyhow::ensure!(
+                existing.as_ref().is_some_and(|row| row.order_id == order.id),
+                "the late-payment refund number {out_request_no} belongs to another order"
+            );
+            if existing.is_some_and(|row| row.status == RefundStatus::Failed.as_str()) {
+                tracing::error!(
+                    order_id = order.id,
+                    out_request_no,
+                    "a late payment's refund was refused by Alipay: refund the buyer by hand"
+                );
+            }
+            return Ok(());
+        }
         Err(error) => return Err(anyhow::anyhow!("recording a late-payment refund: {error}")),
     };
     execute(state, order, row).await?;
     Ok(())
 }
 
-/// A refund notification names the refund (`out_biz_no`): a pending one has succeeded.
+/// A refund notification names the refund (`out_biz_no`): a pending (or wrongly failed) one has
+/// succeeded.
 pub async fn confirm_by_notification(
     state: &AppState,
     order: &order_info::Model,
@@ -387,7 +421,7 @@ pub async fn confirm_by_notification(
     let Some(row) = find_by_out_request_no(&state.db, out_request_no).await?.filter(|r| r.order_id == order.id) else {
         return Ok(());
     };
-    if row.status == RefundStatus::Pending.as_str() {
+    if row.status != RefundStatus::Succeeded.as_str() {
         settle(state, order, row, Outcome::Succeeded).await?;
     }
     Ok(())

@@ -174,7 +174,37 @@ async fn a_refund_answered_with_a_bad_signature_stays_pending() {
 
 #[tokio::test]
 async fn a_refund_refused_in_a_signed_answer_fails() {
-    refund_meets(Fault::Refusal("ACQ.SELLER_BALANCE_NOT_ENOUGH"), "failed").await;
+    refund_meets(Fault::Refusal("ACQ.TRADE_NOT_ALLOW_REFUND"), "failed").await;
+}
+
+/// A signed refusal for a cause that passes (the merchant's balance) is not final: the refund
+/// stays pending and the job makes it once the cause is gone.
+#[tokio::test]
+async fn a_refund_refused_for_a_passing_reason_stays_pending() {
+    refund_meets(Fault::Refusal("ACQ.SELLER_BALANCE_NOT_ENOUGH"), "pending").await;
+}
+
+#[tokio::test]
+async fn a_refund_number_reused_for_another_amount_is_refused() {
+    let shop = LiveShop::start().await;
+    let goods_id = shelf(&shop).await;
+    let buyer = shop.user("buyer", false).await;
+    let staff = shop.user("staff", true).await;
+    let s = Some(staff.as_str());
+    let order = shop.order(&buyer, goods_id, 1).await;
+    pay_and_return(&shop, &order).await;
+    let uri = format!("/admin/orders/{}/refund/", order["id"]);
+    let post = |body: Value| shop.json(reqwest::Method::POST, &uri, body, s);
+    let (status, first) = post(json!({"amount": "10.00", "out_request_no": "r-1"})).await;
+    assert_eq!((status, first["status"].as_str()), (201, Some("succeeded")), "{first}");
+    let (status, again) = post(json!({"amount": "10.00", "out_request_no": "r-1"})).await;
+    assert_eq!((status, again["id"].clone()), (200, first["id"].clone()), "the same request replays");
+    let (status, other) = post(json!({"amount": "20.00", "out_request_no": "r-1"})).await;
+    assert_eq!(status, 422, "{other}");
+    assert_eq!(other, json!({"detail": "该退款单号已用于金额 10.00 的退款；新的退款请使用新的退款单号。"}));
+    let (status, reserved) = post(json!({"amount": "1.00", "out_request_no": "late-123"})).await;
+    assert_eq!(status, 400, "{reserved}");
+    assert_eq!(refunded_at_gateway(&shop, &order).await, (1, 1000), "refunded once");
 }
 
 #[tokio::test]
