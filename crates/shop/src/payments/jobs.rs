@@ -245,7 +245,10 @@ async fn watch_closed(state: &AppState, order: &order_info::Model, report: &mut 
         None => now_utc() >= order.expire_at + DEADLINE_MARGIN,
     };
     if !settled {
-        return Ok(Next::At(order.expire_at + DEADLINE_MARGIN));
+        // No trade yet, but the buyer may still open the cashier and pay: ask again every few
+        // minutes, so that a payment whose notification is lost is refunded soon, not at the end
+        // of a payment window that may be days long.
+        return Ok(Next::At(std::cmp::min(now_utc() + RECHECK_EVERY, order.expire_at + DEADLINE_MARGIN)));
     }
     order_info::Entity::update_many()
         .col_expr(order_info::Column::WatchGateway, Expr::value(false))

@@ -43,7 +43,11 @@ pub async fn apply(
         if let Some(trade_no) = changes.trade_no {
             update = update.col_expr(order_info::Column::TradeNo, Expr::value(trade_no));
         }
-        if let Some(pay_time) = changes.pay_time {
+        // The payment time is set when the order is paid; a later TRADE_FINISHED (whose answer
+        // may carry no date, leaving "now" in its place) must not move it.
+        if let Some(pay_time) = changes.pay_time
+            && from == PayStatus::Paying
+        {
             update = update.col_expr(order_info::Column::PayTime, Expr::value(pay_time));
         }
         if let Some(cancelled_at) = changes.cancelled_at {
