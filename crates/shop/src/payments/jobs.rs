@@ -87,7 +87,8 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
         .all(&state.db)
         .await?;
     for order in due {
-        match claim(state, &order).await {
+        let token = format!("{:032x}", rand::random::<u128>());
+        match claim(state, &order, &token).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(error) => {
@@ -104,7 +105,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
                 Next::Retry
             }
         };
-        if let Err(error) = release(state, &order, next, attempts).await {
+        if let Err(error) = release(state, &order, &token, next, attempts).await {
             tracing::warn!(error = format!("{error:#}"), order_sn = %order.order_sn, "cannot schedule an order");
         }
     }
@@ -112,18 +113,24 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// Claims an order: `next_check_at` moves to the end of a lease only if nobody moved it since it
-/// was read.
-async fn claim(state: &AppState, order: &order_info::Model) -> anyhow::Result<bool> {
+/// Claims an order for one run: a lease that ends at `next_check_at`, owned by `token`, taken only
+/// if neither the lease nor its owner changed since the order was read (so two instances, or a run
+/// holding an old read, cannot both have it).
+async fn claim(state: &AppState, order: &order_info::Model, token: &str) -> anyhow::Result<bool> {
     let now = now_utc();
     let mut update = order_info::Entity::update_many()
         .col_expr(order_info::Column::NextCheckAt, Expr::value(Some(now + LEASE)))
         .col_expr(order_info::Column::CheckedAt, Expr::value(Some(now)))
+        .col_expr(order_info::Column::ClaimedBy, Expr::value(token))
         .filter(order_info::Column::Id.eq(order.id))
         .filter(order_info::Column::PayStatus.eq(order.pay_status.as_str()));
     update = match order.next_check_at {
         Some(seen) => update.filter(order_info::Column::NextCheckAt.eq(seen)),
         None => update.filter(order_info::Column::NextCheckAt.is_null()),
+    };
+    update = match &order.claimed_by {
+        Some(owner) => update.filter(order_info::Column::ClaimedBy.eq(owner.as_str())),
+        None => update.filter(order_info::Column::ClaimedBy.is_null()),
     };
     Ok(update.exec(&state.db).await?.rows_affected == 1)
 }
@@ -138,7 +145,14 @@ enum Next {
     Retry,
 }
 
-async fn release(state: &AppState, order: &order_info::Model, next: Next, attempts: i32) -> anyhow::Result<()> {
+/// Ends this run's lease, if it still holds it (a run slower than the lease lost it to another).
+async fn release(
+    state: &AppState,
+    order: &order_info::Model,
+    token: &str,
+    next: Next,
+    attempts: i32,
+) -> anyhow::Result<()> {
     let (next_check_at, attempts) = match next {
         Next::Done => (None, 0),
         Next::At(at) => (Some(at), 0),
@@ -148,6 +162,7 @@ async fn release(state: &AppState, order: &order_info::Model, next: Next, attemp
         .col_expr(order_info::Column::NextCheckAt, Expr::value(next_check_at))
         .col_expr(order_info::Column::CheckAttempts, Expr::value(attempts))
         .filter(order_info::Column::Id.eq(order.id))
+        .filter(order_info::Column::ClaimedBy.eq(token))
         .exec(&state.db)
         .await?;
     Ok(())

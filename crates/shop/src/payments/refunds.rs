@@ -470,14 +470,16 @@ async fn settle_one(state: &AppState, row: refund::Model) -> anyhow::Result<bool
     Ok(row.status != RefundStatus::Pending.as_str())
 }
 
-/// Claims a due refund: `next_check_at` moves on only if nobody moved it since it was read.
+/// Claims a due refund: `next_check_at` moves on (and `check_attempts` up) only if neither changed
+/// since it was read, so a run holding an old read cannot claim it again.
 async fn claim(db: &DatabaseConnection, row: &refund::Model) -> anyhow::Result<bool> {
     let now = now_utc();
     let mut update = refund::Entity::update_many()
         .col_expr(refund::Column::NextCheckAt, Expr::value(Some(now + IN_FLIGHT)))
         .col_expr(refund::Column::CheckAttempts, Expr::col(refund::Column::CheckAttempts).add(1))
         .filter(refund::Column::Id.eq(row.id))
-        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()));
+        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
+        .filter(refund::Column::CheckAttempts.eq(row.check_attempts));
     update = match row.next_check_at {
         Some(seen) => update.filter(refund::Column::NextCheckAt.eq(seen)),
         None => update.filter(refund::Column::NextCheckAt.is_null()),

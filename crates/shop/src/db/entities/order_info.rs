@@ -39,6 +39,9 @@ pub struct Model {
     pub check_attempts: i32,
     /// SHA-256 (hex) of what the order was created from, for `Idempotency-Key` replays.
     pub request_fingerprint: Option<String>,
+    /// The token of the job run that last claimed the order (kept after release, so that a run
+    /// holding an older read cannot claim it again).
+    pub claimed_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

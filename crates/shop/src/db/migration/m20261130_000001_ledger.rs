@@ -1,6 +1,6 @@
 //! Money at every edge: buyer-cancelled orders are kept (closed, hidden from the buyer) and
 //! watched at the gateway until no payment can arrive; jobs back off per order and claim work by
-//! compare-and-set on `next_check_at`; refunds carry their own retry schedule and last error;
+//! compare-and-set on `next_check_at` and a lease owner (`claimed_by`); refunds carry their own retry schedule and last error;
 //! `Idempotency-Key` remembers the request it was first used with; on MySQL/MariaDB the
 //! identifiers compare byte for byte, as on PostgreSQL and SQLite.
 
@@ -18,6 +18,7 @@ enum OrderInfo {
     NextCheckAt,
     CheckAttempts,
     RequestFingerprint,
+    ClaimedBy,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -41,6 +42,7 @@ impl MigrationTrait for Migration {
         add(manager, OrderInfo::Table, &mut date_time_null(OrderInfo::NextCheckAt)).await?;
         add(manager, OrderInfo::Table, integer(OrderInfo::CheckAttempts).default(0)).await?;
         add(manager, OrderInfo::Table, &mut string_len_null(OrderInfo::RequestFingerprint, 64)).await?;
+        add(manager, OrderInfo::Table, &mut string_len_null(OrderInfo::ClaimedBy, 32)).await?;
         add(manager, Refund::Table, &mut date_time_null(Refund::NextCheckAt)).await?;
         add(manager, Refund::Table, integer(Refund::CheckAttempts).default(0)).await?;
         add(manager, Refund::Table, &mut string_len_null(Refund::LastError, 256)).await?;
@@ -66,6 +68,7 @@ impl MigrationTrait for Migration {
             OrderInfo::NextCheckAt,
             OrderInfo::CheckAttempts,
             OrderInfo::RequestFingerprint,
+            OrderInfo::ClaimedBy,
         ] {
             manager.alter_table(Table::alter().table(OrderInfo::Table).drop_column(column).to_owned()).await?;
         }
