@@ -343,6 +343,12 @@ async fn big_shelf(shop: &LiveShop) -> i32 {
     .await
 }
 
+/// How long a racing cancel waits before it starts, varied by round: over the rounds it lands
+/// before, during and after the other side's round trips and its conditional update.
+fn stagger(round: usize) -> Duration {
+    Duration::from_millis((round % 10) as u64 * 4)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cancel_racing_payment_ends_paid_or_refunded() {
     const ROUNDS: usize = 50;
@@ -351,17 +357,23 @@ async fn cancel_racing_payment_ends_paid_or_refunded() {
     let token = shop.user("buyer", false).await;
     let app_id = shop.state.config.alipay.app_id.clone();
     let mut orders = Vec::new();
-    for _ in 0..ROUNDS {
+    let mut cancelled = 0;
+    for round in 0..ROUNDS {
         let order = shop.order(&token, goods_id, 1).await;
         shop.open_cashier(&order).await;
         let uri = format!("/orders/{}/", order["id"]);
         let sn = order["order_sn"].as_str().unwrap().to_owned();
-        let cancel = shop.json(reqwest::Method::DELETE, &uri, Value::Null, Some(&token));
+        let cancel = async {
+            tokio::time::sleep(stagger(round)).await;
+            shop.json(reqwest::Method::DELETE, &uri, Value::Null, Some(&token)).await
+        };
         let pay = shop.sandbox().pay(&app_id, &sn);
         let ((status, body), _) = tokio::join!(cancel, pay);
         assert!(status == 204 || status == 400, "{status} {body}");
+        cancelled += usize::from(status == 204);
         orders.push(order);
     }
+    println!("cancel ∥ pay: {cancelled} of {ROUNDS} cancels won");
     // Let the jobs find every payment whose notification has not been applied yet.
     for _ in 0..3 {
         shop::payments::jobs::run_once(&shop.state).await.unwrap();
@@ -397,6 +409,7 @@ async fn cancel_racing_expiry_restores_stock_once() {
     let shop = LiveShop::start().await;
     let goods_id = big_shelf(&shop).await;
     let token = shop.user("buyer", false).await;
+    let mut cancelled = 0;
     for round in 0..ROUNDS {
         let order = shop.order(&token, goods_id, 1).await;
         if round % 2 == 0 {
@@ -404,15 +417,20 @@ async fn cancel_racing_expiry_restores_stock_once() {
         }
         age(&shop, &order, chrono::TimeDelta::minutes(40), Some(chrono::TimeDelta::seconds(1))).await;
         let uri = format!("/orders/{}/", order["id"]);
-        let cancel = shop.json(reqwest::Method::DELETE, &uri, Value::Null, Some(&token));
+        let cancel = async {
+            tokio::time::sleep(stagger(round)).await;
+            shop.json(reqwest::Method::DELETE, &uri, Value::Null, Some(&token)).await
+        };
         let expire = shop::payments::jobs::run_once(&shop.state);
         let ((status, body), report) = tokio::join!(cancel, expire);
         report.unwrap();
         assert!(status == 204 || status == 400, "{status} {body}");
+        cancelled += usize::from(status == 204);
         assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_CLOSED", "round {round}");
         assert_eq!(stock(&shop.db, goods_id).await, 1000, "round {round}: stock restored exactly once");
     }
     assert_eq!(sold(&shop.db, goods_id).await, 0);
+    println!("cancel ∥ expiry: {cancelled} of {ROUNDS} cancels won");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
