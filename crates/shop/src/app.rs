@@ -94,14 +94,15 @@ pub fn build_app(state: AppState) -> Router {
     let routes = payments::routes(trade::routes(member::routes(accounts::routes(catalog::routes(routes)))));
     let routes = web::routes(routes, &state.config);
     let body_limit = state.config.body_limit_bytes;
-    let middleware_state = state.clone();
+    let cache_state = state.clone();
+    let body_deadline = Duration::from_secs(state.config.body_read_timeout_secs.max(1));
     let routes = match state.sandbox.clone() {
         Some(builtin) if state.config.alipay.builtin_on_public_address => {
-            routes.files(payments::gateway::BUILTIN_SANDBOX_PATH, builtin.router)
+            routes.files(payments::gateway::BUILTIN_SANDBOX_PATH, builtin.router.layer(from_fn(page_security_headers)))
         }
         Some(builtin) => routes.files(
             payments::gateway::BUILTIN_SANDBOX_PATH,
-            builtin.router.layer(from_fn(payments::gateway::local_only)),
+            builtin.router.layer(from_fn(page_security_headers)).layer(from_fn(payments::gateway::local_only)),
         ),
         None => routes,
     };
@@ -110,13 +111,12 @@ pub fn build_app(state: AppState) -> Router {
         .into_router()
         .with_state(state)
         // The whole-body limit below replaces axum's per-extractor default (2 MB).
-        .layer(from_fn_with_state(middleware_state.clone(), run_to_completion))
-        .layer(from_fn_with_state(middleware_state, cache_catalogue))
+        .layer(from_fn_with_state(body_deadline, run_to_completion))
+        .layer(from_fn_with_state(cache_state, cache_catalogue))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(from_fn(drf_error_bodies))
-        .layer(from_fn(page_security_headers))
         .layer(from_fn(cors))
         .layer(from_fn(log_requests))
 }

@@ -21,6 +21,7 @@ pub struct Config {
     /// Directory for the SQLite file, uploaded and generated media, and generated secrets.
     pub data_dir: PathBuf,
     /// Database URL (`sqlite://…`, `postgres://…`, `mysql://…`). Default: `<data_dir>/mxshop.db`.
+    #[serde(deserialize_with = "text::optional")]
     pub database_url: Option<String>,
     /// Directory holding a built VueShop front end (`index.html` and `static/`).
     pub frontend_dir: PathBuf,
@@ -73,8 +74,10 @@ pub struct Config {
 pub struct AlipayConfig {
     /// `builtin` (the sandbox inside mxshop, the default), `alipay-sandbox` (Alipay's own
     /// sandbox), `production`, or a gateway URL.
+    #[serde(deserialize_with = "text::string")]
     pub gateway: String,
     /// The app id. With `builtin`, any id works (the shop registers itself).
+    #[serde(deserialize_with = "text::string")]
     pub app_id: String,
     /// The app's private key (PEM PKCS#1/PKCS#8 or one-line base64). With `builtin`: generated
     /// once under `<data_dir>/alipay/`.
@@ -86,8 +89,10 @@ pub struct AlipayConfig {
     pub alipay_cert_file: Option<PathBuf>,
     pub alipay_root_cert_file: Option<PathBuf>,
     /// The merchant's Alipay user id; when set, notifications for another seller are refused.
+    #[serde(deserialize_with = "text::optional")]
     pub seller_id: Option<String>,
     /// Public base URL for `notify_url` and `return_url`. Default: `http://<listen>`.
+    #[serde(deserialize_with = "text::optional")]
     pub public_url: Option<String>,
     /// How long an order may wait for payment before it is closed and its stock released
     /// (60 s to 15 days; anything else is refused at startup).
@@ -138,8 +143,10 @@ pub struct SmsConfig {
     /// Yunpian API key (required for `yunpian`).
     pub yunpian_api_key: Option<Secret>,
     /// Yunpian's single-send endpoint.
+    #[serde(deserialize_with = "text::string")]
     pub yunpian_url: String,
     /// Message text; `{code}` is replaced. Must match a template approved by Yunpian.
+    #[serde(deserialize_with = "text::string")]
     pub text_template: String,
     /// Codes the whole shop sends per day (each costs money): beyond it, 429 and an error log.
     pub daily_limit: u64,
@@ -165,9 +172,89 @@ impl Default for SmsConfig {
 }
 
 /// A secret value: shown as `***` in logs and debug output.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Serialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct Secret(String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        text::string(deserializer).map(Secret)
+    }
+}
+
+/// Settings that are text even when they look like numbers. Environment variables carry no types
+/// and figment reads `MXSHOP_ALIPAY__APP_ID=2021000117001234` as an integer, while every real
+/// Alipay app id and seller id is all digits (none starts with 0, so nothing is lost).
+mod text {
+    use std::fmt;
+
+    use serde::Deserializer;
+    use serde::de::{Error, Visitor};
+
+    struct Text;
+
+    impl Visitor<'_> for Text {
+        type Value = String;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: Error>(self, value: &str) -> Result<String, E> {
+            Ok(value.to_owned())
+        }
+
+        fn visit_string<E: Error>(self, value: String) -> Result<String, E> {
+            Ok(value)
+        }
+
+        fn visit_u64<E: Error>(self, value: u64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+
+        fn visit_i64<E: Error>(self, value: i64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+
+        fn visit_u128<E: Error>(self, value: u128) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+
+        fn visit_i128<E: Error>(self, value: i128) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+    }
+
+    pub fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(Text)
+    }
+
+    struct OptionalText;
+
+    impl<'de> Visitor<'de> for OptionalText {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or nothing")
+        }
+
+        fn visit_none<E: Error>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: Error>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<String>, D::Error> {
+            string(deserializer).map(Some)
+        }
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+        deserializer.deserialize_option(OptionalText)
+    }
+}
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
@@ -324,6 +411,25 @@ mod tests {
             assert_eq!(config.data_dir, PathBuf::from("/srv/b"));
             assert_eq!(config.frontend_dir, PathBuf::from("/srv/flag"));
             assert_eq!(config.database_url(), "sqlite:///srv/b/mxshop.db?mode=rwc");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's own error type
+    fn digit_only_values_from_the_environment_are_text() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MXSHOP_ALIPAY__APP_ID", "2021000117001234");
+            jail.set_env("MXSHOP_ALIPAY__SELLER_ID", "2088102177846880");
+            jail.set_env("MXSHOP_SECRET_KEY", "12345678901234567890123456789012345678");
+            jail.set_env("MXSHOP_SMS__YUNPIAN_API_KEY", "1234567890");
+            jail.set_env("MXSHOP_ALIPAY__PAYMENT_WINDOW_SECS", "900");
+            let config: Config = Config::figment(Path::new("absent.toml"), &Overrides::default()).extract()?;
+            assert_eq!(config.alipay.app_id, "2021000117001234");
+            assert_eq!(config.alipay.seller_id.as_deref(), Some("2088102177846880"));
+            assert_eq!(config.secret_key.as_ref().map(Secret::expose), Some("12345678901234567890123456789012345678"));
+            assert_eq!(config.sms.yunpian_api_key.as_ref().map(Secret::expose), Some("1234567890"));
+            assert_eq!(config.alipay.payment_window_secs, 900, "numbers stay numbers");
             Ok(())
         });
     }

@@ -207,18 +207,19 @@ fn cacheable(method: &Method, path: &str) -> Option<&'static [&'static str]> {
 }
 
 /// `uri` with only the `known` parameters, each once (its last value, which is the one read),
-/// sorted by name.
-fn canonical_uri(uri: &Uri, known: &[&str]) -> Uri {
-    let query = QueryParams::parse(uri.query());
+/// sorted by name; `None` when it already is that.
+fn canonical_uri(uri: &Uri, known: &[&str]) -> Option<Uri> {
+    let query = uri.query()?;
+    let params = QueryParams::parse(Some(query));
     let mut kept: Vec<(&str, &str)> =
-        known.iter().filter_map(|name| query.get(name).map(|value| (*name, value))).collect();
+        known.iter().filter_map(|name| params.get(name).map(|value| (*name, value))).collect();
     kept.sort_unstable();
-    let mut text = uri.path().to_owned();
-    if !kept.is_empty() {
-        text.push('?');
-        text.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish());
+    let canonical = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
+    if canonical == query {
+        return None;
     }
-    text.parse().unwrap_or_else(|_| uri.clone())
+    let text = if canonical.is_empty() { uri.path().to_owned() } else { format!("{}?{canonical}", uri.path()) };
+    text.parse().ok()
 }
 
 fn response(cached: Cached) -> Response {
@@ -232,8 +233,9 @@ pub async fn cache_catalogue(State(state): State<AppState>, mut request: Request
     let Some(known) = cacheable(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
-    let uri = canonical_uri(request.uri(), known);
-    *request.uri_mut() = uri;
+    if let Some(uri) = canonical_uri(request.uri(), known) {
+        *request.uri_mut() = uri;
+    }
     let cache = &state.catalog_cache;
     let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if cache.ttl.is_zero() || !cache.hosts.iter().any(|known| known.eq_ignore_ascii_case(host)) {
@@ -298,10 +300,14 @@ mod tests {
 
     #[test]
     fn unknown_parameters_are_dropped_and_known_ones_sorted() {
-        let uri: Uri = "/goods/?zz=1&page=2&junk=x&page=3&ordering=-shop_price&search=a+b".parse().unwrap();
-        assert_eq!(canonical_uri(&uri, GOODS_PARAMS).to_string(), "/goods/?ordering=-shop_price&page=3&search=a+b");
-        let uri: Uri = "/indexgoods/?junk=1".parse().unwrap();
-        assert_eq!(canonical_uri(&uri, &[]).to_string(), "/indexgoods/");
+        let canonical = |uri: &str, known| canonical_uri(&uri.parse().unwrap(), known).map(|uri| uri.to_string());
+        assert_eq!(
+            canonical("/goods/?zz=1&page=2&junk=x&page=3&ordering=-shop_price&search=a+b", GOODS_PARAMS).as_deref(),
+            Some("/goods/?ordering=-shop_price&page=3&search=a+b")
+        );
+        assert_eq!(canonical("/indexgoods/?junk=1", &[]).as_deref(), Some("/indexgoods/"));
+        assert_eq!(canonical("/goods/?ordering=-shop_price&page=3", GOODS_PARAMS), None, "already canonical");
+        assert_eq!(canonical("/goods/", GOODS_PARAMS), None);
     }
 
     #[test]

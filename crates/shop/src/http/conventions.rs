@@ -17,7 +17,6 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::error::{ApiError, detail, messages};
-use crate::app::AppState;
 
 const ALLOW_HEADERS: &str =
     "accept, accept-encoding, authorization, content-type, dnt, origin, user-agent, x-csrftoken, x-requested-with";
@@ -61,8 +60,9 @@ pub async fn cors(request: Request, next: Next) -> Response {
 const PAGE_CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
-/// Security headers on HTML pages. The installed Vue front end (`/index/`) is someone else's
-/// bundle and gets only the frame and referrer headers: its scripts must run as they are.
+/// Security headers on HTML pages (layered on the page routes and the sandbox, not on the API).
+/// The installed Vue front end (`/index/`) is someone else's bundle and gets only the frame and
+/// referrer headers: its scripts must run as they are.
 pub async fn page_security_headers(request: Request, next: Next) -> Response {
     let is_spa = request.uri().path().starts_with("/index/");
     let mut response = next.run(request).await;
@@ -121,14 +121,17 @@ pub async fn drf_error_bodies(request: Request, next: Next) -> Response {
     Response::from_parts(parts, body)
 }
 
-/// Reads the whole body first (within `body_read_timeout_secs`: a client that stalls mid-body is
+/// Reads the whole body first (within `deadline`, `body_read_timeout_secs`: a client that stalls mid-body is
 /// answered 408 and holds nothing), then runs the handler in a task of its own, so that once started it
 /// finishes — commits or rolls back — even if the client goes away or the request times out. A
 /// handler future dropped in the middle of a transaction would leave the rollback queued on its
 /// connection until that connection is reused, holding row locks meanwhile.
-pub async fn run_to_completion(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let deadline = Duration::from_secs(state.config.body_read_timeout_secs.max(1));
+pub async fn run_to_completion(State(deadline): State<Duration>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
+    // Most requests (every GET) have no body: nothing to wait for.
+    if axum::body::HttpBody::is_end_stream(&body) {
+        return spawn_handler(Request::from_parts(parts, body), next).await;
+    }
     let bytes = match tokio::time::timeout(deadline, axum::body::to_bytes(body, usize::MAX)).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(error)) => {
@@ -141,7 +144,10 @@ pub async fn run_to_completion(State(state): State<AppState>, request: Request, 
         }
         Err(_) => return detail(StatusCode::REQUEST_TIMEOUT, messages::TIMEOUT),
     };
-    let request = Request::from_parts(parts, Body::from(bytes));
+    spawn_handler(Request::from_parts(parts, Body::from(bytes)), next).await
+}
+
+async fn spawn_handler(request: Request, next: Next) -> Response {
     match tokio::spawn(next.run(request)).await {
         Ok(response) => response,
         Err(error) => {

@@ -7,19 +7,21 @@ mod pages;
 
 use std::path::Path;
 
+use axum::middleware::from_fn;
 use axum::routing::get;
 use tower_http::services::ServeDir;
 
 use crate::config::Config;
+use crate::http::conventions::page_security_headers;
 use crate::http::routes::Routes;
 
 pub fn routes(routes: Routes, config: &Config) -> Routes {
     let static_dir = config.frontend_dir.join("static");
     routes
-        .page("/", get(pages::root))
-        .page("/index/", get(pages::spa_index))
+        .page("/", get(pages::root).layer(from_fn(page_security_headers)))
+        .page("/index/", get(pages::spa_index).layer(from_fn(page_security_headers)))
         .page("/api/", get(pages::api_root))
-        .page("/docs/", get(pages::docs))
+        .page("/docs/", get(pages::docs).layer(from_fn(page_security_headers)))
         .page("/health/", get(pages::health))
         .page("/favicon.ico", get(favicon::favicon))
         .files("/static", file_server(&static_dir))
