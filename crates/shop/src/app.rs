@@ -18,7 +18,7 @@ use crate::accounts::sms::{self, SmsSender};
 use crate::config::Config;
 use crate::failpoints::FailPoints;
 use crate::http::cache::{ResponseCache, cache_catalogue};
-use crate::http::conventions::{cors, drf_error_bodies, log_requests, page_security_headers, run_to_completion};
+use crate::http::conventions::{cors, drf_error_bodies, observe_requests, page_security_headers, run_to_completion};
 use crate::http::routes::Routes;
 use crate::http::serve::{ConnectionLimits, serve};
 use crate::payments::{self, Payments};
@@ -41,6 +41,8 @@ pub struct AppState {
     pub sandbox: Option<payments::gateway::BuiltinSandbox>,
     /// Armed only by tests.
     pub failpoints: Arc<FailPoints>,
+    /// The OpenAPI document of this router, as served at `/api/openapi.json`.
+    pub api_document: axum::body::Bytes,
 }
 
 impl AppState {
@@ -79,17 +81,18 @@ impl AppState {
             catalog_cache: Arc::new(catalog_cache),
             sandbox: None,
             failpoints: Arc::default(),
+            api_document: axum::body::Bytes::new(),
         })
     }
 }
 
 /// Time allowed for one request before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a shutdown waits for in-flight requests (each is bounded by `REQUEST_TIMEOUT`).
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(35);
 
 /// The whole HTTP surface, with the conventions of `http::conventions` applied to every route.
-pub fn build_app(state: AppState) -> Router {
+pub fn build_app(mut state: AppState) -> Router {
+    // Installed before the first request records anything.
+    crate::telemetry::handle();
     let routes = Routes::default();
     let routes = payments::routes(trade::routes(member::routes(accounts::routes(catalog::routes(routes)))));
     let routes = web::routes(routes, &state.config);
@@ -106,9 +109,10 @@ pub fn build_app(state: AppState) -> Router {
         ),
         None => routes,
     };
+    let (router, route_table, document) = routes.into_parts();
+    state.api_document = crate::openapi::render(document, &state.config).into();
     // Each `layer` wraps the ones before it: the request log is outermost, the body limit innermost.
-    routes
-        .into_router()
+    router
         .with_state(state)
         // The whole-body limit below replaces axum's per-extractor default (2 MB).
         .layer(from_fn_with_state(body_deadline, run_to_completion))
@@ -118,7 +122,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(from_fn(drf_error_bodies))
         .layer(from_fn(cors))
-        .layer(from_fn(log_requests))
+        .layer(from_fn_with_state(route_table, observe_requests))
 }
 
 /// A bound listener and the app it will serve; binding first lets callers (tests, the load
@@ -143,7 +147,7 @@ impl Server {
             max_connections: config.max_connections.max(1),
             max_connections_per_client: config.max_connections_per_client.max(1),
             proxies: config.trusted_proxies.iter().map(std::net::IpAddr::to_canonical).collect(),
-            shutdown_grace: SHUTDOWN_GRACE,
+            shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
         };
         Self { listener, app: build_app(state), limits }
     }

@@ -49,6 +49,9 @@ enum Command {
         #[command(flatten)]
         flags: ConfigFlags,
     },
+    /// Print the effective configuration (secrets redacted) and check it: keys, database, Alipay
+    /// gateway, SMS provider, public URL. Exits non-zero with one line per problem.
+    CheckConfig(ConfigFlags),
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -111,6 +114,7 @@ pub async fn run() -> anyhow::Result<()> {
         None => (CommandKind::Serve, cli.flags),
         Some(Command::Serve(flags)) => (CommandKind::Serve, flags),
         Some(Command::Migrate(flags)) => (CommandKind::Migrate, flags),
+        Some(Command::CheckConfig(flags)) => (CommandKind::CheckConfig, flags),
         Some(Command::Seed { goods, flags }) => (CommandKind::Seed { goods }, flags),
         Some(Command::User(UserCommand::Create { username, mobile, superuser, flags })) => {
             (CommandKind::CreateUser { username, mobile, superuser }, flags)
@@ -124,6 +128,7 @@ pub async fn run() -> anyhow::Result<()> {
     match command {
         CommandKind::Serve => serve(config).await,
         CommandKind::Migrate => migrate(&config).await,
+        CommandKind::CheckConfig => crate::check_config::run(&config).await,
         CommandKind::Seed { goods } => seed(&config, goods).await,
         CommandKind::CreateUser { username, mobile, superuser } => {
             let db = open_database(&config).await?;
@@ -145,6 +150,7 @@ pub async fn run() -> anyhow::Result<()> {
 enum CommandKind {
     Serve,
     Migrate,
+    CheckConfig,
     Seed { goods: Option<u32> },
     CreateUser { username: String, mobile: Option<String>, superuser: bool },
     SetPassword { username: String },
@@ -162,7 +168,9 @@ fn read_password() -> anyhow::Result<String> {
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    use std::io::IsTerminal;
+    // Colours only for a person at a terminal, not in files and journals.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stdout().is_terminal());
     match format {
         LogFormat::Pretty => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -247,7 +255,12 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let database = db::redact(&config.database_url());
     let frontend = config.frontend_dir.join("index.html").is_file();
     let state = AppState::new(db, config.clone()).await?;
-    payments::jobs::spawn(state.clone(), std::time::Duration::from_secs(config.alipay.job_interval_secs.max(1)));
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let jobs = payments::jobs::spawn(
+        state.clone(),
+        std::time::Duration::from_secs(config.alipay.job_interval_secs.max(1)),
+        jobs_stopped,
+    );
     let server = Server::with_listener(listener, state);
     let base = format!("http://{}", config.listen);
     say(format_args!("mxshop is serving on {base}/"));
@@ -263,7 +276,14 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     }
     say(format_args!("  database:             {database}"));
     say(format_args!("  data directory:       {}", config.data_dir.display()));
-    server.run(shutdown_signal()).await
+    server.run(shutdown_signal()).await?;
+    // The job run under way (if any) finishes; then nothing is left to do.
+    let _ = stop_jobs.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(config.shutdown_grace_secs), jobs).await.is_err() {
+        tracing::warn!("the payment jobs did not finish within the shutdown grace; their orders are retried at the next start");
+    }
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// A line on standard output; a closed stdout (a supervisor that stopped reading) must not take
@@ -273,10 +293,35 @@ fn say(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
+/// Completes at the first SIGTERM or Ctrl-C (SIGINT): the server stops accepting and drains. A
+/// second signal ends the process at once.
 async fn shutdown_signal() {
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        tracing::error!(%error, "cannot listen for Ctrl-C; stop the process another way");
-        std::future::pending::<()>().await;
-    }
-    tracing::info!("shutting down");
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => Some(signal),
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server gracefully");
+            None
+        }
+    };
+    let mut next_signal = async move || {
+        let term = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = term => "SIGTERM",
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+        }
+    };
+    let first = next_signal().await;
+    tracing::info!(signal = first, "shutting down: no new connections; in-flight requests finish (a second signal stops at once)");
+    tokio::spawn(async move {
+        let second = next_signal().await;
+        tracing::warn!(signal = second, "second signal: exiting now");
+        std::process::exit(1);
+    });
 }

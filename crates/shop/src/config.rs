@@ -64,6 +64,11 @@ pub struct Config {
     /// Most TCP connections one client (IPv4 address, IPv6 /64) holds at once; trusted proxies
     /// are exempt.
     pub max_connections_per_client: usize,
+    /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish before the process
+    /// exits anyway (each request is also bounded by its own 30 s timeout).
+    pub shutdown_grace_secs: u64,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
     pub sms: SmsConfig,
     pub alipay: AlipayConfig,
 }
@@ -171,10 +176,15 @@ impl Default for SmsConfig {
     }
 }
 
-/// A secret value: shown as `***` in logs and debug output.
-#[derive(Clone, Serialize, PartialEq, Eq)]
-#[serde(transparent)]
+/// A secret value: shown as `***` in logs, debug output and `mxshop check-config`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("***")
+    }
+}
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -309,6 +319,8 @@ impl Default for Config {
             body_read_timeout_secs: 20,
             max_connections: 8192,
             max_connections_per_client: 256,
+            shutdown_grace_secs: 35,
+            metrics_token: None,
             sms: SmsConfig::default(),
             alipay: AlipayConfig::default(),
         }

@@ -5,8 +5,9 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-/// An amount in fen. Arithmetic on it is exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+/// An amount in fen. Arithmetic on it is exact. In JSON: yuan, a number with at most two decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, utoipa::ToSchema)]
+#[schema(value_type = f64, example = 128.5)]
 pub struct Money(i64);
 
 impl Money {

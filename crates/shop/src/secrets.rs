@@ -180,3 +180,8 @@ mod tests {
         assert!(!second.code_matches("13800000000", "1234", "zz"));
     }
 }
+
+/// Compares a presented secret with the expected one in time independent of where they differ.
+pub fn constant_time_eq(given: &[u8], expected: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(given, expected).is_ok()
+}

@@ -74,6 +74,7 @@ impl Limit {
             .map_or(now, |hit| hit.hit_at);
         let wait = std::cmp::max((release - start).num_seconds(), 1) as u64;
         tracing::warn!(scope = self.scope, subject, count, wait, "rate limit reached");
+        crate::telemetry::rate_limited(self.scope);
         Err(ApiError::Throttled(wait))
     }
 }

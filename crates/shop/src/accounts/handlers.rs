@@ -16,7 +16,7 @@ use crate::http::client_ip::ClientIp;
 use crate::http::fields::Fields;
 
 /// UserDetail: what the profile page binds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserDetail {
     pub username: String,
     pub gender: String,
@@ -43,6 +43,10 @@ fn token_for(state: &AppState, user: &user::Model) -> ApiResult<String> {
 }
 
 /// `POST /code/`
+#[utoipa::path(
+    post, path = "/code/", tag = "accounts", request_body(content((crate::openapi::bodies::SendCode = "application/json"), (crate::openapi::bodies::SendCode = "application/x-www-form-urlencoded"), (crate::openapi::bodies::SendCode = "multipart/form-data"))),
+    responses((status = 201, description = "A code was sent (with the `log` provider: written to the server log)", example = json!({"mobile": "13800138000"})), crate::openapi::answers::Invalid, crate::openapi::answers::Throttled)
+)]
 pub async fn send_code(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -55,6 +59,10 @@ pub async fn send_code(
 }
 
 /// `POST /users/`
+#[utoipa::path(
+    post, path = "/users/", tag = "accounts", request_body(content((crate::openapi::bodies::Register = "application/json"), (crate::openapi::bodies::Register = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Register = "multipart/form-data"))),
+    responses((status = 201, description = "Registered and logged in", example = json!({"name": "13800138000", "username": "13800138000", "token": "eyJ…"})), crate::openapi::answers::Invalid, crate::openapi::answers::Throttled)
+)]
 pub async fn register(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -72,6 +80,10 @@ pub async fn register(
 }
 
 /// `POST /login/`
+#[utoipa::path(
+    post, path = "/login/", tag = "accounts", request_body(content((crate::openapi::bodies::Login = "application/json"), (crate::openapi::bodies::Login = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Login = "multipart/form-data"))),
+    responses((status = 200, description = "A login token (JWT)", example = json!({"token": "eyJ…"})), (status = 400, description = "Wrong credentials", body = crate::openapi::answers::Invalid, example = json!({"non_field_errors": ["无法使用提供的认证信息登录。"]})), crate::openapi::answers::Throttled, (status = 503, description = "Too many logins at once; try again", body = crate::openapi::answers::Throttled))
+)]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -82,12 +94,29 @@ pub async fn login(
     Ok(Json(json!({ "token": token_for(&state, &user)? })))
 }
 
-/// `GET /users/` and `GET /users/{any}/`: the authenticated user.
-pub async fn get_profile(user: CurrentUser) -> Json<UserDetail> {
+/// `GET /users/`: the authenticated user.
+#[utoipa::path(
+    get, path = "/users/", tag = "accounts", security(("jwt" = [])),
+    responses((status = 200, description = "The authenticated user's profile", body = UserDetail), crate::openapi::answers::NotAuthenticated)
+)]
+pub async fn get_own_profile(user: CurrentUser) -> Json<UserDetail> {
     Json(UserDetail::from(&user.0))
 }
 
+/// `GET /users/{any}/`: the authenticated user, whatever the id (as the original).
+#[utoipa::path(
+    get, path = "/users/{id}/", tag = "accounts", params(("id" = i32, Path, description = "any id: the profile is always the caller's")), security(("jwt" = [])),
+    responses((status = 200, description = "The authenticated user's profile", body = UserDetail), crate::openapi::answers::NotAuthenticated)
+)]
+pub async fn get_profile(user: CurrentUser) -> Json<UserDetail> {
+    get_own_profile(user).await
+}
+
 /// `PATCH /users/{any}/`
+#[utoipa::path(
+    patch, path = "/users/{id}/", tag = "accounts", params(("id" = i32, Path, description = "any id: the caller's profile changes")), security(("jwt" = [])), request_body(content((crate::openapi::bodies::Profile = "application/json"), (crate::openapi::bodies::Profile = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Profile = "multipart/form-data"))),
+    responses((status = 200, description = "The updated profile", body = UserDetail), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
+)]
 pub async fn patch_profile(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -99,6 +128,10 @@ pub async fn patch_profile(
 }
 
 /// `PUT /users/{any}/`: like PATCH, but `username` is required.
+#[utoipa::path(
+    put, path = "/users/{id}/", tag = "accounts", params(("id" = i32, Path, description = "any id: the caller's profile changes")), security(("jwt" = [])), request_body(content((crate::openapi::bodies::Profile = "application/json"), (crate::openapi::bodies::Profile = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Profile = "multipart/form-data"))),
+    responses((status = 200, description = "The updated profile", body = UserDetail), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
+)]
 pub async fn put_profile(
     State(state): State<AppState>,
     user: CurrentUser,

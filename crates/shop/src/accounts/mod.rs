@@ -7,14 +7,13 @@ pub mod sms;
 pub mod tokens;
 pub mod users;
 
-use axum::routing::{get, post};
+use utoipa_axum::routes;
 
 use crate::http::routes::Routes;
 
-pub fn routes(routes: Routes) -> Routes {
-    routes
-        .api("/code/", post(handlers::send_code))
-        .api("/users/", post(handlers::register).get(handlers::get_profile))
-        .api("/users/{id}/", get(handlers::get_profile).patch(handlers::patch_profile).put(handlers::put_profile))
-        .api("/login/", post(handlers::login))
+pub fn routes(api: Routes) -> Routes {
+    api.api(routes!(handlers::send_code))
+        .api(routes!(handlers::register, handlers::get_own_profile))
+        .api(routes!(handlers::get_profile, handlers::patch_profile, handlers::put_profile))
+        .api(routes!(handlers::login))
 }

@@ -13,6 +13,21 @@ use crate::http::pagination::{PageRequest, Paginated};
 use crate::http::{ApiError, ApiResult, Lookup, QueryParams, RequestUrl};
 
 /// `GET /goods/`
+#[utoipa::path(
+    get, path = "/goods/", tag = "catalog",
+    params(
+        ("page" = Option<u64>, Query, description = "page number from 1, or `last`"),
+        ("page_size" = Option<u64>, Query, description = "goods per page, 1 to 100 (default 12)"),
+        ("ordering" = Option<String>, Query, description = "`shop_price`, `-shop_price`, `sold_num`, `-sold_num`, `add_time`, `-add_time`"),
+        ("pricemin" = Option<f64>, Query, description = "lowest shop price, yuan"),
+        ("pricemax" = Option<f64>, Query, description = "highest shop price, yuan"),
+        ("top_category" = Option<i32>, Query, description = "a category id of any level: its goods and its descendants' goods"),
+        ("is_hot" = Option<bool>, Query, description = "only hot goods"),
+        ("is_new" = Option<bool>, Query, description = "only new goods"),
+        ("search" = Option<String>, Query, description = "words matched in name, brief and description; at most 10 terms of 100 characters"),
+    ),
+    responses((status = 200, description = "One page of goods", body = crate::http::pagination::Paginated<crate::catalog::render::GoodsJson>), crate::openapi::answers::Invalid, crate::openapi::answers::NotFound)
+)]
 pub async fn list_goods(
     State(state): State<AppState>,
     url: RequestUrl,
@@ -27,6 +42,10 @@ pub async fn list_goods(
 }
 
 /// `GET /goods/{id}/` — counts the view.
+#[utoipa::path(
+    get, path = "/goods/{id}/", tag = "catalog", params(("id" = i32, Path, description = "goods id")),
+    responses((status = 200, description = "The goods (the view is counted in `click_num`)", body = crate::catalog::render::GoodsJson), crate::openapi::answers::NotFound)
+)]
 pub async fn get_goods(
     State(state): State<AppState>,
     url: RequestUrl,
@@ -38,6 +57,10 @@ pub async fn get_goods(
 }
 
 /// `GET /categories/`
+#[utoipa::path(
+    get, path = "/categories/", tag = "catalog",
+    responses((status = 200, description = "The level-1 categories with their sub-categories", body = Vec<crate::catalog::render::CategoryTree>))
+)]
 pub async fn list_categories(State(state): State<AppState>) -> ApiResult<Json<Vec<CategoryTree>>> {
     let index = CategoryIndex::load(&state.db).await?;
     let trees = index.top_level().filter_map(|category| index.tree(category.id)).collect();
@@ -45,22 +68,38 @@ pub async fn list_categories(State(state): State<AppState>) -> ApiResult<Json<Ve
 }
 
 /// `GET /categories/{id}/` — any level may be the root (the menu links sub-categories).
+#[utoipa::path(
+    get, path = "/categories/{id}/", tag = "catalog", params(("id" = i32, Path, description = "category id (any level)")),
+    responses((status = 200, description = "The category with its sub-categories", body = crate::catalog::render::CategoryTree), crate::openapi::answers::NotFound)
+)]
 pub async fn get_category(State(state): State<AppState>, Lookup(id): Lookup) -> ApiResult<Json<CategoryTree>> {
     let index = CategoryIndex::load(&state.db).await?;
     index.tree(id).map(Json).ok_or(ApiError::NotFound)
 }
 
 /// `GET /banners/`
+#[utoipa::path(
+    get, path = "/banners/", tag = "catalog",
+    responses((status = 200, description = "Home page carousel, by index", body = Vec<crate::catalog::render::BannerJson>))
+)]
 pub async fn list_banners(State(state): State<AppState>, url: RequestUrl) -> ApiResult<Json<Vec<BannerJson>>> {
     Ok(Json(home::banners(&state.db, &url).await?))
 }
 
 /// `GET /hotsearchs/`
+#[utoipa::path(
+    get, path = "/hotsearchs/", tag = "catalog",
+    responses((status = 200, description = "Hot search words, by index", body = Vec<crate::catalog::render::HotSearchJson>))
+)]
 pub async fn list_hot_searches(State(state): State<AppState>) -> ApiResult<Json<Vec<HotSearchJson>>> {
     Ok(Json(home::hot_searches(&state.db).await?))
 }
 
 /// `GET /indexgoods/`
+#[utoipa::path(
+    get, path = "/indexgoods/", tag = "catalog",
+    responses((status = 200, description = "Home page sections: one per tab category, with brands, goods, sub-categories and an ad", body = Vec<crate::catalog::render::IndexCategoryJson>))
+)]
 pub async fn list_index_goods(
     State(state): State<AppState>,
     url: RequestUrl,

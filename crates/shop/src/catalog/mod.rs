@@ -7,17 +7,16 @@ mod handlers;
 mod home;
 pub mod render;
 
-use axum::routing::get;
+use utoipa_axum::routes;
 
 use crate::http::routes::Routes;
 
-pub fn routes(routes: Routes) -> Routes {
-    routes
-        .api("/goods/", get(handlers::list_goods))
-        .api("/goods/{id}/", get(handlers::get_goods))
-        .api("/categories/", get(handlers::list_categories))
-        .api("/categories/{id}/", get(handlers::get_category))
-        .api("/banners/", get(handlers::list_banners))
-        .api("/hotsearchs/", get(handlers::list_hot_searches))
-        .api("/indexgoods/", get(handlers::list_index_goods))
+pub fn routes(api: Routes) -> Routes {
+    api.api(routes!(handlers::list_goods))
+        .api(routes!(handlers::get_goods))
+        .api(routes!(handlers::list_categories))
+        .api(routes!(handlers::get_category))
+        .api(routes!(handlers::list_banners))
+        .api(routes!(handlers::list_hot_searches))
+        .api(routes!(handlers::list_index_goods))
 }

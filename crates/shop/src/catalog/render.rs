@@ -8,7 +8,7 @@ use crate::http::RequestUrl;
 use crate::money::Money;
 
 /// The fields every category shape shares, after `id` (and `sub_cat` in tree shapes).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CategoryFields {
     pub name: String,
     pub code: String,
@@ -34,7 +34,7 @@ impl From<&category::Model> for CategoryFields {
 }
 
 /// Category (flat): no `sub_cat` key.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CategoryJson {
     pub id: i32,
     #[serde(flatten)]
@@ -48,7 +48,7 @@ impl From<&category::Model> for CategoryJson {
 }
 
 /// A category with its children; `S` is the children's shape (`CategoryJson` at the last level).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CategoryTreeJson<S> {
     pub id: i32,
     pub sub_cat: Vec<S>,
@@ -59,12 +59,12 @@ pub struct CategoryTreeJson<S> {
 /// Level-1 shape: children are trees whose children are flat.
 pub type CategoryTree = CategoryTreeJson<CategoryTreeJson<CategoryJson>>;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImageJson {
     pub image: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GoodsJson {
     pub id: i32,
     pub category: CategoryJson,
@@ -119,7 +119,7 @@ impl GoodsJson {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BannerJson {
     pub id: i32,
     pub image: Option<String>,
@@ -140,7 +140,7 @@ impl BannerJson {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BrandJson {
     pub id: i32,
     pub name: String,
@@ -163,7 +163,7 @@ impl BrandJson {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HotSearchJson {
     pub id: i32,
     pub keywords: String,
@@ -183,7 +183,7 @@ impl From<&hot_search_word::Model> for HotSearchJson {
 }
 
 /// `ad_goods`: a goods, or `{}` when the category has no ad.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum AdGoods {
     Goods(Box<GoodsJson>),
@@ -191,7 +191,7 @@ pub enum AdGoods {
 }
 
 /// One home-page section: a tab category with its brands, all goods of its subtree and its ad.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IndexCategoryJson {
     pub id: i32,
     pub brands: Vec<BrandJson>,

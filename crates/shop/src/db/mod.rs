@@ -35,6 +35,49 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
     Ok(db)
 }
 
+/// The pool's open connections, idle connections and maximum.
+pub fn pool_stats(db: &DatabaseConnection) -> (u32, usize, u32) {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        DbBackend::MySql => {
+            let pool = db.get_mysql_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+    }
+}
+
+/// Takes a connection from the pool and gives it back; `false` when none can be had.
+pub async fn acquire_probe(db: &DatabaseConnection) -> bool {
+    match db.get_database_backend() {
+        DbBackend::Postgres => db.get_postgres_connection_pool().acquire().await.is_ok(),
+        DbBackend::MySql => db.get_mysql_connection_pool().acquire().await.is_ok(),
+        _ => db.get_sqlite_connection_pool().acquire().await.is_ok(),
+    }
+}
+
+/// Why the database cannot serve this build now: unreachable, or migrations not applied (another
+/// instance migrating, or a database behind the binary). `None` when ready.
+pub async fn not_ready(db: &DatabaseConnection) -> Option<String> {
+    if let Err(error) = db.ping().await {
+        return Some(format!("database unreachable: {error}"));
+    }
+    match Migrator::get_pending_migrations(db).await {
+        Ok(pending) if pending.is_empty() => None,
+        Ok(pending) => Some(format!(
+            "migrations pending: {}",
+            pending.iter().map(|m| m.name().to_owned()).collect::<Vec<_>>().join(", ")
+        )),
+        Err(error) => Some(format!("cannot read the migration state: {error}")),
+    }
+}
+
 /// Ends a transaction: commits when `result` is `Ok`, rolls back at once when it is an error.
 ///
 /// A transaction merely dropped is rolled back only when its connection is next used, holding its

@@ -111,6 +111,11 @@ impl ResponseCache {
         Self { ttl, budget, hosts, slots: Mutex::default() }
     }
 
+    /// Bytes held now.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -243,7 +248,9 @@ pub async fn cache_catalogue(State(state): State<AppState>, mut request: Request
     }
     // Absolute URLs in the body name the host, so the host is part of the key.
     let key = format!("{} {}", host.to_ascii_lowercase(), request.uri());
-    let refresh = match cache.plan(&key) {
+    let plan = cache.plan(&key);
+    crate::telemetry::cache_lookup(!matches!(plan, Plan::Refresh(_)));
+    let refresh = match plan {
         Plan::Serve(cached) => return response(cached),
         Plan::Refresh(refresh) => refresh,
         Plan::Wait(fill) => {

@@ -1,15 +1,14 @@
 //! Conventions every route follows, as middleware and fallbacks: django-cors-headers' CORS, Django's
-//! `APPEND_SLASH` redirect, DRF-shaped bodies for errors the framework itself produces, and one log
-//! line per request.
+//! `APPEND_SLASH` redirect, DRF-shaped bodies for errors the framework itself produces, and a
+//! request id, a span, a log line and metrics per request.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{self, HeaderValue};
+use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,6 +16,8 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::error::{ApiError, detail, messages};
+use super::routes::{RouteTable, UNMATCHED};
+use crate::telemetry;
 
 const ALLOW_HEADERS: &str =
     "accept, accept-encoding, authorization, content-type, dnt, origin, user-agent, x-csrftoken, x-requested-with";
@@ -148,7 +149,8 @@ pub async fn run_to_completion(State(deadline): State<Duration>, request: Reques
 }
 
 async fn spawn_handler(request: Request, next: Next) -> Response {
-    match tokio::spawn(next.run(request)).await {
+    // The task carries the request's span, so the handler's log lines name the request.
+    match tokio::spawn(next.run(request).in_current_span()).await {
         Ok(response) => response,
         Err(error) => {
             tracing::error!(%error, "a request handler panicked");
@@ -189,19 +191,68 @@ pub async fn not_found(routes: Arc<matchit::Router<()>>, request: Request<Body>)
     ApiError::NotFound.into_response()
 }
 
-static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(1);
+/// The request id header: accepted from a client or proxy, else made here; always answered.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// One line per request: method, path, status and latency, inside a span carrying a request id so
-/// that anything logged while handling it can be told apart.
-pub async fn log_requests(request: Request, next: Next) -> Response {
+/// A request's id, in its extensions and in every log line written while it is handled.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub HeaderValue);
+
+impl RequestId {
+    /// The id a client or proxy sent, when it is a sane token (at most 64 visible characters of
+    /// `[A-Za-z0-9._:-]`, so it cannot forge log lines), else a new random one.
+    fn of(headers: &axum::http::HeaderMap) -> Self {
+        let sent = headers.get(&REQUEST_ID).filter(|value| {
+            let bytes = value.as_bytes();
+            !bytes.is_empty()
+                && bytes.len() <= 64
+                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        });
+        match sent {
+            Some(value) => Self(value.clone()),
+            None => {
+                let id = format!("{:016x}", rand::random::<u64>());
+                Self(HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("0")))
+            }
+        }
+    }
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// One span per request (request id, method, matched route, path) around everything logged while
+/// it is handled, one line when it is answered (status, latency), the `x-request-id` answer
+/// header, and the request metrics.
+pub async fn observe_requests(State(routes): State<RouteTable>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let id = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let span = tracing::info_span!("request", id, %method, %path);
-    let response = next.run(request).instrument(span.clone()).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let status = response.status().as_u16();
-    tracing::info!(parent: &span, status, latency_ms = format!("{latency_ms:.2}"), "served");
+    let _in_flight = telemetry::InFlight::enter();
+    let id = RequestId::of(request.headers());
+    let method = method_label(request.method());
+    let route = routes.label(request.uri().path());
+    let span = tracing::info_span!(
+        "request",
+        id = %String::from_utf8_lossy(id.0.as_bytes()),
+        method,
+        route = route.as_deref().unwrap_or(UNMATCHED),
+        path = %request.uri().path(),
+    );
+    request.extensions_mut().insert(id.clone());
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    response.headers_mut().insert(REQUEST_ID, id.0);
+    let status = response.status();
+    tracing::info!(parent: &span, status = status.as_u16(), latency_ms = elapsed.as_secs_f64() * 1000.0, "served");
+    telemetry::record_request(method, route, status, elapsed);
     response
 }

@@ -70,7 +70,7 @@ impl PageRequest {
 }
 
 /// `{"count", "next", "previous", "results"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Paginated<T> {
     pub count: u64,
     pub next: Option<String>,

@@ -15,7 +15,7 @@ use crate::http::body::Payload;
 use crate::http::fields::{Fields, Text};
 use crate::http::{ApiError, ApiResult, Lookup};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AddressJson {
     pub id: i32,
     pub province: String,
@@ -75,6 +75,10 @@ async fn owned(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult<user_
 }
 
 /// `GET /address/`
+#[utoipa::path(
+    get, path = "/address/", tag = "member", security(("jwt" = [])),
+    responses((status = 200, description = "The caller's addresses", body = Vec<AddressJson>), crate::openapi::answers::NotAuthenticated)
+)]
 pub async fn list_addresses(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<Vec<AddressJson>>> {
     let rows = user_address::Entity::find()
         .filter(user_address::Column::UserId.eq(user.id()))
@@ -85,6 +89,10 @@ pub async fn list_addresses(State(state): State<AppState>, user: CurrentUser) ->
 }
 
 /// `POST /address/`
+#[utoipa::path(
+    post, path = "/address/", tag = "member", security(("jwt" = [])), request_body(content((crate::openapi::bodies::Address = "application/json"), (crate::openapi::bodies::Address = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Address = "multipart/form-data"))),
+    responses((status = 201, description = "The address", body = AddressJson), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
+)]
 pub async fn create_address(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -110,6 +118,10 @@ pub async fn create_address(
 }
 
 /// `GET /address/{id}/`
+#[utoipa::path(
+    get, path = "/address/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "address id")),
+    responses((status = 200, description = "The address", body = AddressJson), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
+)]
 pub async fn get_address(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -119,6 +131,10 @@ pub async fn get_address(
 }
 
 /// `PUT` and `PATCH /address/{id}/`: the fields sent are changed; `id` and `add_time` are ignored.
+#[utoipa::path(
+    method(put, patch), path = "/address/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "address id")), request_body(content((crate::openapi::bodies::Address = "application/json"), (crate::openapi::bodies::Address = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Address = "multipart/form-data"))),
+    responses((status = 200, description = "The changed address (the fields sent change)", body = AddressJson), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
+)]
 pub async fn update_address(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -139,6 +155,10 @@ pub async fn update_address(
 }
 
 /// `DELETE /address/{id}/`
+#[utoipa::path(
+    delete, path = "/address/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "address id")),
+    responses((status = 204, description = "Deleted"), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
+)]
 pub async fn delete_address(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -21,19 +21,23 @@ use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
 
 const ALREADY: &str = "已经收藏";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FavDetail {
     pub goods: GoodsJson,
     pub id: i32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Fav {
     pub goods: i32,
     pub id: i32,
 }
 
 /// `GET /userfavs/`
+#[utoipa::path(
+    get, path = "/userfavs/", tag = "member", security(("jwt" = [])),
+    responses((status = 200, description = "The caller's favourites", body = Vec<FavDetail>), crate::openapi::answers::NotAuthenticated)
+)]
 pub async fn list_favs(
     State(state): State<AppState>,
     url: RequestUrl,
@@ -51,6 +55,10 @@ pub async fn list_favs(
 }
 
 /// `POST /userfavs/` `{"goods": id}`
+#[utoipa::path(
+    post, path = "/userfavs/", tag = "member", security(("jwt" = [])), request_body(content((crate::openapi::bodies::NewFav = "application/json"), (crate::openapi::bodies::NewFav = "application/x-www-form-urlencoded"), (crate::openapi::bodies::NewFav = "multipart/form-data"))),
+    responses((status = 201, description = "Favourited", body = Fav), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
+)]
 pub async fn create_fav(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -93,6 +101,10 @@ pub async fn create_fav(
 }
 
 /// `GET /userfavs/{goods_id}/`: 200 when favourited, 404 otherwise.
+#[utoipa::path(
+    get, path = "/userfavs/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")),
+    responses((status = 200, description = "The goods is a favourite", body = Fav), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
+)]
 pub async fn get_fav(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -108,6 +120,10 @@ pub async fn get_fav(
 }
 
 /// `DELETE /userfavs/{goods_id}/`
+#[utoipa::path(
+    delete, path = "/userfavs/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")),
+    responses((status = 204, description = "No longer a favourite"), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
+)]
 pub async fn delete_fav(
     State(state): State<AppState>,
     user: CurrentUser,

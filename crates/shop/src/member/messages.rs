@@ -32,7 +32,7 @@ const QUOTA_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// The answer when a day's uploads would exceed `upload_daily_bytes`.
 pub const DAILY_BYTES_SPENT: &str = "今日上传的文件已超过总大小上限。";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MessageJson {
     pub message_type: i16,
     pub subject: String,
@@ -56,6 +56,10 @@ impl MessageJson {
 }
 
 /// `GET /messages/`
+#[utoipa::path(
+    get, path = "/messages/", tag = "member", security(("jwt" = [])),
+    responses((status = 200, description = "The caller's messages", body = Vec<MessageJson>), crate::openapi::answers::NotAuthenticated)
+)]
 pub async fn list_messages(
     State(state): State<AppState>,
     url: RequestUrl,
@@ -77,6 +81,10 @@ fn extension(file_name: &str) -> Option<String> {
 }
 
 /// `POST /messages/` (multipart: `file`, `subject`, `message`, `message_type`)
+#[utoipa::path(
+    post, path = "/messages/", tag = "member", security(("jwt" = [])), request_body(content((crate::openapi::bodies::NewMessage = "application/json"), (crate::openapi::bodies::NewMessage = "application/x-www-form-urlencoded"), (crate::openapi::bodies::NewMessage = "multipart/form-data"))),
+    responses((status = 201, description = "The message", body = MessageJson), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, crate::openapi::answers::Throttled)
+)]
 pub async fn create_message(
     State(state): State<AppState>,
     url: RequestUrl,
@@ -165,6 +173,10 @@ async fn store_upload(
 }
 
 /// `DELETE /messages/{id}/`
+#[utoipa::path(
+    delete, path = "/messages/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "message id")),
+    responses((status = 204, description = "Deleted"), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
+)]
 pub async fn delete_message(
     State(state): State<AppState>,
     user: CurrentUser,

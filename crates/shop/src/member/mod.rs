@@ -5,22 +5,19 @@ mod addresses;
 mod favs;
 pub mod messages;
 
-use axum::routing::{delete, get};
+use utoipa_axum::routes;
 
 use crate::http::routes::Routes;
 
-pub fn routes(routes: Routes) -> Routes {
-    routes
-        .api("/userfavs/", get(favs::list_favs).post(favs::create_fav))
-        .api("/userfavs/{id}/", get(favs::get_fav).delete(favs::delete_fav))
-        .api("/messages/", get(messages::list_messages).post(messages::create_message))
-        .api("/messages/{id}/", delete(messages::delete_message))
-        .api("/address/", get(addresses::list_addresses).post(addresses::create_address))
-        .api(
-            "/address/{id}/",
-            get(addresses::get_address)
-                .put(addresses::update_address)
-                .patch(addresses::update_address)
-                .delete(addresses::delete_address),
-        )
+pub fn routes(api: Routes) -> Routes {
+    api.api(routes!(favs::list_favs, favs::create_fav))
+        .api(routes!(favs::get_fav, favs::delete_fav))
+        .api(routes!(messages::list_messages, messages::create_message))
+        .api(routes!(messages::delete_message))
+        .api(routes!(addresses::list_addresses, addresses::create_address))
+        .api(routes!(
+            addresses::get_address,
+            addresses::update_address,
+            addresses::delete_address
+        ))
 }

@@ -98,7 +98,7 @@ pub async fn builtin_sandbox(config: &Config) -> anyhow::Result<Option<BuiltinSa
 
 /// Why the shop looks reachable from other machines, if it does: a non-loopback listen address,
 /// a reverse proxy in front (`trusted_proxies`), or a public URL that is not loopback.
-fn public_exposure(config: &Config) -> Option<String> {
+pub(crate) fn public_exposure(config: &Config) -> Option<String> {
     if !config.listen.ip().is_loopback() {
         return Some(format!("it would listen on {}", config.listen));
     }

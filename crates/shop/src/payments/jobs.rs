@@ -10,6 +10,8 @@
 
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
+
 use chrono::{NaiveDateTime, TimeDelta};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -86,6 +88,8 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
         .limit(BATCH)
         .all(&state.db)
         .await?;
+    let lag = due.iter().map(|order| due_since(order)).min().map(|since| (now - since).to_std().unwrap_or_default());
+    crate::telemetry::job_lag("payments", lag.unwrap_or_default());
     for order in due {
         let token = format!("{:032x}", rand::random::<u128>());
         match claim(state, &order, &token).await {
@@ -100,6 +104,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
         let next = match handle(state, &order, &mut report).await {
             Ok(next) => next,
             Err(error) => {
+                crate::telemetry::job_error("payments");
                 tracing::warn!(error = format!("{error:#}"), order_sn = %order.order_sn, attempts, "order job deferred");
                 report.deferred += 1;
                 Next::Retry
@@ -111,6 +116,12 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
     }
     report.refunds_settled = refunds::settle_pending(state).await?;
     Ok(report)
+}
+
+/// When an order became due to a job: its scheduled check, else its deadline or the moment it
+/// became old enough to reconcile, whichever came first.
+fn due_since(order: &order_info::Model) -> NaiveDateTime {
+    order.next_check_at.unwrap_or_else(|| order.expire_at.min(order.add_time + RECONCILE_AFTER))
 }
 
 /// Claims an order for one run: a lease that ends at `next_check_at`, owned by `token`, taken only
@@ -232,6 +243,7 @@ async fn expire(state: &AppState, order: &order_info::Model, report: &mut Report
     if apply::close_unpaid(&state.db, order.id, PayEvent::Expired, watch, Some(&event)).await? {
         tracing::info!(order_sn = %order.order_sn, "closed an unpaid order past its deadline; stock released");
         report.expired += 1;
+        crate::telemetry::order_event("expired");
     }
     Ok(if watch { Next::At(order.expire_at + DEADLINE_MARGIN) } else { Next::Done })
 }
@@ -296,18 +308,25 @@ pub async fn close_at_gateway(state: &AppState, order: &order_info::Model) {
     }
 }
 
-/// Runs the jobs every `interval` until the process ends.
-pub fn spawn(state: AppState, interval: Duration) {
+/// Runs the jobs every `interval` until `stop` turns true; a run under way when it does is
+/// finished first (the task ends after it).
+pub fn spawn(state: AppState, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticker.tick().await;
-            match run_once(&state).await {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
+            let started = std::time::Instant::now();
+            let outcome = run_once(&state).await;
+            crate::telemetry::job_run("payments", started.elapsed(), outcome.is_ok());
+            match outcome {
                 Ok(report) if report != Report::default() => tracing::info!(?report, "payment jobs"),
                 Ok(_) => {}
                 Err(error) => tracing::error!(error = format!("{error:#}"), "payment jobs failed"),
             }
         }
-    });
+    })
 }

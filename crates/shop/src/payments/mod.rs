@@ -10,7 +10,6 @@ pub mod refunds;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::routing::get;
 use chrono::{NaiveDateTime, TimeDelta, TimeZone, Utc};
 
 use crate::config::Config;
@@ -18,10 +17,10 @@ use crate::db::entities::order_info;
 use crate::http::routes::Routes;
 use crate::trade::status::PayStatus;
 
-pub fn routes(routes: Routes) -> Routes {
-    routes
-        .api("/alipay/return/", get(notify::browser_return).post(notify::receive_notification))
-        .api("/admin/orders/{id}/refund/", get(refunds::list_refunds).post(refunds::create_refund))
+pub fn routes(api: Routes) -> Routes {
+    use utoipa_axum::routes;
+    api.api(routes!(notify::browser_return, notify::receive_notification))
+        .api(routes!(refunds::list_refunds, refunds::create_refund))
 }
 
 /// A cached URL is reused until this long before the order's deadline.

@@ -57,7 +57,17 @@ const UNVERIFIED_LIMIT: Limit = Limit { scope: "unverified-notification", max: 6
 const UNVERIFIED_KEPT_BYTES: usize = 4096;
 
 /// `POST /alipay/return/`
+#[utoipa::path(
+    post, path = "/alipay/return/", tag = "payments",
+    request_body(content = crate::openapi::bodies::AlipayNotification, content_type = "application/x-www-form-urlencoded", description = "Alipay's asynchronous notification, RSA2-signed"),
+    responses(
+        (status = 200, description = "Verified and applied (or a duplicate): Alipay stops delivering", body = String, content_type = "text/plain", example = "success"),
+        (status = 400, description = "Refused: bad signature, another app or seller, wrong amount, unknown order", body = String, content_type = "text/plain", example = "fail"),
+        (status = 500, description = "Could not be applied now: Alipay delivers again later", body = String, content_type = "text/plain", example = "fail"),
+    )
+)]
 pub async fn receive_notification(State(state): State<AppState>, ClientIp(client): ClientIp, body: String) -> Response {
+    let started = std::time::Instant::now();
     let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str());
     let as_json: serde_json::Map<String, serde_json::Value> =
@@ -71,6 +81,7 @@ pub async fn receive_notification(State(state): State<AppState>, ClientIp(client
     let notification = match state.payments.client.verify_notification_fields(&fields) {
         Ok(notification) => notification,
         Err(error) => {
+            crate::telemetry::notification(Verdict::BadSignature.as_str());
             if let Err(db_error) = record_unverified(&state, &client, event, &error).await {
                 tracing::error!(error = %db_error, "cannot record a refused notification");
             }
@@ -86,7 +97,10 @@ pub async fn receive_notification(State(state): State<AppState>, ClientIp(client
         paid_at: notification.gmt_payment,
         refund: notification.is_refund().then_some(notification.out_biz_no.as_deref()),
     };
-    match process(&state, &facts, &event).await {
+    let processed = process(&state, &facts, &event).await;
+    crate::telemetry::notification(processed.as_ref().map_or("error", |verdict| verdict.as_str()));
+    crate::telemetry::notification_applied_in(started);
+    match processed {
         Ok(verdict) if verdict.accepted() => plain(StatusCode::OK, "success"),
         Ok(verdict) => {
             tracing::warn!(verdict = verdict.as_str(), out_trade_no = facts.out_trade_no, "refused a notification");
@@ -196,6 +210,11 @@ pub async fn process(state: &AppState, facts: &TradeFacts<'_>, event: &EventReco
 
 /// `GET /alipay/return/`: verify the return, ask Alipay about the trade, apply what it says, and
 /// send the buyer to their orders (or home when anything is wrong).
+#[utoipa::path(
+    get, path = "/alipay/return/", tag = "payments",
+    params(("out_trade_no" = Option<String>, Query, description = "with Alipay's other signed return parameters")),
+    responses((status = 302, description = "To the order page after asking Alipay about the trade (a return never changes an order by itself), or to the home page"))
+)]
 pub async fn browser_return(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let redirect = |to: &'static str| (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
     let Ok(returned) = state.payments.client.verify_return(query.as_deref().unwrap_or_default()) else {

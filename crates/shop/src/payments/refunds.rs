@@ -65,7 +65,7 @@ pub fn backoff(attempts: i32) -> TimeDelta {
     std::cmp::min(TimeDelta::seconds(30_i64 << std::cmp::min(attempts - 1, 7)), TimeDelta::hours(1))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RefundJson {
     pub id: i32,
     pub out_request_no: String,
@@ -100,6 +100,10 @@ fn staff_only(user: &CurrentUser) -> ApiResult<()> {
 }
 
 /// `GET /admin/orders/{id}/refund/`
+#[utoipa::path(
+    get, path = "/admin/orders/{id}/refund/", tag = "payments", security(("jwt" = [])), params(("id" = i32, Path, description = "order id")),
+    responses((status = 200, description = "The order's refunds (staff only)", body = Vec<RefundJson>), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::Forbidden, crate::openapi::answers::NotFound)
+)]
 pub async fn list_refunds(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -121,6 +125,15 @@ fn valid_out_request_no(text: &str) -> bool {
 }
 
 /// `POST /admin/orders/{id}/refund/` `{"amount", "reason", "out_request_no"?}`
+#[utoipa::path(
+    post, path = "/admin/orders/{id}/refund/", tag = "payments", security(("jwt" = [])), params(("id" = i32, Path, description = "order id")), request_body(content((crate::openapi::bodies::NewRefund = "application/json"), (crate::openapi::bodies::NewRefund = "application/x-www-form-urlencoded"), (crate::openapi::bodies::NewRefund = "multipart/form-data"))),
+    responses(
+        (status = 201, description = "Refunded (`succeeded`), refused by Alipay (`failed`) or not known yet (`pending`: the jobs finish it)", body = RefundJson),
+        (status = 200, description = "The refund already recorded with this `out_request_no`", body = RefundJson),
+        crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, crate::openapi::answers::Forbidden, crate::openapi::answers::NotFound,
+        (status = 422, description = "`out_request_no` reused with another amount", body = crate::openapi::answers::NotFound),
+    )
+)]
 pub async fn create_refund(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -338,6 +351,7 @@ async fn settle(
         }
         Ok(())
     })?;
+    crate::telemetry::refund(status.as_str());
     let current = refund::Entity::find_by_id(row.id).one(&state.db).await?;
     Ok(current.unwrap_or(refund::Model {
         status: status.as_str().to_owned(),

@@ -20,13 +20,13 @@ use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
 const NUMS_REQUIRED: &str = "请选择购买数量";
 const NUMS_AT_LEAST_ONE: &str = "商品数量不能小于一";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CartLineJson {
     pub goods: GoodsJson,
     pub nums: i32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CartLineWrite {
     pub nums: i32,
     pub goods: i32,
@@ -72,6 +72,10 @@ async fn line(txn: &DatabaseTransaction, user_id: i32, goods_id: i32) -> ApiResu
 }
 
 /// `GET /shopcarts/`
+#[utoipa::path(
+    get, path = "/shopcarts/", tag = "trade", security(("jwt" = [])),
+    responses((status = 200, description = "The cart's lines", body = Vec<CartLineJson>), crate::openapi::answers::NotAuthenticated)
+)]
 pub async fn list_cart(
     State(state): State<AppState>,
     url: RequestUrl,
@@ -89,6 +93,10 @@ pub async fn list_cart(
 }
 
 /// `POST /shopcarts/` `{"goods", "nums"}`: adds `nums` to the line (creating it).
+#[utoipa::path(
+    post, path = "/shopcarts/", tag = "trade", security(("jwt" = [])), request_body(content((crate::openapi::bodies::CartAdd = "application/json"), (crate::openapi::bodies::CartAdd = "application/x-www-form-urlencoded"), (crate::openapi::bodies::CartAdd = "multipart/form-data"))),
+    responses((status = 201, description = "The line after adding", body = CartLineWrite), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
+)]
 pub async fn add_to_cart(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -135,6 +143,10 @@ pub async fn add_to_cart(
 }
 
 /// `GET /shopcarts/{goods_id}/`
+#[utoipa::path(
+    get, path = "/shopcarts/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")),
+    responses((status = 200, description = "The line", body = CartLineWrite), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
+)]
 pub async fn get_cart_line(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -150,6 +162,10 @@ pub async fn get_cart_line(
 }
 
 /// `PATCH`/`PUT /shopcarts/{goods_id}/` `{"nums"}`: sets the line's quantity.
+#[utoipa::path(
+    method(put, patch), path = "/shopcarts/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")), request_body(content((crate::openapi::bodies::CartSet = "application/json"), (crate::openapi::bodies::CartSet = "application/x-www-form-urlencoded"), (crate::openapi::bodies::CartSet = "multipart/form-data"))),
+    responses((status = 200, description = "The line with its new quantity", body = CartLineWrite), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
+)]
 pub async fn set_cart_line(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -177,6 +193,10 @@ pub async fn set_cart_line(
 }
 
 /// `DELETE /shopcarts/{goods_id}/`
+#[utoipa::path(
+    delete, path = "/shopcarts/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")),
+    responses((status = 204, description = "Removed"), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
+)]
 pub async fn delete_cart_line(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -8,17 +8,13 @@ mod render;
 pub mod status;
 pub mod stock;
 
-use axum::routing::get;
+use utoipa_axum::routes;
 
 use crate::http::routes::Routes;
 
-pub fn routes(routes: Routes) -> Routes {
-    routes
-        .api("/shopcarts/", get(cart::list_cart).post(cart::add_to_cart))
-        .api(
-            "/shopcarts/{id}/",
-            get(cart::get_cart_line).patch(cart::set_cart_line).put(cart::set_cart_line).delete(cart::delete_cart_line),
-        )
-        .api("/orders/", get(orders::list_orders).post(orders::create_order))
-        .api("/orders/{id}/", get(orders::get_order).delete(orders::delete_order))
+pub fn routes(api: Routes) -> Routes {
+    api.api(routes!(cart::list_cart, cart::add_to_cart))
+        .api(routes!(cart::get_cart_line, cart::set_cart_line, cart::delete_cart_line))
+        .api(routes!(orders::list_orders, orders::create_order))
+        .api(routes!(orders::get_order, orders::delete_order))
 }

@@ -76,6 +76,11 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 }
 
 /// `POST /orders/`
+#[utoipa::path(
+    post, path = "/orders/", tag = "trade", security(("jwt" = [])), request_body(content((crate::openapi::bodies::NewOrder = "application/json"), (crate::openapi::bodies::NewOrder = "application/x-www-form-urlencoded"), (crate::openapi::bodies::NewOrder = "multipart/form-data"))),
+    params(("Idempotency-Key" = Option<String>, Header, description = "at most 64 characters; the same key with the same request answers the order created first instead of a second one (a 422 with another request)")),
+    responses((status = 201, description = "The order, with its Alipay page-pay URL (`alipay_url`); the cart is emptied and the stock reserved", body = crate::trade::render::OrderJson), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, (status = 422, description = "Idempotency-Key reused with another request", body = crate::openapi::answers::NotFound))
+)]
 pub async fn create_order(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -84,9 +89,12 @@ pub async fn create_order(
 ) -> ApiResult<(StatusCode, Json<OrderJson>)> {
     let input = read_order(&payload)?;
     let key = idempotency_key(&headers)?;
-    let order =
+    let (order, placed) =
         db::transaction!(&state.db, ApiError, |txn| place_order(&state, &txn, user.id(), &input, key.as_deref())
             .await)?;
+    if placed {
+        crate::telemetry::order_event("created");
+    }
     let alipay_url = state.payments.pay_url(&order);
     Ok((StatusCode::CREATED, Json(OrderJson::new(&order, alipay_url))))
 }
@@ -97,7 +105,7 @@ async fn place_order(
     user_id: i32,
     input: &OrderInput,
     key: Option<&str>,
-) -> ApiResult<order_info::Model> {
+) -> ApiResult<(order_info::Model, bool)> {
     // One order at a time per user: a double click waits for the first order, then finds the
     // cart empty (or, with the same key, the same order).
     db::lock_user(txn, user_id).await?;
@@ -113,7 +121,7 @@ async fn place_order(
             .one(txn)
             .await?;
         if let Some(order) = existing {
-            return replay(txn, order, input).await;
+            return Ok((replay(txn, order, input).await?, false));
         }
     }
     if lines.is_empty() {
@@ -191,7 +199,7 @@ async fn place_order(
         return Err(anyhow::anyhow!("the cart changed under the user lock").into());
     }
     tracing::info!(order_id = order.id, order_sn = %order.order_sn, total = %total, "order placed");
-    Ok(order)
+    Ok((order, true))
 }
 
 /// Unpaid orders hold stock until they expire: one account may hold only so many orders and so
@@ -345,6 +353,10 @@ async fn owned_order(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult
 }
 
 /// `GET /orders/`
+#[utoipa::path(
+    get, path = "/orders/", tag = "trade", security(("jwt" = [])),
+    responses((status = 200, description = "The caller's orders, with a pay URL while unpaid", body = Vec<crate::trade::render::OrderJson>), crate::openapi::answers::NotAuthenticated)
+)]
 pub async fn list_orders(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<Vec<OrderJson>>> {
     let orders = order_info::Entity::find()
         .filter(order_info::Column::UserId.eq(user.id()))
@@ -356,6 +368,10 @@ pub async fn list_orders(State(state): State<AppState>, user: CurrentUser) -> Ap
 }
 
 /// `GET /orders/{id}/`: the order with its lines and their goods.
+#[utoipa::path(
+    get, path = "/orders/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "order id")),
+    responses((status = 200, description = "The order with its lines", body = crate::trade::render::OrderDetailJson), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
+)]
 pub async fn get_order(
     State(state): State<AppState>,
     url: RequestUrl,
@@ -379,6 +395,10 @@ pub async fn get_order(
 /// releases the stock. The row stays (hidden from the buyer), so a payment that still arrives is
 /// matched to it and refunded; Alipay is asked to close the trade after the commit, and the jobs
 /// keep asking until no payment can arrive.
+#[utoipa::path(
+    delete, path = "/orders/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "order id")),
+    responses((status = 204, description = "An unpaid order is cancelled (its stock released, its Alipay trade closed); a paid or closed one is hidden from the list"), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
+)]
 pub async fn delete_order(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -407,6 +427,7 @@ pub async fn delete_order(
         )));
     }
     tracing::info!(order_id = order.id, "unpaid order cancelled; stock released");
+    crate::telemetry::order_event("cancelled");
     crate::payments::jobs::close_at_gateway(&state, &order).await;
     Ok(StatusCode::NO_CONTENT)
 }

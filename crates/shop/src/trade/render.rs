@@ -8,7 +8,7 @@ use crate::db::entities::{order_goods, order_info};
 use crate::money::Money;
 
 /// Order (list and create response).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderJson {
     pub id: i32,
     pub pay_status: String,
@@ -48,7 +48,7 @@ impl OrderJson {
 }
 
 /// OrderGoods: an order line with its goods.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderGoodsJson {
     pub id: i32,
     pub goods: GoodsJson,
@@ -70,7 +70,7 @@ impl OrderGoodsJson {
 }
 
 /// OrderDetail (retrieve).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderDetailJson {
     pub id: i32,
     pub goods: Vec<OrderGoodsJson>,

@@ -1,6 +1,8 @@
 //! Web (non-API) routes: the Vue SPA at `/index/` and its `/static/` files, `/media/`, the favicon,
-//! the landing page at `/`, the API root at `/api/` and the API docs at `/docs/`.
+//! the landing page at `/`, the API root at `/api/`, the API document and its docs UI, liveness
+//! (`/health/`), readiness (`/ready/`) and metrics (`/metrics`).
 
+mod docs;
 mod favicon;
 mod media;
 mod pages;
@@ -21,8 +23,12 @@ pub fn routes(routes: Routes, config: &Config) -> Routes {
         .page("/", get(pages::root).layer(from_fn(page_security_headers)))
         .page("/index/", get(pages::spa_index).layer(from_fn(page_security_headers)))
         .page("/api/", get(pages::api_root))
-        .page("/docs/", get(pages::docs).layer(from_fn(page_security_headers)))
-        .page("/health/", get(pages::health))
+        .page(docs::DOCUMENT_PATH, get(docs::openapi_json))
+        .page("/docs/", get(docs::docs_index).layer(from_fn(page_security_headers)))
+        .page("/docs/{file}", get(docs::docs_file).layer(from_fn(page_security_headers)))
+        .operation(utoipa_axum::routes!(pages::health))
+        .operation(utoipa_axum::routes!(pages::ready))
+        .operation(utoipa_axum::routes!(crate::telemetry::render_metrics))
         .page("/favicon.ico", get(favicon::favicon))
         .files("/static", file_server(&static_dir))
         // The bundle's CSS asks for `static/fonts/…` relative to `/index/`.

@@ -1,0 +1,153 @@
+//! `mxshop check-config`: the effective configuration (secrets as `***`) and the checks a start
+//! would make — keys, database, Alipay gateway, SMS provider, public URL — each on one line, so an
+//! operator learns every problem at once instead of one per failed start.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use sea_orm_migration::MigratorTrait;
+
+use crate::config::Config;
+use crate::db::{self, Migrator};
+use crate::payments::{self, Payments};
+use crate::secrets::Keys;
+use crate::{accounts, outbound};
+
+/// The result of one check.
+enum Line {
+    Ok(String),
+    Problem(String),
+}
+
+/// Prints the configuration and the checks; `Err` when any check found a problem.
+pub async fn run(config: &Config) -> anyhow::Result<()> {
+    let mut shown = serde_json::to_value(config)?;
+    if let Some(url) = shown.get_mut("database_url") {
+        *url = serde_json::Value::String(db::redact(&config.database_url()));
+    }
+    println!("effective configuration (defaults < file < MXSHOP_* variables < flags; secrets as ***):");
+    println!("{}", serde_json::to_string_pretty(&shown)?);
+    println!();
+    let lines = checks(config).await;
+    let problems = lines.iter().filter(|line| matches!(line, Line::Problem(_))).count();
+    for line in &lines {
+        match line {
+            Line::Ok(text) => println!("ok       {text}"),
+            Line::Problem(text) => println!("PROBLEM  {text}"),
+        }
+    }
+    anyhow::ensure!(problems == 0, "{problems} problem(s) in the configuration");
+    println!("the configuration is usable");
+    Ok(())
+}
+
+async fn checks(config: &Config) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut check = |result: anyhow::Result<String>, what: &str| {
+        lines.push(match result {
+            Ok(text) => Line::Ok(text),
+            Err(error) => Line::Problem(format!("{what}: {error:#}")),
+        });
+    };
+    check(
+        Keys::load(config).map(|_| format!("secret key loaded (data directory {})", config.data_dir.display())),
+        "secret key",
+    );
+    check(database(config).await, "database");
+    let http = outbound::http_client();
+    check(
+        http.as_ref()
+            .map_err(|error| anyhow::anyhow!("{error:#}"))
+            .and_then(|http| accounts::sms::from_config(&config.sms, http.clone()))
+            .map(|_| format!("SMS provider {:?}", config.sms.provider)),
+        "SMS",
+    );
+    check(gateway(config, http.ok()), "alipay");
+    check(public_url(config), "public URL");
+    lines
+}
+
+async fn database(config: &Config) -> anyhow::Result<String> {
+    let url = config.database_url();
+    let connect = db::connect(&url, 1);
+    let db = tokio::time::timeout(Duration::from_secs(15), connect)
+        .await
+        .map_err(|_| anyhow::anyhow!("{} did not answer within 15 s", db::redact(&url)))??;
+    db.ping().await?;
+    let pending = Migrator::get_pending_migrations(&db).await?;
+    Ok(format!(
+        "{} answers; {}",
+        db::redact(&url),
+        if pending.is_empty() {
+            "migrations current".to_owned()
+        } else {
+            format!("{} migration(s) to apply at the next start", pending.len())
+        }
+    ))
+}
+
+fn gateway(config: &Config, http: Option<reqwest::Client>) -> anyhow::Result<String> {
+    let alipay = &config.alipay;
+    if alipay.gateway == "builtin"
+        && let Some(exposure) = payments::gateway::public_exposure(config)
+        && !alipay.builtin_on_public_address
+    {
+        anyhow::bail!(
+            "the built-in sandbox would be refused: {exposure} (set alipay.builtin_on_public_address = true \
+             for a public demo, or configure real Alipay)"
+        );
+    }
+    let client = payments::gateway::client(config, http.ok_or_else(|| anyhow::anyhow!("no HTTP client"))?)?;
+    Payments::new(config, client)?;
+    if alipay.gateway != "builtin" && is_loopback_url(&config.public_url()) {
+        anyhow::bail!(
+            "gateway {} cannot deliver notifications to {}/alipay/return/: set alipay.public_url to the \
+             shop's address on the internet",
+            alipay.gateway,
+            config.public_url()
+        );
+    }
+    Ok(format!(
+        "gateway {}, app id {}, keys loaded, notify_url {}/alipay/return/",
+        alipay.gateway,
+        alipay.app_id,
+        config.public_url()
+    ))
+}
+
+/// Where it can tell: a public URL naming an IP address must reach the listen address, directly
+/// or through a trusted proxy.
+fn public_url(config: &Config) -> anyhow::Result<String> {
+    let public = config.public_url();
+    let Some((scheme, rest)) = public.split_once("://") else {
+        anyhow::bail!("{public} is not an absolute http(s) URL");
+    };
+    anyhow::ensure!(matches!(scheme, "http" | "https"), "{public}: the scheme must be http or https");
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+            (host.trim_start_matches('[').trim_end_matches(']'), port.parse::<u16>().ok())
+        }
+        _ => (authority, None),
+    };
+    let port = port.unwrap_or(if scheme == "https" { 443 } else { 80 });
+    let behind_proxy = !config.trusted_proxies.is_empty();
+    if let Ok(ip) = host.parse::<IpAddr>()
+        && !behind_proxy
+    {
+        let listen = config.listen;
+        let same_host = listen.ip().is_unspecified() || listen.ip() == ip || (listen.ip().is_loopback() && ip.is_loopback());
+        anyhow::ensure!(
+            same_host && listen.port() == port,
+            "{public} does not reach the listen address {listen} and no trusted proxy is configured"
+        );
+    }
+    Ok(format!("{public}{}", if behind_proxy { " (through a trusted proxy)" } else { "" }))
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority.rsplit_once(':').map_or(authority, |(host, _)| host).trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
