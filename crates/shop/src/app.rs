@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::failpoints::FailPoints;
 use crate::http::cache::{ResponseCache, cache_catalogue};
 use crate::http::conventions::{cors, drf_error_bodies, observe_requests, page_security_headers, run_to_completion};
-use crate::http::routes::Routes;
+use crate::http::routes::{RouteKind, Routes};
 use crate::http::serve::{ConnectionLimits, serve};
 use crate::payments::{self, Payments};
 use crate::secrets::Keys;
@@ -93,24 +93,11 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn build_app(mut state: AppState) -> Router {
     // Installed before the first request records anything.
     crate::telemetry::handle();
-    let routes = Routes::default();
-    let routes = payments::routes(trade::routes(member::routes(accounts::routes(catalog::routes(routes)))));
-    let routes = web::routes(routes, &state.config);
     let body_limit = state.config.body_limit_bytes;
     let cache_state = state.clone();
     let body_deadline = Duration::from_secs(state.config.body_read_timeout_secs.max(1));
-    let routes = match state.sandbox.clone() {
-        Some(builtin) if state.config.alipay.builtin_on_public_address => {
-            routes.files(payments::gateway::BUILTIN_SANDBOX_PATH, builtin.router.layer(from_fn(page_security_headers)))
-        }
-        Some(builtin) => routes.files(
-            payments::gateway::BUILTIN_SANDBOX_PATH,
-            builtin.router.layer(from_fn(page_security_headers)).layer(from_fn(payments::gateway::local_only)),
-        ),
-        None => routes,
-    };
-    let (router, route_table, document) = routes.into_parts();
-    state.api_document = crate::openapi::render(document, &state.config).into();
+    let (router, route_table, document) = assemble(&state).into_parts();
+    state.api_document = crate::openapi::render(document).into();
     // Each `layer` wraps the ones before it: the request log is outermost, the body limit innermost.
     router
         .with_state(state)
@@ -123,6 +110,28 @@ pub fn build_app(mut state: AppState) -> Router {
         .layer(from_fn(drf_error_bodies))
         .layer(from_fn(cors))
         .layer(from_fn_with_state(route_table, observe_requests))
+}
+
+/// Every route: the features' API routes, the web pages and files, the built-in sandbox.
+fn assemble(state: &AppState) -> Routes {
+    let routes = Routes::default();
+    let routes = payments::routes(trade::routes(member::routes(accounts::routes(catalog::routes(routes)))));
+    let routes = web::routes(routes, &state.config);
+    match state.sandbox.clone() {
+        Some(builtin) if state.config.alipay.builtin_on_public_address => {
+            routes.files(payments::gateway::BUILTIN_SANDBOX_PATH, builtin.router.layer(from_fn(page_security_headers)))
+        }
+        Some(builtin) => routes.files(
+            payments::gateway::BUILTIN_SANDBOX_PATH,
+            builtin.router.layer(from_fn(page_security_headers)).layer(from_fn(payments::gateway::local_only)),
+        ),
+        None => routes,
+    }
+}
+
+/// The routes `build_app` registers, with their kind: what the API document must cover.
+pub fn route_inventory(state: &AppState) -> Vec<(String, RouteKind)> {
+    assemble(state).inventory()
 }
 
 /// A bound listener and the app it will serve; binding first lets callers (tests, the load

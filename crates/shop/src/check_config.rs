@@ -45,21 +45,18 @@ async fn checks(config: &Config) -> Vec<Line> {
     let mut lines = Vec::new();
     let mut check = |result: anyhow::Result<String>, what: &str| {
         lines.push(match result {
-            Ok(text) => Line::Ok(text),
+            Ok(text) => Line::Ok(format!("{what}: {text}")),
             Err(error) => Line::Problem(format!("{what}: {error:#}")),
         });
     };
-    check(
-        Keys::load(config).map(|_| format!("secret key loaded (data directory {})", config.data_dir.display())),
-        "secret key",
-    );
+    check(Keys::load(config).map(|_| format!("loaded (data directory {})", config.data_dir.display())), "secret key");
     check(database(config).await, "database");
     let http = outbound::http_client();
     check(
         http.as_ref()
             .map_err(|error| anyhow::anyhow!("{error:#}"))
             .and_then(|http| accounts::sms::from_config(&config.sms, http.clone()))
-            .map(|_| format!("SMS provider {:?}", config.sms.provider)),
+            .map(|_| format!("provider {}", format!("{:?}", config.sms.provider).to_lowercase())),
         "SMS",
     );
     check(gateway(config, http.ok()), "alipay");
@@ -136,7 +133,8 @@ fn public_url(config: &Config) -> anyhow::Result<String> {
         && !behind_proxy
     {
         let listen = config.listen;
-        let same_host = listen.ip().is_unspecified() || listen.ip() == ip || (listen.ip().is_loopback() && ip.is_loopback());
+        let same_host =
+            listen.ip().is_unspecified() || listen.ip() == ip || (listen.ip().is_loopback() && ip.is_loopback());
         anyhow::ensure!(
             same_host && listen.port() == port,
             "{public} does not reach the listen address {listen} and no trusted proxy is configured"
@@ -148,6 +146,7 @@ fn public_url(config: &Config) -> anyhow::Result<String> {
 fn is_loopback_url(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split('/').next().unwrap_or_default();
-    let host = authority.rsplit_once(':').map_or(authority, |(host, _)| host).trim_start_matches('[').trim_end_matches(']');
+    let host =
+        authority.rsplit_once(':').map_or(authority, |(host, _)| host).trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }

@@ -280,7 +280,9 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     // The job run under way (if any) finishes; then nothing is left to do.
     let _ = stop_jobs.send(true);
     if tokio::time::timeout(std::time::Duration::from_secs(config.shutdown_grace_secs), jobs).await.is_err() {
-        tracing::warn!("the payment jobs did not finish within the shutdown grace; their orders are retried at the next start");
+        tracing::warn!(
+            "the payment jobs did not finish within the shutdown grace; their orders are retried at the next start"
+        );
     }
     tracing::info!("stopped");
     Ok(())
@@ -318,7 +320,10 @@ async fn shutdown_signal() {
         }
     };
     let first = next_signal().await;
-    tracing::info!(signal = first, "shutting down: no new connections; in-flight requests finish (a second signal stops at once)");
+    tracing::info!(
+        signal = first,
+        "shutting down: no new connections; in-flight requests finish (a second signal stops at once)"
+    );
     tokio::spawn(async move {
         let second = next_signal().await;
         tracing::warn!(signal = second, "second signal: exiting now");

@@ -10,8 +10,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::config::Config;
-
 /// The name operations use to require a login token.
 pub const JWT: &str = "jwt";
 
@@ -26,17 +24,17 @@ const TAGS: &[(&str, &str)] = &[
 ];
 
 /// The finished document as JSON bytes.
-pub fn render(mut document: OpenApi, config: &Config) -> Vec<u8> {
+pub fn render(mut document: OpenApi) -> Vec<u8> {
     document.info = InfoBuilder::new()
         .title("mxshop API")
         .version(env!("CARGO_PKG_VERSION"))
-        .description(Some(format!(
+        .description(Some(
             "The HTTP API of mxshop, compatible with the Django REST framework MxShop backend.\n\n\
-             Authenticate with `POST /login/` and send `Authorization: Bearer <token>` (or `JWT <token>`). \
-             Errors are DRF-shaped: `{{\"detail\": …}}` or `{{\"field\": [messages]}}`. Amounts are yuan \
-             with at most two decimals. Times are Beijing time. A login token lives {} seconds.",
-            config.jwt_lifetime_secs
-        )))
+             Authenticate with `POST /login/` and send `Authorization: Bearer <token>` (or `JWT <token>`); \
+             a token lives `jwt_lifetime_secs` (default one hour). Errors are DRF-shaped: \
+             `{\"detail\": …}` or `{\"field\": [messages]}`. Amounts are yuan with at most two decimals; \
+             times are Beijing time (`YYYY-MM-DD HH:MM:SS`).",
+        ))
         .build();
     let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
@@ -49,10 +47,7 @@ pub fn render(mut document: OpenApi, config: &Config) -> Vec<u8> {
                 .build(),
         ),
     );
-    for (name, schema) in [
-        (Detail::name(), Detail::schema()),
-        (FieldErrors::name(), FieldErrors::schema()),
-    ] {
+    for (name, schema) in [(Detail::name(), Detail::schema()), (FieldErrors::name(), FieldErrors::schema())] {
         components.schemas.insert(name.into_owned(), schema);
     }
     document.tags = Some(

@@ -145,6 +145,11 @@ pub fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Compares a presented secret with the expected one in time independent of where they differ.
+pub fn constant_time_eq(given: &[u8], expected: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(given, expected).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,9 +184,4 @@ mod tests {
         assert!(!second.code_matches("13800000001", "1234", &hash));
         assert!(!second.code_matches("13800000000", "1234", "zz"));
     }
-}
-
-/// Compares a presented secret with the expected one in time independent of where they differ.
-pub fn constant_time_eq(given: &[u8], expected: &[u8]) -> bool {
-    aws_lc_rs::constant_time::verify_slices_are_equal(given, expected).is_ok()
 }

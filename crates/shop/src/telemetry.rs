@@ -67,7 +67,10 @@ fn describe() {
     describe_counter!(CACHE_LOOKUPS, "catalogue cache lookups, by result (hit, miss)");
     describe_gauge!(CACHE_BYTES, Unit::Bytes, "bytes held by the catalogue cache");
     describe_counter!(ORDERS, "order events: created, cancelled (by the buyer), expired (unpaid at the deadline)");
-    describe_counter!(NOTIFICATIONS, "Alipay notifications by verdict (applied, duplicate, late_payment, refused reasons)");
+    describe_counter!(
+        NOTIFICATIONS,
+        "Alipay notifications by verdict (applied, duplicate, late_payment, refused reasons)"
+    );
     describe_histogram!(NOTIFICATION_APPLY, Unit::Seconds, "time to verify, check and apply one notification");
     describe_counter!(REFUNDS, "refund outcomes recorded, by state (pending, succeeded, failed)");
     describe_counter!(JOB_RUNS, "background job runs");

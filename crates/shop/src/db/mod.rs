@@ -64,18 +64,27 @@ pub async fn acquire_probe(db: &DatabaseConnection) -> bool {
 
 /// Why the database cannot serve this build now: unreachable, or migrations not applied (another
 /// instance migrating, or a database behind the binary). `None` when ready.
+/// A probe answers within this, so a load balancer's check does not hang on a database that is gone
+/// (the pool itself would wait up to its 30 s acquire timeout).
+pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub async fn not_ready(db: &DatabaseConnection) -> Option<String> {
-    if let Err(error) = db.ping().await {
-        return Some(format!("database unreachable: {error}"));
-    }
-    match Migrator::get_pending_migrations(db).await {
-        Ok(pending) if pending.is_empty() => None,
-        Ok(pending) => Some(format!(
-            "migrations pending: {}",
-            pending.iter().map(|m| m.name().to_owned()).collect::<Vec<_>>().join(", ")
-        )),
-        Err(error) => Some(format!("cannot read the migration state: {error}")),
-    }
+    let check = async {
+        if let Err(error) = db.ping().await {
+            return Some(format!("database unreachable: {error}"));
+        }
+        match Migrator::get_pending_migrations(db).await {
+            Ok(pending) if pending.is_empty() => None,
+            Ok(pending) => Some(format!(
+                "migrations pending: {}",
+                pending.iter().map(|m| m.name().to_owned()).collect::<Vec<_>>().join(", ")
+            )),
+            Err(error) => Some(format!("cannot read the migration state: {error}")),
+        }
+    };
+    tokio::time::timeout(READY_TIMEOUT, check)
+        .await
+        .unwrap_or_else(|_| Some(format!("database unreachable: no answer within {} s", READY_TIMEOUT.as_secs())))
 }
 
 /// Ends a transaction: commits when `result` is `Ok`, rolls back at once when it is an error.

@@ -14,6 +14,8 @@ use crate::app::AppState;
 
 pub struct Routes {
     router: OpenApiRouter<AppState>,
+    /// What was registered, in order.
+    inventory: Vec<(String, RouteKind)>,
     /// Every route path, for `APPEND_SLASH`.
     paths: matchit::Router<()>,
     /// Route paths and file-server prefixes, each mapped to the label it is known by.
@@ -22,8 +24,26 @@ pub struct Routes {
 
 impl Default for Routes {
     fn default() -> Self {
-        Self { router: OpenApiRouter::new(), paths: matchit::Router::new(), patterns: matchit::Router::new() }
+        Self {
+            router: OpenApiRouter::new(),
+            inventory: Vec::new(),
+            paths: matchit::Router::new(),
+            patterns: matchit::Router::new(),
+        }
     }
+}
+
+/// How a route was registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    /// A DRF API route, in the API document.
+    Api,
+    /// Health, readiness, metrics: in the API document.
+    Operation,
+    /// An HTML page or a document (the SPA, the docs UI, the API root): not API.
+    Page,
+    /// Files under a prefix (media, the SPA's static files, the built-in sandbox): not API.
+    Files,
 }
 
 /// What a request is labelled with in logs and metrics: the pattern it matched (`/goods/{id}/`),
@@ -50,7 +70,7 @@ impl Routes {
             panic!("one API route per `api` call: {:?}", paths.paths.keys().collect::<Vec<_>>());
         };
         self.router = self.router.routes((schemas, paths, methods.options(describe_options)));
-        self.remember(&path);
+        self.remember(&path, RouteKind::Api);
         self
     }
 
@@ -59,7 +79,7 @@ impl Routes {
         let names: Vec<String> = paths.paths.keys().cloned().collect();
         self.router = self.router.routes((schemas, paths, methods));
         for name in names {
-            self.remember(&name);
+            self.remember(&name, RouteKind::Operation);
         }
         self
     }
@@ -67,7 +87,7 @@ impl Routes {
     /// A non-API route (pages, files); not in the API document.
     pub fn page(mut self, path: &'static str, methods: MethodRouter<AppState>) -> Self {
         self.router = self.router.route(path, methods);
-        self.remember(path);
+        self.remember(path, RouteKind::Page);
         self
     }
 
@@ -79,6 +99,7 @@ impl Routes {
         S::Future: Send + 'static,
     {
         self.router = self.router.nest_service(prefix, service);
+        self.inventory.push((prefix.to_owned(), RouteKind::Files));
         for pattern in [prefix.to_owned(), format!("{prefix}/{{*rest}}")] {
             if let Err(error) = self.patterns.insert(pattern, Arc::from(format!("{prefix}/*"))) {
                 tracing::warn!(prefix, %error, "file prefix not labelled");
@@ -87,7 +108,8 @@ impl Routes {
         self
     }
 
-    fn remember(&mut self, path: &str) {
+    fn remember(&mut self, path: &str, kind: RouteKind) {
+        self.inventory.push((path.to_owned(), kind));
         // axum has already accepted this path, and it panics on conflicting routes before we get
         // here, so matchit (the same matcher) cannot refuse it.
         if let Err(error) = self.paths.insert(path, ()) {
@@ -98,11 +120,20 @@ impl Routes {
         }
     }
 
+    /// Every path or prefix registered, with its kind.
+    pub fn inventory(&self) -> Vec<(String, RouteKind)> {
+        self.inventory.clone()
+    }
+
     /// The router with the not-found fallback installed, the table of its routes, and the API
     /// document.
     pub fn into_parts(self) -> (Router<AppState>, RouteTable, utoipa::openapi::OpenApi) {
         let paths = Arc::new(self.paths);
         let (router, openapi) = self.router.split_for_parts();
-        (router.fallback(move |request| not_found(paths.clone(), request)), RouteTable(Arc::new(self.patterns)), openapi)
+        (
+            router.fallback(move |request| not_found(paths.clone(), request)),
+            RouteTable(Arc::new(self.patterns)),
+            openapi,
+        )
     }
 }

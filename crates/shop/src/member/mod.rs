@@ -15,9 +15,5 @@ pub fn routes(api: Routes) -> Routes {
         .api(routes!(messages::list_messages, messages::create_message))
         .api(routes!(messages::delete_message))
         .api(routes!(addresses::list_addresses, addresses::create_address))
-        .api(routes!(
-            addresses::get_address,
-            addresses::update_address,
-            addresses::delete_address
-        ))
+        .api(routes!(addresses::get_address, addresses::update_address, addresses::delete_address))
 }

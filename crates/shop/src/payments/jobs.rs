@@ -88,7 +88,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
         .limit(BATCH)
         .all(&state.db)
         .await?;
-    let lag = due.iter().map(|order| due_since(order)).min().map(|since| (now - since).to_std().unwrap_or_default());
+    let lag = due.iter().map(due_since).min().map(|since| (now - since).to_std().unwrap_or_default());
     crate::telemetry::job_lag("payments", lag.unwrap_or_default());
     for order in due {
         let token = format!("{:032x}", rand::random::<u128>());

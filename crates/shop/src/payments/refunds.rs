@@ -335,9 +335,9 @@ async fn settle(
         RefundStatus::Succeeded => &[RefundStatus::Pending, RefundStatus::Failed],
         _ => &[RefundStatus::Pending],
     };
-    db::transaction!(&state.db, sea_orm::DbErr, |txn| {
+    let moved = db::transaction!(&state.db, sea_orm::DbErr, |txn| {
         lock_order(&txn, order.id).await?;
-        refund::Entity::update_many()
+        let moved = refund::Entity::update_many()
             .col_expr(refund::Column::Status, Expr::value(status.as_str()))
             .col_expr(refund::Column::RefundedAt, Expr::value(refunded_at))
             .col_expr(refund::Column::LastError, Expr::value(last_error.clone()))
@@ -345,13 +345,17 @@ async fn settle(
             .filter(refund::Column::Id.eq(row.id))
             .filter(refund::Column::Status.is_in(leaving.iter().map(|s| s.as_str())))
             .exec(&txn)
-            .await?;
+            .await?
+            .rows_affected;
         if status == RefundStatus::Succeeded {
             close_if_fully_refunded(&txn, order).await?;
         }
-        Ok(())
+        Ok(moved)
     })?;
-    crate::telemetry::refund(status.as_str());
+    // Counted when recorded, not again when a later answer confirms what is known.
+    if moved == 1 {
+        crate::telemetry::refund(status.as_str());
+    }
     let current = refund::Entity::find_by_id(row.id).one(&state.db).await?;
     Ok(current.unwrap_or(refund::Model {
         status: status.as_str().to_owned(),

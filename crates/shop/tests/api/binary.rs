@@ -22,11 +22,13 @@ pub struct Start {
     /// As out of the box: the SQLite file in the data directory (not the test database) and a
     /// generated secret key.
     out_of_the_box: bool,
+    /// A database URL of the test's own instead of a fresh test database.
+    database_url: Option<String>,
 }
 
 impl Start {
     pub fn new() -> Self {
-        Self { listen: "127.0.0.1:0".into(), env: Vec::new(), out_of_the_box: false }
+        Self { listen: "127.0.0.1:0".into(), env: Vec::new(), out_of_the_box: false, database_url: None }
     }
 
     /// An `MXSHOP_*` (or other) variable.
@@ -40,6 +42,12 @@ impl Start {
         self
     }
 
+    /// Serve this database (the test made it) instead of a fresh test database.
+    pub fn database_url(mut self, url: &str) -> Self {
+        self.database_url = Some(url.to_owned());
+        self
+    }
+
     pub fn out_of_the_box(mut self) -> Self {
         self.out_of_the_box = true;
         self
@@ -49,7 +57,8 @@ impl Start {
         let mut command = Command::new(BINARY);
         command.args(["serve", "--listen", &self.listen]).arg("--data-dir").arg(data_dir.join("data"));
         if !self.out_of_the_box {
-            command.args(["--database-url", &database.url]).env("MXSHOP_SECRET_KEY", TEST_SECRET);
+            let url = self.database_url.as_deref().unwrap_or(&database.url);
+            command.args(["--database-url", url]).env("MXSHOP_SECRET_KEY", TEST_SECRET);
         }
         command
             // JSON lines: the test reads SMS codes from the log.
@@ -226,6 +235,29 @@ impl Shop {
     /// A path in the data directory (which the server created: it did not exist before).
     pub fn data_path(&self, relative: &str) -> PathBuf {
         self.data_dir.path().join("data").join(relative)
+    }
+
+    /// Sends a signal (`TERM`, `INT`) to the server.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill").args(["-s", name, &self.child.id().to_string()]).status().expect("kill");
+        assert!(status.success(), "kill -s {name}");
+    }
+
+    /// Waits (at most `within`) for the server to exit; its exit status.
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "mxshop did not exit within {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the server logged so far (JSON lines).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 
     /// The database, as the server sees it.

@@ -13,6 +13,7 @@ mod goods;
 mod home;
 mod ledger;
 mod member;
+mod operations;
 mod payments;
 mod security;
 mod support;

@@ -86,7 +86,7 @@ impl TestDatabase {
 }
 
 /// `scheme://user@host:port/old?params` → the same with database `name`.
-fn replace_database(url: &str, name: &str) -> String {
+pub fn replace_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
@@ -155,6 +155,8 @@ pub struct TestApp {
     /// Where the log SMS provider puts codes.
     pub sms: Arc<LogSms>,
     pub failpoints: Arc<shop::failpoints::FailPoints>,
+    /// The routes the router was built with, and their kind.
+    pub inventory: Vec<(String, shop::http::routes::RouteKind)>,
     statements: Arc<AtomicUsize>,
     /// Kept for its `Drop`, which removes the database.
     _database: TestDatabase,
@@ -217,8 +219,9 @@ impl TestApp {
                 .expect("state")
         };
         let failpoints = state.failpoints.clone();
+        let inventory = shop::app::route_inventory(&state);
         let router = shop::build_app(state);
-        Self { router, db, config, sms, failpoints, statements, _database: database }
+        Self { router, db, config, sms, failpoints, inventory, statements, _database: database }
     }
 
     /// The demo catalogue, seeded the way `mxshop serve` does.

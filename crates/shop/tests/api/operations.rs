@@ -1,0 +1,643 @@
+//! Operations: the generated API document against the router, metrics after a real shopping flow,
+//! readiness, request ids in the logs, graceful shutdown, `check-config` and every setting from
+//! the environment. Whatever depends on how the server runs is tested on the spawned binary.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use axum::http::Method;
+use serde_json::{Value, json};
+use shop::http::routes::RouteKind;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::binary::{Shop, Start};
+use crate::support::{Backend, TestApp, backend, replace_database};
+
+/// Registered routes that are not API and so not in the document, each for a reason.
+const NOT_API: &[&str] = &[
+    "/",                 // the landing page or the installed front end
+    "/index/",           // the Vue single-page app
+    "/api/",             // DRF's browsable root: a list of links
+    "/docs/",            // the docs UI
+    "/docs/{file}",      // its scripts and styles
+    "/favicon.ico",      // an icon
+    "/api/openapi.json", // the document itself
+];
+/// File prefixes: static files, media, the built-in sandbox (a gateway of its own).
+const FILES: &[&str] = &["/static", "/index/static", "/media", "/sandbox/alipay"];
+const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
+
+#[tokio::test]
+async fn the_api_document_covers_every_route_and_nothing_else() {
+    let app = TestApp::with_config(|config| config.alipay.gateway = "builtin".into()).await;
+    let response = app.get("/api/openapi.json").await;
+    response.assert_status(200);
+    let document = response.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().expect("paths");
+
+    let mut documented_routes = BTreeSet::new();
+    for (path, kind) in &app.inventory {
+        match kind {
+            RouteKind::Api | RouteKind::Operation => {
+                assert!(paths.contains_key(path), "{path} is registered but not documented");
+                documented_routes.insert(path.clone());
+            }
+            RouteKind::Page => {
+                assert!(NOT_API.contains(&path.as_str()), "new page route {path}: document it or list it")
+            }
+            RouteKind::Files => assert!(FILES.contains(&path.as_str()), "new file prefix {path}: list it"),
+        }
+    }
+    let documented: BTreeSet<String> = paths.keys().cloned().collect();
+    assert_eq!(documented, documented_routes, "the document names paths the router does not have");
+    assert!(documented.len() >= 26, "{documented:?}");
+
+    // Each documented method is routed, each other method is 405; operations that require a
+    // token refuse an anonymous request, the others do not.
+    for (path, item) in paths {
+        let uri = path.replace("{id}", "1");
+        for method in METHODS {
+            let operation = &item[method.as_str().to_ascii_lowercase()];
+            let status = app.send(method.clone(), &uri, &[]).await.status.as_u16();
+            if operation.is_null() {
+                assert_eq!(status, 405, "{method} {path} is answered but not documented");
+                continue;
+            }
+            assert_ne!(status, 405, "{method} {path} is documented but not routed");
+            let schemes = operation["security"].as_array().cloned().unwrap_or_default();
+            let token_required =
+                !schemes.is_empty() && !schemes.iter().any(|s| s.as_object().is_some_and(|o| o.is_empty()));
+            if token_required {
+                assert_eq!(status, 401, "{method} {path} says it needs a token");
+            } else {
+                assert_ne!(status, 401, "{method} {path} needs a token it does not document");
+            }
+            assert!(
+                operation["responses"]
+                    .as_object()
+                    .is_some_and(|r| r.keys().any(|code| code.starts_with('2') || code.starts_with('3'))),
+                "{method} {path} documents no success"
+            );
+        }
+    }
+    // The error shapes and the token scheme are named once and used by reference.
+    assert_eq!(document["components"]["securitySchemes"]["jwt"]["scheme"], "bearer");
+    assert!(document["components"]["schemas"]["FieldErrors"].is_object());
+    assert!(document["paths"]["/orders/"]["post"]["parameters"].to_string().contains("Idempotency-Key"));
+
+    insta::assert_json_snapshot!("openapi", document);
+}
+
+#[tokio::test]
+async fn the_docs_ui_is_served_from_the_binary() {
+    let app = TestApp::new().await;
+    let page = app.get("/docs/").await;
+    page.assert_status(200);
+    let csp = page.header("content-security-policy").expect("a policy").to_owned();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("http"), "{csp}");
+    for asset in ["swagger-ui-bundle.js", "swagger-ui.css", "swagger-initializer.js"] {
+        assert!(page.text().contains(asset) || asset == "swagger-initializer.js" || asset == "swagger-ui.css");
+        let file = app.get(&format!("/docs/{asset}")).await;
+        file.assert_status(200);
+    }
+    let initializer = app.get("/docs/swagger-initializer.js").await.text();
+    assert!(initializer.contains("/api/openapi.json"), "{initializer}");
+    assert!(initializer.contains("\"validatorUrl\": \"none\""), "no online validator: {initializer}");
+    // `/docs` without the slash reaches it too.
+    assert_eq!(app.get("/docs").await.status.as_u16(), 301);
+}
+
+/// `name value` samples of a metric in the Prometheus text (label sets verbatim).
+fn samples(text: &str, name: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let labels = series.strip_prefix(name)?;
+            let value = value.parse().ok()?;
+            (labels.is_empty() || labels.starts_with('{')).then(|| (labels.to_owned(), value))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_after_a_shopping_flow_count_by_route_and_event() {
+    let shop = Start::new().env("MXSHOP_METRICS_TOKEN", "metrics-token-for-tests").run().await;
+    let http = shop.client_from("127.0.0.1");
+    // Browse.
+    assert_eq!(http.get(shop.url("/goods/")).send().await.unwrap().status(), 200);
+    for id in [1, 2, 3] {
+        assert_eq!(http.get(shop.url(&format!("/goods/{id}/"))).send().await.unwrap().status(), 200);
+    }
+    assert_eq!(http.get(shop.url("/goods/99999/")).send().await.unwrap().status(), 404);
+    assert_eq!(http.get(shop.url("/no/such/path/123")).send().await.unwrap().status(), 404);
+    // Register with the code from the log.
+    let mobile = "13700000001";
+    let sent = http.post(shop.url("/code/")).json(&json!({"mobile": mobile})).send().await.unwrap();
+    assert_eq!(sent.status(), 201);
+    let code = shop.sms_code(mobile).expect("a code in the log");
+    let registered = http
+        .post(shop.url("/users/"))
+        .json(&json!({"username": mobile, "code": code, "password": "buyer-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let token = registered.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    // Order and pay in the sandbox.
+    let added = http.post(shop.url("/shopcarts/")).bearer_auth(&token).json(&json!({"goods": 1, "nums": 1})).send();
+    assert_eq!(added.await.unwrap().status(), 201);
+    let order: Value = http
+        .post(shop.url("/orders/"))
+        .bearer_auth(&token)
+        .json(&json!({"post_script": "metrics", "singer_mobile": mobile}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cashier = http.get(order["alipay_url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    let trade_no = cashier.split("name=\"trade_no\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let paid = http.post(shop.url("/sandbox/alipay/cashier/pay")).form(&[("trade_no", trade_no.as_str())]).send();
+    assert!(paid.await.unwrap().status().is_redirection());
+    let order_url = shop.url(&format!("/orders/{}/", order["id"]));
+    let mut status = String::new();
+    for _ in 0..100 {
+        let detail: Value = http.get(&order_url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        status = detail["pay_status"].as_str().unwrap_or_default().to_owned();
+        if status == "TRADE_SUCCESS" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "TRADE_SUCCESS", "the sandbox's notification paid the order");
+    // A staff refund.
+    let staff = shop.user("operator", "13700000002", "operator-password-1").await;
+    shop.cli(&["user", "create", "boss", "--superuser"], "boss-password-123\n");
+    let boss: Value = http
+        .post(shop.url("/login/"))
+        .json(&json!({"username": "boss", "password": "boss-password-123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refund_url = shop.url(&format!("/admin/orders/{}/refund/", order["id"]));
+    let forbidden = http.post(&refund_url).bearer_auth(&staff).json(&json!({"amount": "1.00"})).send().await.unwrap();
+    assert_eq!(forbidden.status(), 403);
+    let refund = http
+        .post(&refund_url)
+        .bearer_auth(boss["token"].as_str().unwrap())
+        .json(&json!({"amount": "1.00", "reason": "metrics", "out_request_no": "metrics-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refund.status(), 201);
+    assert_eq!(refund.json::<Value>().await.unwrap()["status"], "succeeded");
+
+    // The token guards the metrics.
+    assert_eq!(http.get(shop.url("/metrics")).send().await.unwrap().status(), 401);
+    let wrong = http.get(shop.url("/metrics")).bearer_auth("metrics-token-for-test").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let scrape = http.get(shop.url("/metrics")).bearer_auth("metrics-token-for-tests").send().await.unwrap();
+    assert_eq!(scrape.status(), 200);
+    let text = scrape.text().await.unwrap();
+
+    let requests = samples(&text, "mxshop_http_requests_total");
+    let count = |labels: &str| requests.get(labels).copied().unwrap_or_default();
+    assert_eq!(count(r#"{method="GET",route="/goods/{id}/",status="2xx"}"#), 3.0, "{requests:?}");
+    assert_eq!(count(r#"{method="GET",route="/goods/{id}/",status="4xx"}"#), 1.0, "{requests:?}");
+    assert_eq!(count(r#"{method="GET",route="unmatched",status="4xx"}"#), 1.0, "{requests:?}");
+    // The payment's notification, and the refund's when it has come.
+    assert!(count(r#"{method="POST",route="/alipay/return/",status="2xx"}"#) >= 1.0, "{requests:?}");
+    assert_eq!(count(r#"{method="POST",route="/admin/orders/{id}/refund/",status="4xx"}"#), 1.0, "{requests:?}");
+    // Labels name routes, never ids or raw paths.
+    for labels in requests.keys() {
+        let route = labels.split("route=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert!(!route.split('/').any(|segment| segment.parse::<u64>().is_ok()), "a raw id in {labels}");
+        assert!(route == "unmatched" || route.starts_with('/'), "{labels}");
+    }
+    assert!(samples(&text, "mxshop_http_request_duration_seconds_bucket").len() > 10);
+    assert_eq!(samples(&text, "mxshop_orders_total").get(r#"{event="created"}"#), Some(&1.0), "{text}");
+    let notifications = samples(&text, "mxshop_payment_notifications_total");
+    assert_eq!(notifications.get(r#"{verdict="applied"}"#), Some(&1.0), "{notifications:?}");
+    // Every notification handled is timed (the refund's may have come too).
+    let handled: f64 = notifications.values().sum();
+    assert_eq!(samples(&text, "mxshop_payment_notification_apply_seconds_count").get(""), Some(&handled));
+    assert_eq!(samples(&text, "mxshop_refunds_total").get(r#"{state="succeeded"}"#), Some(&1.0), "{text}");
+    assert!(samples(&text, "mxshop_job_runs_total").get(r#"{job="payments"}"#).is_some_and(|runs| *runs >= 1.0));
+    assert!(samples(&text, "mxshop_db_pool_connections").get("").is_some_and(|open| *open >= 1.0));
+    assert!(samples(&text, "mxshop_db_pool_max_connections").contains_key(""));
+    assert!(samples(&text, "mxshop_http_requests_in_flight").get("").is_some_and(|now| *now >= 1.0));
+    assert!(samples(&text, "mxshop_catalog_cache_lookups_total").contains_key(r#"{result="miss"}"#));
+}
+
+#[tokio::test]
+async fn rate_limit_refusals_are_counted_by_rule() {
+    let shop = Start::new().run().await;
+    let http = shop.client_from("127.0.0.3");
+    let mut refused = 0;
+    for attempt in 0..12 {
+        let login =
+            http.post(shop.url("/login/")).json(&json!({"username": "nobody", "password": format!("x{attempt}")}));
+        if login.send().await.unwrap().status() == 429 {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 2, "the account budget is 10");
+    let text = http.get(shop.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let limited = samples(&text, "mxshop_rate_limit_refusals_total");
+    assert_eq!(limited.values().sum::<f64>(), 2.0, "{limited:?}");
+    assert!(limited.keys().all(|labels| labels.starts_with("{rule=\"login")), "{limited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_id_is_answered_and_in_every_log_line_of_its_request() {
+    let shop = Start::new().env("RUST_LOG", "info,sqlx=warn,sea_orm=warn").run().await;
+    let http = shop.client_from("127.0.0.1");
+    let mobile = "13700000011";
+    let sent =
+        http.post(shop.url("/code/")).header("x-request-id", "req-from-the-proxy-42").json(&json!({"mobile": mobile}));
+    let sent = sent.send().await.unwrap();
+    assert_eq!(sent.status(), 201);
+    assert_eq!(sent.headers()["x-request-id"], "req-from-the-proxy-42");
+    assert!(shop.sms_code(mobile).is_some());
+    let lines = shop.log_lines();
+    let of_request: Vec<&String> = lines.iter().filter(|line| line.contains("req-from-the-proxy-42")).collect();
+    // The handler's own line (the code, logged in a task of its own) and the request's line.
+    assert!(of_request.iter().any(|line| line.contains(mobile) && line.contains("\"code\"")), "{lines:#?}");
+    assert!(
+        of_request.iter().any(|line| line.contains("\"served\"") && line.contains("\"route\":\"/code/\"")),
+        "{lines:#?}"
+    );
+    for line in lines.iter().filter(|line| line.contains(mobile)) {
+        assert!(line.contains("req-from-the-proxy-42"), "a line of the request without its id: {line}");
+    }
+    // Without one, or with one that could forge log lines, the server makes its own.
+    for sent in [None, Some("two words"), Some("x".repeat(65).as_str())] {
+        let mut request = http.get(shop.url("/goods/"));
+        if let Some(id) = sent {
+            request = request.header("x-request-id", id);
+        }
+        let response = request.send().await.unwrap();
+        let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(id.len(), 16, "{id}");
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+    }
+}
+
+/// Raw connections holding requests whose bodies are half sent.
+async fn half_sent_logins(shop: &Shop, count: usize) -> Vec<(tokio::net::TcpStream, Vec<u8>)> {
+    let mut held = Vec::new();
+    for i in 0..count {
+        // Four clients, so no per-address login budget is reached.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("127.0.0.{}:0", 2 + i % 4).parse().unwrap()).unwrap();
+        let mut stream = socket.connect(shop.addr).await.unwrap();
+        let body = format!(r#"{{"username":"drain-{i}","password":"wrong-password-{i}"}}"#);
+        let head = format!(
+            "POST /login/ HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            shop.addr,
+            body.len()
+        );
+        let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(first).await.unwrap();
+        held.push((stream, rest.to_vec()));
+    }
+    held
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_lets_64_in_flight_requests_finish_then_exits_0() {
+    let mut shop = Start::new().env("RUST_LOG", "warn,shop=info").run().await;
+    let held = half_sent_logins(&shop, 64).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shop.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No new connections once draining.
+    assert!(tokio::net::TcpStream::connect(shop.addr).await.is_err(), "still accepting after SIGTERM");
+    let mut answers = Vec::new();
+    for (mut stream, rest) in held {
+        answers.push(tokio::spawn(async move {
+            stream.write_all(&rest).await.unwrap();
+            let mut response = Vec::new();
+            stream.read_to_end(&mut response).await.unwrap();
+            String::from_utf8_lossy(&response).into_owned()
+        }));
+    }
+    for answer in answers {
+        let response = answer.await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 400"), "a request lost in the shutdown: {response:?}");
+        assert!(response.contains("non_field_errors"), "{response}");
+    }
+    let status = shop.wait_exit(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(shop.log_lines().iter().any(|line| line.contains("shutting down")), "{:#?}", shop.log_lines());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_at_once() {
+    let mut shop = Start::new().env("MXSHOP_SHUTDOWN_GRACE_SECS", "60").run().await;
+    let _held = half_sent_logins(&shop, 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    shop.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shop.signal("INT");
+    // The held request would keep a graceful shutdown waiting for a minute.
+    let status = shop.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(1), "{status:?}");
+}
+
+/// A database on the PostgreSQL or MariaDB server this run tests (PostgreSQL on the SQLite run),
+/// reached through a TCP relay the test can cut.
+struct RelayedDatabase {
+    admin_url: String,
+    name: String,
+    backend: Backend,
+    relay_addr: std::net::SocketAddr,
+    upstream: String,
+}
+
+impl RelayedDatabase {
+    /// The database, and the relay's listener (not serving yet).
+    async fn create() -> (Self, tokio::net::TcpListener) {
+        let (backend, admin_url) = match backend() {
+            (Backend::Sqlite, _) => (Backend::Postgres, "postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
+            (backend, url) => (backend, url.unwrap()),
+        };
+        let admin = sea_orm::Database::connect(admin_url.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("the readiness test needs the database server at {admin_url}: {e}"));
+        let name = format!("mxshop_ready_{}_{}", std::process::id(), rand::random::<u32>());
+        sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE {name}")).await.unwrap();
+        let host = admin_url.split('@').nth(1).unwrap().split('/').next().unwrap().to_owned();
+        let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let relay_addr = relay.local_addr().unwrap();
+        (Self { admin_url, name, backend, relay_addr, upstream: host }, relay)
+    }
+
+    fn url(&self) -> String {
+        let relayed = self.admin_url.replacen(&self.upstream, &self.relay_addr.to_string(), 1);
+        replace_database(&relayed, &self.name)
+    }
+
+    async fn drop_database(&self) {
+        let admin = sea_orm::Database::connect(self.admin_url.as_str()).await.unwrap();
+        let drop = match self.backend {
+            Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            _ => format!("DROP DATABASE IF EXISTS {}", self.name),
+        };
+        sea_orm::ConnectionTrait::execute_unprepared(&admin, &drop).await.unwrap();
+    }
+}
+
+/// Relays connections to `upstream` until the returned handle is aborted (which also closes every
+/// relayed connection).
+fn spawn_relay(listener: tokio::net::TcpListener, upstream: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else { return };
+            let upstream = upstream.clone();
+            connections.spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    })
+}
+
+async fn ready(http: &reqwest::Client, shop: &Shop) -> (u16, Value) {
+    let response = http.get(shop.url("/ready/")).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// Polls `/ready/` until it answers `status` (at most 20 s).
+async fn until_ready_is(http: &reqwest::Client, shop: &Shop, status: u16) -> Value {
+    let mut last = (0, Value::Null);
+    for _ in 0..100 {
+        last = ready(http, shop).await;
+        if last.0 == status {
+            return last.1;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("/ready/ did not turn {status}: last {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_follows_the_database_and_its_migrations() {
+    let (database, listener) = RelayedDatabase::create().await;
+    let url = database.url();
+    let upstream = database.upstream.clone();
+    let relay = spawn_relay(listener, upstream.clone());
+    let shop = Start::new().database_url(&url).env("MXSHOP_DB_MAX_CONNECTIONS", "2").run().await;
+    let http = shop.client_from("127.0.0.1");
+    assert_eq!(ready(&http, &shop).await, (200, json!({"status": "ready"})));
+
+    // The database goes away: not ready (liveness is another matter).
+    relay.abort();
+    let body = until_ready_is(&http, &shop, 503).await;
+    assert_eq!(body["status"], "unavailable");
+    assert!(body["reason"].as_str().unwrap().starts_with("database unreachable"), "{body}");
+    assert_eq!(http.get(shop.url("/health/")).send().await.unwrap().status(), 200);
+
+    // It comes back: ready again, without a restart.
+    let relay = spawn_relay(tokio::net::TcpListener::bind(database.relay_addr).await.unwrap(), upstream);
+    until_ready_is(&http, &shop, 200).await;
+
+    // A migration this build needs is missing (the database was rolled back): not ready.
+    let db = shop::db::connect(&url, 1).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        "DELETE FROM seaql_migrations WHERE version = 'm20261130_000001_ledger'",
+    )
+    .await
+    .unwrap();
+    let body = until_ready_is(&http, &shop, 503).await;
+    assert_eq!(body["reason"], "migrations pending: m20261130_000001_ledger", "{body}");
+    db.close().await.unwrap();
+    drop(shop);
+    relay.abort();
+    database.drop_database().await;
+}
+
+/// `mxshop check-config` with `env`; (exit code, standard output, standard error).
+fn check_config(env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(crate::binary::BINARY)
+        .arg("check-config")
+        .args(args)
+        .current_dir(dir.path())
+        .env("MXSHOP_DATA_DIR", dir.path().join("data"))
+        .env("RUST_LOG", "error")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The effective configuration `check-config` printed.
+fn printed_config(stdout: &str) -> Value {
+    let start = stdout.find('{').expect("a configuration");
+    let end = stdout.find("\n}\n").expect("its end") + 2;
+    serde_json::from_str(&stdout[start..end]).unwrap()
+}
+
+#[tokio::test]
+async fn check_config_passes_a_good_configuration_and_hides_secrets() {
+    let database = crate::support::TestDatabase::create().await;
+    let (code, stdout, stderr) = check_config(
+        &[
+            ("MXSHOP_SECRET_KEY", "a-secret-key-that-must-never-be-printed-0123"),
+            ("MXSHOP_DATABASE_URL", &database.url),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("a-secret-key-that-must-never-be-printed"), "{stdout}");
+    assert_eq!(printed_config(&stdout)["secret_key"], "***");
+    for check in ["ok       secret key", "ok       database", "ok       SMS", "ok       alipay", "ok       public URL"]
+    {
+        assert!(stdout.contains(check), "{check} missing in:\n{stdout}");
+    }
+    assert!(stdout.contains("the configuration is usable"), "{stdout}");
+}
+
+#[test]
+fn check_config_names_every_problem_on_its_own_line() {
+    let (code, stdout, stderr) = check_config(
+        &[
+            ("MXSHOP_DATABASE_URL", "postgres://shop:hunter2-db-password@127.0.0.1:1/nowhere"),
+            ("MXSHOP_SECRET_KEY", "too-short"),
+            ("MXSHOP_ALIPAY__GATEWAY", "production"),
+            ("MXSHOP_SMS__PROVIDER", "yunpian"),
+            ("MXSHOP_ALIPAY__PUBLIC_URL", "http://203.0.113.9:8000"),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let problems: Vec<&str> = stdout.lines().filter(|line| line.starts_with("PROBLEM")).collect();
+    assert_eq!(problems.len(), 5, "{stdout}");
+    for (problem, says) in problems.iter().zip(["secret key", "database", "SMS", "alipay", "public URL"]) {
+        assert!(problem.starts_with(&format!("PROBLEM  {says}:")), "{problem}");
+    }
+    assert!(problems[0].contains("at least 32 characters"), "{}", problems[0]);
+    assert!(problems[3].contains("app_private_key_file"), "{}", problems[3]);
+    assert!(problems[4].contains("does not reach the listen address"), "{}", problems[4]);
+    assert!(!stdout.contains("hunter2-db-password") && !stderr.contains("hunter2-db-password"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("5 problem(s)"), "{stderr}");
+}
+
+/// Every key `mxshop.example.toml` documents, set by an environment variable: the value the
+/// variable gives and the value the server then uses (as `check-config` prints it).
+const EVERY_SETTING: &[(&str, &str, &str)] = &[
+    ("listen", "MXSHOP_LISTEN", r#""127.0.0.1:18123""#),
+    ("data_dir", "MXSHOP_DATA_DIR", r#""/srv/mxshop-data""#),
+    ("database_url", "MXSHOP_DATABASE_URL", r#""postgres://shop:***@db.internal:5432/mxshop""#),
+    ("frontend_dir", "MXSHOP_FRONTEND_DIR", r#""/srv/vue""#),
+    ("body_limit_bytes", "MXSHOP_BODY_LIMIT_BYTES", "2048"),
+    ("db_max_connections", "MXSHOP_DB_MAX_CONNECTIONS", "7"),
+    ("log_format", "MXSHOP_LOG_FORMAT", r#""json""#),
+    ("secret_key", "MXSHOP_SECRET_KEY", r#""***""#),
+    ("jwt_lifetime_secs", "MXSHOP_JWT_LIFETIME_SECS", "600"),
+    ("upload_limit_bytes", "MXSHOP_UPLOAD_LIMIT_BYTES", "1000"),
+    ("upload_extensions", "MXSHOP_UPLOAD_EXTENSIONS", r#"["pdf","png"]"#),
+    ("upload_daily_count", "MXSHOP_UPLOAD_DAILY_COUNT", "3"),
+    ("upload_daily_bytes", "MXSHOP_UPLOAD_DAILY_BYTES", "3000"),
+    ("max_unpaid_orders_per_user", "MXSHOP_MAX_UNPAID_ORDERS_PER_USER", "4"),
+    ("max_unpaid_units_per_user", "MXSHOP_MAX_UNPAID_UNITS_PER_USER", "40"),
+    ("trusted_proxies", "MXSHOP_TRUSTED_PROXIES", r#"["10.0.0.2"]"#),
+    ("catalog_cache_ms", "MXSHOP_CATALOG_CACHE_MS", "250"),
+    ("catalog_cache_bytes", "MXSHOP_CATALOG_CACHE_BYTES", "1048576"),
+    ("header_read_timeout_secs", "MXSHOP_HEADER_READ_TIMEOUT_SECS", "5"),
+    ("body_read_timeout_secs", "MXSHOP_BODY_READ_TIMEOUT_SECS", "9"),
+    ("max_connections", "MXSHOP_MAX_CONNECTIONS", "900"),
+    ("max_connections_per_client", "MXSHOP_MAX_CONNECTIONS_PER_CLIENT", "90"),
+    ("shutdown_grace_secs", "MXSHOP_SHUTDOWN_GRACE_SECS", "12"),
+    ("metrics_token", "MXSHOP_METRICS_TOKEN", r#""***""#),
+    ("sms.provider", "MXSHOP_SMS__PROVIDER", r#""yunpian""#),
+    ("sms.yunpian_api_key", "MXSHOP_SMS__YUNPIAN_API_KEY", r#""***""#),
+    ("sms.yunpian_url", "MXSHOP_SMS__YUNPIAN_URL", r#""https://sms.example/send""#),
+    ("sms.text_template", "MXSHOP_SMS__TEXT_TEMPLATE", r#""【店】验证码{code}""#),
+    ("sms.daily_limit", "MXSHOP_SMS__DAILY_LIMIT", "77"),
+    ("alipay.gateway", "MXSHOP_ALIPAY__GATEWAY", r#""production""#),
+    ("alipay.builtin_on_public_address", "MXSHOP_ALIPAY__BUILTIN_ON_PUBLIC_ADDRESS", "true"),
+    ("alipay.app_id", "MXSHOP_ALIPAY__APP_ID", r#""2021000117001234""#),
+    ("alipay.app_private_key_file", "MXSHOP_ALIPAY__APP_PRIVATE_KEY_FILE", r#""/etc/mxshop/app.pem""#),
+    ("alipay.alipay_public_key_file", "MXSHOP_ALIPAY__ALIPAY_PUBLIC_KEY_FILE", r#""/etc/mxshop/alipay.txt""#),
+    ("alipay.app_cert_file", "MXSHOP_ALIPAY__APP_CERT_FILE", r#""/etc/mxshop/app.crt""#),
+    ("alipay.alipay_cert_file", "MXSHOP_ALIPAY__ALIPAY_CERT_FILE", r#""/etc/mxshop/alipay.crt""#),
+    ("alipay.alipay_root_cert_file", "MXSHOP_ALIPAY__ALIPAY_ROOT_CERT_FILE", r#""/etc/mxshop/root.crt""#),
+    ("alipay.seller_id", "MXSHOP_ALIPAY__SELLER_ID", r#""2088000000000001""#),
+    ("alipay.public_url", "MXSHOP_ALIPAY__PUBLIC_URL", r#""https://shop.example""#),
+    ("alipay.payment_window_secs", "MXSHOP_ALIPAY__PAYMENT_WINDOW_SECS", "900"),
+    ("alipay.request_timeout_ms", "MXSHOP_ALIPAY__REQUEST_TIMEOUT_MS", "5000"),
+    ("alipay.job_interval_secs", "MXSHOP_ALIPAY__JOB_INTERVAL_SECS", "15"),
+    ("alipay.refused_notification_retention_days", "MXSHOP_ALIPAY__REFUSED_NOTIFICATION_RETENTION_DAYS", "7"),
+    ("alipay.sandbox_time_scale", "MXSHOP_ALIPAY__SANDBOX_TIME_SCALE", "0.5"),
+];
+
+/// The keys `mxshop.example.toml` documents (`key = …`, commented out or not), as `section.key`.
+fn documented_keys() -> BTreeSet<String> {
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../mxshop.example.toml")).unwrap();
+    let mut section = String::new();
+    let mut keys = BTreeSet::new();
+    for line in example.lines() {
+        if let Some(name) = line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+            section = format!("{name}.");
+            continue;
+        }
+        let setting = line.strip_prefix("# ").unwrap_or(line);
+        if let Some((key, _)) = setting.split_once(" = ")
+            && !key.is_empty()
+            && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        {
+            keys.insert(format!("{section}{key}"));
+        }
+    }
+    keys
+}
+
+#[test]
+fn every_documented_setting_works_from_the_environment() {
+    let listed: BTreeSet<String> = EVERY_SETTING.iter().map(|(key, _, _)| (*key).to_owned()).collect();
+    assert_eq!(listed, documented_keys(), "a documented key has no variable test, or a tested key is not documented");
+    let values: Vec<(&str, String)> = EVERY_SETTING
+        .iter()
+        .map(|(key, variable, shown)| {
+            let value = match *key {
+                "database_url" => "postgres://shop:db-password@db.internal:5432/mxshop".to_owned(),
+                "secret_key" => "an-environment-secret-key-of-enough-length-0123".to_owned(),
+                "metrics_token" => "metrics-token-from-the-environment".to_owned(),
+                "sms.yunpian_api_key" => "yunpian-key-from-the-environment".to_owned(),
+                // Text settings are given without quotes, as a container's environment has them.
+                _ => serde_json::from_str::<Value>(shown)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| shown.replace('"', "")),
+            };
+            (*variable, value)
+        })
+        .collect();
+    let env: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (_, stdout, stderr) = check_config(&env, &[]);
+    assert!(stdout.contains("effective configuration"), "the configuration did not load: {stderr}");
+    let config = printed_config(&stdout);
+    for (key, variable, shown) in EVERY_SETTING {
+        let value = key.split('.').fold(&config, |value, part| &value[part]);
+        assert_eq!(value, &serde_json::from_str::<Value>(shown).unwrap(), "{variable} → {key}");
+    }
+    for secret in ["db-password", "an-environment-secret-key", "metrics-token-from", "yunpian-key-from"] {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{secret} printed");
+    }
+}
