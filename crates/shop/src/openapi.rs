@@ -58,7 +58,31 @@ pub fn render(mut document: OpenApi) -> Vec<u8> {
             .collect(),
     );
     // Serialising a document of plain maps and strings cannot fail.
-    serde_json::to_vec(&document).unwrap_or_default()
+    let mut json = serde_json::to_value(&document).unwrap_or_default();
+    unique_operation_ids(&mut json);
+    serde_json::to_vec(&json).unwrap_or_default()
+}
+
+/// One handler serving two methods (`PUT` and `PATCH` of an address) gets one operation id from
+/// utoipa; OpenAPI wants each unique, so such ids get the method appended (`update_address_patch`).
+fn unique_operation_ids(document: &mut serde_json::Value) {
+    let Some(paths) = document.get_mut("paths").and_then(|paths| paths.as_object_mut()) else { return };
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for item in paths.values() {
+        for operation in item.as_object().into_iter().flat_map(|item| item.values()) {
+            if let Some(id) = operation.get("operationId").and_then(|id| id.as_str()) {
+                *seen.entry(id.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    for item in paths.values_mut() {
+        for (method, operation) in item.as_object_mut().into_iter().flat_map(|item| item.iter_mut()) {
+            let Some(id) = operation.get("operationId").and_then(|id| id.as_str()).map(str::to_owned) else { continue };
+            if seen.get(&id).is_some_and(|count| *count > 1) {
+                operation["operationId"] = serde_json::Value::String(format!("{id}_{method}"));
+            }
+        }
+    }
 }
 
 /// DRF's error shape for a whole request: not found, not authenticated, throttled, …
