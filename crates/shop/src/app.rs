@@ -43,6 +43,8 @@ pub struct AppState {
     pub failpoints: Arc<FailPoints>,
     /// The OpenAPI document of this router, as served at `/api/openapi.json`.
     pub api_document: axum::body::Bytes,
+    /// What `/ready/` answers.
+    pub readiness: Arc<crate::readiness::Readiness>,
 }
 
 impl AppState {
@@ -82,6 +84,7 @@ impl AppState {
             sandbox: None,
             failpoints: Arc::default(),
             api_document: axum::body::Bytes::new(),
+            readiness: Arc::default(),
         })
     }
 }

@@ -1,16 +1,15 @@
 //! `mxshop check-config`: the effective configuration (secrets as `***`) and the checks a start
 //! would make — keys, database, Alipay gateway, SMS provider, public URL — each on one line, so an
-//! operator learns every problem at once instead of one per failed start.
+//! operator learns every problem at once instead of one per failed start. It only reads: nothing
+//! it checks (a key file, the SQLite file, the migrations table) is created or changed, so running
+//! it as another user leaves nothing behind.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use sea_orm_migration::MigratorTrait;
-
 use crate::config::Config;
-use crate::db::{self, Migrator};
+use crate::db;
 use crate::payments::{self, Payments};
-use crate::secrets::Keys;
 use crate::{accounts, outbound};
 
 /// The result of one check.
@@ -49,7 +48,7 @@ async fn checks(config: &Config) -> Vec<Line> {
             Err(error) => Line::Problem(format!("{what}: {error:#}")),
         });
     };
-    check(Keys::load(config).map(|_| format!("loaded (data directory {})", config.data_dir.display())), "secret key");
+    check(crate::secrets::check_secret(config), "secret key");
     check(database(config).await, "database");
     let http = outbound::http_client();
     check(
@@ -66,19 +65,27 @@ async fn checks(config: &Config) -> Vec<Line> {
 
 async fn database(config: &Config) -> anyhow::Result<String> {
     let url = config.database_url();
-    let connect = db::connect(&url, 1);
+    let shown = db::redact(&url);
+    // SQLite: read-only, and a file that does not exist yet is made by the first start.
+    let url = match db::sqlite_file(&url) {
+        Some(file) if !file.exists() => return Ok(format!("{shown} will be created at the first start")),
+        Some(_) => url.replace("mode=rwc", "mode=ro"),
+        None => url,
+    };
+    let mut options = sea_orm::ConnectOptions::new(url);
+    options.max_connections(1).connect_timeout(Duration::from_secs(10)).sqlx_logging(false);
+    let connect = sea_orm::Database::connect(options);
     let db = tokio::time::timeout(Duration::from_secs(15), connect)
         .await
-        .map_err(|_| anyhow::anyhow!("{} did not answer within 15 s", db::redact(&url)))??;
+        .map_err(|_| anyhow::anyhow!("{shown} did not answer within 15 s"))??;
     db.ping().await?;
-    let pending = Migrator::get_pending_migrations(&db).await?;
+    let missing = db::missing_migrations(&db).await?;
     Ok(format!(
-        "{} answers; {}",
-        db::redact(&url),
-        if pending.is_empty() {
+        "{shown} answers; {}",
+        if missing.is_empty() {
             "migrations current".to_owned()
         } else {
-            format!("{} migration(s) to apply at the next start", pending.len())
+            format!("{} migration(s) to apply at the next start", missing.len())
         }
     ))
 }
@@ -93,6 +100,13 @@ fn gateway(config: &Config, http: Option<reqwest::Client>) -> anyhow::Result<Str
             "the built-in sandbox would be refused: {exposure} (set alipay.builtin_on_public_address = true \
              for a public demo, or configure real Alipay)"
         );
+    }
+    let builtin_keys = payments::gateway::BuiltinKeys::in_data_dir(&config.data_dir);
+    if alipay.gateway == "builtin" && !builtin_keys.app_private_key.exists() {
+        return Ok(format!(
+            "gateway builtin; its keys will be generated under {} at the first start",
+            config.data_dir.join("alipay").display()
+        ));
     }
     let client = payments::gateway::client(config, http.ok_or_else(|| anyhow::anyhow!("no HTTP client"))?)?;
     Payments::new(config, client)?;

@@ -261,6 +261,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         std::time::Duration::from_secs(config.alipay.job_interval_secs.max(1)),
         jobs_stopped,
     );
+    let readiness = state.readiness.clone();
     let server = Server::with_listener(listener, state);
     let base = format!("http://{}", config.listen);
     say(format_args!("mxshop is serving on {base}/"));
@@ -276,10 +277,28 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     }
     say(format_args!("  database:             {database}"));
     say(format_args!("  data directory:       {}", config.data_dir.display()));
-    server.run(shutdown_signal()).await?;
-    // The job run under way (if any) finishes; then nothing is left to do.
-    let _ = stop_jobs.send(true);
-    if tokio::time::timeout(std::time::Duration::from_secs(config.shutdown_grace_secs), jobs).await.is_err() {
+    let signalled = std::sync::Arc::new(std::sync::OnceLock::new());
+    let delay = std::time::Duration::from_secs(config.shutdown_delay_secs);
+    let on_signal = {
+        let signalled = signalled.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = signalled.set(std::time::Instant::now());
+            // Not ready from now on; the jobs finish the order they are on.
+            readiness.start_draining();
+            let _ = stop_jobs.send(true);
+            if !delay.is_zero() {
+                tracing::info!(?delay, "answering not ready, still accepting while the load balancer notices");
+                tokio::time::sleep(delay).await;
+            }
+        }
+    };
+    server.run(on_signal).await?;
+    // One grace for the drain and the jobs together, counted from the end of the delay.
+    let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
+    let spent = signalled.get().map_or(std::time::Duration::ZERO, std::time::Instant::elapsed);
+    let left = grace.saturating_sub(spent.saturating_sub(delay)).max(std::time::Duration::from_secs(1));
+    if tokio::time::timeout(left, jobs).await.is_err() {
         tracing::warn!(
             "the payment jobs did not finish within the shutdown grace; their orders are retried at the next start"
         );

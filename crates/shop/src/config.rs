@@ -67,6 +67,9 @@ pub struct Config {
     /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish before the process
     /// exits anyway (each request is also bounded by its own 30 s timeout).
     pub shutdown_grace_secs: u64,
+    /// On SIGTERM or Ctrl-C, how long the server keeps accepting requests (answering `/ready/`
+    /// 503) before it drains: time for a load balancer to take it out of rotation.
+    pub shutdown_delay_secs: u64,
     /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
     pub sms: SmsConfig,
@@ -320,6 +323,7 @@ impl Default for Config {
             max_connections: 8192,
             max_connections_per_client: 256,
             shutdown_grace_secs: 35,
+            shutdown_delay_secs: 0,
             metrics_token: None,
             sms: SmsConfig::default(),
             alipay: AlipayConfig::default(),

@@ -20,6 +20,7 @@ pub mod money;
 pub mod openapi;
 pub mod outbound;
 pub mod payments;
+pub mod readiness;
 pub mod secrets;
 pub mod telemetry;
 pub mod throttle;

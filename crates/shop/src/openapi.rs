@@ -12,6 +12,8 @@ use utoipa::{PartialSchema, ToSchema};
 
 /// The name operations use to require a login token.
 pub const JWT: &str = "jwt";
+/// The scheme of `/metrics`: a static token from the configuration.
+pub const METRICS_TOKEN: &str = "metrics_token";
 
 /// Tags, in the order the docs UI lists them.
 const TAGS: &[(&str, &str)] = &[
@@ -44,6 +46,17 @@ pub fn render(mut document: OpenApi) -> Vec<u8> {
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
                 .description(Some("The token from `POST /login/` or `POST /users/`."))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        METRICS_TOKEN,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "The `metrics_token` setting (without it, `/metrics` answers loopback clients only).",
+                ))
                 .build(),
         ),
     );
@@ -265,6 +278,13 @@ pub mod answers {
     #[derive(Serialize, ToSchema, IntoResponses)]
     #[response(status = 404, description = "Not found", example = json!({"detail": "未找到。"}))]
     pub struct NotFound {
+        pub detail: String,
+    }
+
+    /// 422: a key reused with another request.
+    #[derive(Serialize, ToSchema, IntoResponses)]
+    #[response(status = 422, description = "An idempotency key or `out_request_no` reused with another request", example = json!({"detail": "Idempotency-Key 已用于另一个请求。"}))]
+    pub struct Conflict {
         pub detail: String,
     }
 

@@ -22,7 +22,7 @@ impl Keys {
     /// The configured key, else `<data_dir>/secret.key`, created on first use (mode 0600).
     pub fn load(config: &Config) -> anyhow::Result<Self> {
         if let Some(secret) = &config.secret_key {
-            anyhow::ensure!(secret.expose().len() >= 32, "secret_key must be at least 32 characters long");
+            check_secret(config)?;
             return Ok(Self::from_secret(secret.expose()));
         }
         let secret = read_or_create(&config.data_dir.join(SECRET_FILE))?;
@@ -59,6 +59,21 @@ impl Keys {
         let Ok(expected) = hex::decode(stored_hash) else { return false };
         hmac::verify(&self.code_key, format!("{mobile}:{code}").as_bytes(), &expected).is_ok()
     }
+}
+
+/// Checks the key `Keys::load` would use without creating anything; a description of it.
+pub fn check_secret(config: &Config) -> anyhow::Result<String> {
+    if let Some(secret) = &config.secret_key {
+        anyhow::ensure!(secret.expose().len() >= 32, "secret_key must be at least 32 characters long");
+        return Ok("secret_key is set".to_owned());
+    }
+    let path = config.data_dir.join(SECRET_FILE);
+    if !path.exists() {
+        return Ok(format!("{} will be generated at the first start", path.display()));
+    }
+    let secret = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    anyhow::ensure!(secret.trim().len() >= 32, "{} holds a secret shorter than 32 characters", path.display());
+    Ok(format!("{} is readable", path.display()))
 }
 
 fn read_or_create(path: &Path) -> anyhow::Result<String> {

@@ -13,6 +13,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::app::AppState;
 use crate::http::ApiError;
+use crate::http::client_ip::ClientIp;
 use crate::http::routes::UNMATCHED;
 
 pub const HTTP_REQUESTS: &str = "mxshop_http_requests_total";
@@ -33,6 +34,7 @@ pub const DB_POOL_CONNECTIONS: &str = "mxshop_db_pool_connections";
 pub const DB_POOL_IDLE: &str = "mxshop_db_pool_idle_connections";
 pub const DB_POOL_MAX: &str = "mxshop_db_pool_max_connections";
 pub const DB_POOL_ACQUIRE: &str = "mxshop_db_pool_acquire_seconds";
+pub const DB_POOL_ACQUIRE_TIMEOUTS: &str = "mxshop_db_pool_acquire_timeouts_total";
 
 /// Latency buckets (seconds) for every histogram: from a cached read to a slow gateway call.
 const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -55,9 +57,25 @@ pub fn handle() -> &'static PrometheusHandle {
             tracing::warn!("another metrics recorder is installed; /metrics shows only what reaches this one");
         }
         describe();
+        // Histogram samples wait in a buffer until upkeep folds them in; without it a server that
+        // nobody scrapes would grow by every request. A thread of its own, not a task, so it
+        // outlives any one runtime (tests start many).
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            }
+        });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "cannot start the metrics upkeep thread; histograms grow until scraped");
+        }
         handle
     })
 }
+
+/// How often buffered histogram samples are folded into their buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
@@ -72,7 +90,7 @@ fn describe() {
         "Alipay notifications by verdict (applied, duplicate, late_payment, refused reasons)"
     );
     describe_histogram!(NOTIFICATION_APPLY, Unit::Seconds, "time to verify, check and apply one notification");
-    describe_counter!(REFUNDS, "refund outcomes recorded, by state (pending, succeeded, failed)");
+    describe_counter!(REFUNDS, "refunds by state: requested (recorded), then succeeded or failed (once each)");
     describe_counter!(JOB_RUNS, "background job runs");
     describe_counter!(JOB_ERRORS, "background job runs or orders that failed (retried later)");
     describe_gauge!(JOB_LAG, Unit::Seconds, "how late the oldest order due to a job was when the last run started");
@@ -81,7 +99,12 @@ fn describe() {
     describe_gauge!(DB_POOL_CONNECTIONS, "database connections open in the pool");
     describe_gauge!(DB_POOL_IDLE, "database connections idle in the pool");
     describe_gauge!(DB_POOL_MAX, "most database connections the pool opens");
-    describe_histogram!(DB_POOL_ACQUIRE, Unit::Seconds, "time to get a database connection, sampled at each scrape");
+    describe_histogram!(
+        DB_POOL_ACQUIRE,
+        Unit::Seconds,
+        "time to get a database connection, sampled at each scrape (capped at 0.1 s)"
+    );
+    describe_counter!(DB_POOL_ACQUIRE_TIMEOUTS, "scrapes that could not get a database connection within 0.1 s");
 }
 
 /// Status class label of an HTTP status.
@@ -169,37 +192,55 @@ pub fn job_error(job: &'static str) {
     counter!(JOB_ERRORS, "job" => job).increment(1);
 }
 
-/// Samples the database pool (size, idle, the time to get a connection now).
+/// Samples the database pool: size, idle, and the time to get a connection now — capped, so a
+/// scrape during an exhausted pool answers at once (recording the cap) instead of waiting out
+/// the pool's 30 s acquire timeout.
 async fn sample_pool(state: &AppState) {
     let (size, idle, max) = crate::db::pool_stats(&state.db);
     gauge!(DB_POOL_CONNECTIONS).set(f64::from(size));
     gauge!(DB_POOL_IDLE).set(idle as f64);
     gauge!(DB_POOL_MAX).set(f64::from(max));
     let started = Instant::now();
-    if crate::db::acquire_probe(&state.db).await {
-        histogram!(DB_POOL_ACQUIRE).record(started.elapsed());
+    match tokio::time::timeout(ACQUIRE_PROBE_CAP, crate::db::acquire_probe(&state.db)).await {
+        Ok(true) => histogram!(DB_POOL_ACQUIRE).record(started.elapsed()),
+        Ok(false) | Err(_) => {
+            histogram!(DB_POOL_ACQUIRE).record(ACQUIRE_PROBE_CAP);
+            counter!(DB_POOL_ACQUIRE_TIMEOUTS).increment(1);
+        }
     }
 }
 
+/// The longest a scrape waits for a database connection.
+const ACQUIRE_PROBE_CAP: Duration = Duration::from_millis(100);
+
 /// `GET /metrics`: the Prometheus text exposition. With `metrics_token` set, only for
-/// `Authorization: Bearer <token>`.
+/// `Authorization: Bearer <token>`; without it, only for clients on loopback (the counts of
+/// orders, payments and refunds are the shop's business, not the internet's).
 #[utoipa::path(
-    get, path = "/metrics", tag = "operations", security((), ("jwt" = [])),
+    summary = "Prometheus metrics",
+    get, path = "/metrics", tag = "operations", security((), ("metrics_token" = [])),
     responses(
         (status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain"),
         (status = 401, description = "`metrics_token` is set and the request does not carry it", body = crate::openapi::Detail),
+        (status = 403, description = "No `metrics_token` is set and the client is not on loopback", body = crate::openapi::Detail),
     )
 )]
-pub async fn render_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(expected) = state.config.metrics_token.as_ref().map(crate::config::Secret::expose) {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !crate::secrets::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-            return ApiError::Unauthorized(crate::http::auth::messages::NOT_PROVIDED).into_response();
+pub async fn render_metrics(State(state): State<AppState>, ClientIp(client): ClientIp, headers: HeaderMap) -> Response {
+    match state.config.metrics_token.as_ref().map(crate::config::Secret::expose).filter(|token| !token.is_empty()) {
+        Some(expected) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if !crate::secrets::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+                return ApiError::Unauthorized(crate::http::auth::messages::NOT_PROVIDED).into_response();
+            }
         }
+        None if !client.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) => {
+            return ApiError::PermissionDenied.into_response();
+        }
+        None => {}
     }
     sample_pool(&state).await;
     cache_bytes(state.catalog_cache.bytes());

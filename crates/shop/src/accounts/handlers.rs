@@ -44,6 +44,7 @@ fn token_for(state: &AppState, user: &user::Model) -> ApiResult<String> {
 
 /// `POST /code/`
 #[utoipa::path(
+    summary = "Send an SMS code",
     post, path = "/code/", tag = "accounts", request_body(content((crate::openapi::bodies::SendCode = "application/json"), (crate::openapi::bodies::SendCode = "application/x-www-form-urlencoded"), (crate::openapi::bodies::SendCode = "multipart/form-data"))),
     responses((status = 201, description = "A code was sent (with the `log` provider: written to the server log)", example = json!({"mobile": "13800138000"})), crate::openapi::answers::Invalid, crate::openapi::answers::Throttled)
 )]
@@ -60,6 +61,7 @@ pub async fn send_code(
 
 /// `POST /users/`
 #[utoipa::path(
+    summary = "Register with an SMS code",
     post, path = "/users/", tag = "accounts", request_body(content((crate::openapi::bodies::Register = "application/json"), (crate::openapi::bodies::Register = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Register = "multipart/form-data"))),
     responses((status = 201, description = "Registered and logged in", example = json!({"name": "13800138000", "username": "13800138000", "token": "eyJ…"})), crate::openapi::answers::Invalid, crate::openapi::answers::Throttled)
 )]
@@ -81,6 +83,7 @@ pub async fn register(
 
 /// `POST /login/`
 #[utoipa::path(
+    summary = "Log in (get a token)",
     post, path = "/login/", tag = "accounts", request_body(content((crate::openapi::bodies::Login = "application/json"), (crate::openapi::bodies::Login = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Login = "multipart/form-data"))),
     responses((status = 200, description = "A login token (JWT)", example = json!({"token": "eyJ…"})), (status = 400, description = "Wrong credentials", body = crate::openapi::answers::Invalid, example = json!({"non_field_errors": ["无法使用提供的认证信息登录。"]})), crate::openapi::answers::Throttled, (status = 503, description = "Too many logins at once; try again", body = crate::openapi::answers::Throttled))
 )]
@@ -96,6 +99,7 @@ pub async fn login(
 
 /// `GET /users/`: the authenticated user.
 #[utoipa::path(
+    summary = "The caller's profile",
     get, path = "/users/", tag = "accounts", security(("jwt" = [])),
     responses((status = 200, description = "The authenticated user's profile", body = UserDetail), crate::openapi::answers::NotAuthenticated)
 )]
@@ -105,6 +109,7 @@ pub async fn get_own_profile(user: CurrentUser) -> Json<UserDetail> {
 
 /// `GET /users/{any}/`: the authenticated user, whatever the id (as the original).
 #[utoipa::path(
+    summary = "The caller's profile (any id)",
     get, path = "/users/{id}/", tag = "accounts", params(("id" = i32, Path, description = "any id: the profile is always the caller's")), security(("jwt" = [])),
     responses((status = 200, description = "The authenticated user's profile", body = UserDetail), crate::openapi::answers::NotAuthenticated)
 )]
@@ -114,6 +119,7 @@ pub async fn get_profile(user: CurrentUser) -> Json<UserDetail> {
 
 /// `PATCH /users/{any}/`
 #[utoipa::path(
+    summary = "Change some profile fields",
     patch, path = "/users/{id}/", tag = "accounts", params(("id" = i32, Path, description = "any id: the caller's profile changes")), security(("jwt" = [])), request_body(content((crate::openapi::bodies::Profile = "application/json"), (crate::openapi::bodies::Profile = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Profile = "multipart/form-data"))),
     responses((status = 200, description = "The updated profile", body = UserDetail), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
 )]
@@ -129,6 +135,7 @@ pub async fn patch_profile(
 
 /// `PUT /users/{any}/`: like PATCH, but `username` is required.
 #[utoipa::path(
+    summary = "Replace the profile",
     put, path = "/users/{id}/", tag = "accounts", params(("id" = i32, Path, description = "any id: the caller's profile changes")), security(("jwt" = [])), request_body(content((crate::openapi::bodies::Profile = "application/json"), (crate::openapi::bodies::Profile = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Profile = "multipart/form-data"))),
     responses((status = 200, description = "The updated profile", body = UserDetail), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
 )]

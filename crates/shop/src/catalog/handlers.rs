@@ -14,6 +14,7 @@ use crate::http::{ApiError, ApiResult, Lookup, QueryParams, RequestUrl};
 
 /// `GET /goods/`
 #[utoipa::path(
+    summary = "List goods (filter, search, order, paginate)",
     get, path = "/goods/", tag = "catalog",
     params(
         ("page" = Option<u64>, Query, description = "page number from 1, or `last`"),
@@ -43,6 +44,7 @@ pub async fn list_goods(
 
 /// `GET /goods/{id}/` — counts the view.
 #[utoipa::path(
+    summary = "One goods",
     get, path = "/goods/{id}/", tag = "catalog", params(("id" = i32, Path, description = "goods id")),
     responses((status = 200, description = "The goods (the view is counted in `click_num`)", body = crate::catalog::render::GoodsJson), crate::openapi::answers::NotFound)
 )]
@@ -58,6 +60,7 @@ pub async fn get_goods(
 
 /// `GET /categories/`
 #[utoipa::path(
+    summary = "The category tree",
     get, path = "/categories/", tag = "catalog",
     responses((status = 200, description = "The level-1 categories with their sub-categories", body = Vec<crate::catalog::render::CategoryTree>))
 )]
@@ -69,6 +72,7 @@ pub async fn list_categories(State(state): State<AppState>) -> ApiResult<Json<Ve
 
 /// `GET /categories/{id}/` — any level may be the root (the menu links sub-categories).
 #[utoipa::path(
+    summary = "One category with its sub-categories",
     get, path = "/categories/{id}/", tag = "catalog", params(("id" = i32, Path, description = "category id (any level)")),
     responses((status = 200, description = "The category with its sub-categories", body = crate::catalog::render::CategoryTree), crate::openapi::answers::NotFound)
 )]
@@ -79,6 +83,7 @@ pub async fn get_category(State(state): State<AppState>, Lookup(id): Lookup) -> 
 
 /// `GET /banners/`
 #[utoipa::path(
+    summary = "Home page banners",
     get, path = "/banners/", tag = "catalog",
     responses((status = 200, description = "Home page carousel, by index", body = Vec<crate::catalog::render::BannerJson>))
 )]
@@ -88,6 +93,7 @@ pub async fn list_banners(State(state): State<AppState>, url: RequestUrl) -> Api
 
 /// `GET /hotsearchs/`
 #[utoipa::path(
+    summary = "Hot search words",
     get, path = "/hotsearchs/", tag = "catalog",
     responses((status = 200, description = "Hot search words, by index", body = Vec<crate::catalog::render::HotSearchJson>))
 )]
@@ -97,6 +103,7 @@ pub async fn list_hot_searches(State(state): State<AppState>) -> ApiResult<Json<
 
 /// `GET /indexgoods/`
 #[utoipa::path(
+    summary = "Home page sections",
     get, path = "/indexgoods/", tag = "catalog",
     responses((status = 200, description = "Home page sections: one per tab category, with brands, goods, sub-categories and an ad", body = Vec<crate::catalog::render::IndexCategoryJson>))
 )]

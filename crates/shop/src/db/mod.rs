@@ -62,29 +62,18 @@ pub async fn acquire_probe(db: &DatabaseConnection) -> bool {
     }
 }
 
-/// Why the database cannot serve this build now: unreachable, or migrations not applied (another
-/// instance migrating, or a database behind the binary). `None` when ready.
-/// A probe answers within this, so a load balancer's check does not hang on a database that is gone
-/// (the pool itself would wait up to its 30 s acquire timeout).
-pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
-
-pub async fn not_ready(db: &DatabaseConnection) -> Option<String> {
-    let check = async {
-        if let Err(error) = db.ping().await {
-            return Some(format!("database unreachable: {error}"));
-        }
-        match Migrator::get_pending_migrations(db).await {
-            Ok(pending) if pending.is_empty() => None,
-            Ok(pending) => Some(format!(
-                "migrations pending: {}",
-                pending.iter().map(|m| m.name().to_owned()).collect::<Vec<_>>().join(", ")
-            )),
-            Err(error) => Some(format!("cannot read the migration state: {error}")),
-        }
+/// This build's migrations that the database has not applied (read-only: never creates the
+/// migrations table). Migrations the database has beyond this build's are fine: a newer instance
+/// of a rolling deploy applied them, and older code runs on a newer schema.
+pub async fn missing_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    use sea_orm::EntityTrait;
+    use sea_orm_migration::{SchemaManager, seaql_migrations};
+    let applied: std::collections::HashSet<String> = if SchemaManager::new(db).has_table("seaql_migrations").await? {
+        seaql_migrations::Entity::find().all(db).await?.into_iter().map(|row| row.version).collect()
+    } else {
+        Default::default()
     };
-    tokio::time::timeout(READY_TIMEOUT, check)
-        .await
-        .unwrap_or_else(|_| Some(format!("database unreachable: no answer within {} s", READY_TIMEOUT.as_secs())))
+    Ok(Migrator::migrations().iter().map(|m| m.name().to_owned()).filter(|name| !applied.contains(name)).collect())
 }
 
 /// Ends a transaction: commits when `result` is `Ok`, rolls back at once when it is an error.
@@ -187,23 +176,44 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 }
 
 /// The file behind a `sqlite://` URL, unless it is an in-memory database.
-fn sqlite_file(url: &str) -> Option<&Path> {
+pub fn sqlite_file(url: &str) -> Option<&Path> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
 }
 
-/// The URL with any password replaced, for logs and error messages.
+/// The URL with any password replaced, for logs and error messages: the one in the user
+/// information (up to the last `@` of the authority, so a password may hold `@`) and those in
+/// query parameters (`password=`, `sslpassword=`).
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let Some((credentials, host)) = rest.split_once('@') else {
-        return url.to_owned();
+    let (before_query, query) = rest.split_once('?').map_or((rest, None), |(path, query)| (path, Some(query)));
+    let authority_end = before_query.find('/').unwrap_or(before_query.len());
+    let (authority, path) = before_query.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
     };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    let query = query.map(|query| {
+        query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword") => {
+                    format!("{key}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    match query {
+        Some(query) => format!("{scheme}://{authority}{path}?{query}"),
+        None => format!("{scheme}://{authority}{path}"),
     }
 }
 
@@ -218,5 +228,11 @@ mod tests {
         assert_eq!(sqlite_file("postgres://x@y/z"), None);
         assert_eq!(redact("postgres://shop:secret@db:5432/shop"), "postgres://shop:***@db:5432/shop");
         assert_eq!(redact("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
+        assert_eq!(redact("postgres://shop:p@ss@db/shop"), "postgres://shop:***@db/shop");
+        assert_eq!(
+            redact("postgres://db/shop?user=shop&password=secret&sslpassword=k&sslmode=require"),
+            "postgres://db/shop?user=shop&password=***&sslpassword=***&sslmode=require"
+        );
+        assert_eq!(redact("sqlite://./data/mxshop.db?mode=rwc"), "sqlite://./data/mxshop.db?mode=rwc");
     }
 }

@@ -76,6 +76,7 @@ async fn owned(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult<user_
 
 /// `GET /address/`
 #[utoipa::path(
+    summary = "The caller's addresses",
     get, path = "/address/", tag = "member", security(("jwt" = [])),
     responses((status = 200, description = "The caller's addresses", body = Vec<AddressJson>), crate::openapi::answers::NotAuthenticated)
 )]
@@ -90,6 +91,7 @@ pub async fn list_addresses(State(state): State<AppState>, user: CurrentUser) ->
 
 /// `POST /address/`
 #[utoipa::path(
+    summary = "Add an address",
     post, path = "/address/", tag = "member", security(("jwt" = [])), request_body(content((crate::openapi::bodies::Address = "application/json"), (crate::openapi::bodies::Address = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Address = "multipart/form-data"))),
     responses((status = 201, description = "The address", body = AddressJson), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
 )]
@@ -119,6 +121,7 @@ pub async fn create_address(
 
 /// `GET /address/{id}/`
 #[utoipa::path(
+    summary = "One address",
     get, path = "/address/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "address id")),
     responses((status = 200, description = "The address", body = AddressJson), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]
@@ -132,6 +135,7 @@ pub async fn get_address(
 
 /// `PUT` and `PATCH /address/{id}/`: the fields sent are changed; `id` and `add_time` are ignored.
 #[utoipa::path(
+    summary = "Change an address",
     method(put, patch), path = "/address/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "address id")), request_body(content((crate::openapi::bodies::Address = "application/json"), (crate::openapi::bodies::Address = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Address = "multipart/form-data"))),
     responses((status = 200, description = "The changed address (the fields sent change)", body = AddressJson), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]
@@ -156,6 +160,7 @@ pub async fn update_address(
 
 /// `DELETE /address/{id}/`
 #[utoipa::path(
+    summary = "Delete an address",
     delete, path = "/address/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "address id")),
     responses((status = 204, description = "Deleted"), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]

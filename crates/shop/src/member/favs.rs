@@ -35,6 +35,7 @@ pub struct Fav {
 
 /// `GET /userfavs/`
 #[utoipa::path(
+    summary = "The caller's favourites",
     get, path = "/userfavs/", tag = "member", security(("jwt" = [])),
     responses((status = 200, description = "The caller's favourites", body = Vec<FavDetail>), crate::openapi::answers::NotAuthenticated)
 )]
@@ -56,6 +57,7 @@ pub async fn list_favs(
 
 /// `POST /userfavs/` `{"goods": id}`
 #[utoipa::path(
+    summary = "Favourite a goods",
     post, path = "/userfavs/", tag = "member", security(("jwt" = [])), request_body(content((crate::openapi::bodies::NewFav = "application/json"), (crate::openapi::bodies::NewFav = "application/x-www-form-urlencoded"), (crate::openapi::bodies::NewFav = "multipart/form-data"))),
     responses((status = 201, description = "Favourited", body = Fav), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
 )]
@@ -102,6 +104,7 @@ pub async fn create_fav(
 
 /// `GET /userfavs/{goods_id}/`: 200 when favourited, 404 otherwise.
 #[utoipa::path(
+    summary = "Is this goods a favourite?",
     get, path = "/userfavs/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")),
     responses((status = 200, description = "The goods is a favourite", body = Fav), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]
@@ -121,6 +124,7 @@ pub async fn get_fav(
 
 /// `DELETE /userfavs/{goods_id}/`
 #[utoipa::path(
+    summary = "Unfavourite a goods",
     delete, path = "/userfavs/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")),
     responses((status = 204, description = "No longer a favourite"), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]

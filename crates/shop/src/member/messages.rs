@@ -57,6 +57,7 @@ impl MessageJson {
 
 /// `GET /messages/`
 #[utoipa::path(
+    summary = "The caller's messages",
     get, path = "/messages/", tag = "member", security(("jwt" = [])),
     responses((status = 200, description = "The caller's messages", body = Vec<MessageJson>), crate::openapi::answers::NotAuthenticated)
 )]
@@ -82,6 +83,7 @@ fn extension(file_name: &str) -> Option<String> {
 
 /// `POST /messages/` (multipart: `file`, `subject`, `message`, `message_type`)
 #[utoipa::path(
+    summary = "Leave a message (with a file)",
     post, path = "/messages/", tag = "member", security(("jwt" = [])), request_body(content((crate::openapi::bodies::NewMessage = "application/json"), (crate::openapi::bodies::NewMessage = "application/x-www-form-urlencoded"), (crate::openapi::bodies::NewMessage = "multipart/form-data"))),
     responses((status = 201, description = "The message", body = MessageJson), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, crate::openapi::answers::Throttled)
 )]
@@ -174,6 +176,7 @@ async fn store_upload(
 
 /// `DELETE /messages/{id}/`
 #[utoipa::path(
+    summary = "Delete a message",
     delete, path = "/messages/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "message id")),
     responses((status = 204, description = "Deleted"), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]

@@ -61,6 +61,11 @@ pub struct Report {
 
 /// Runs the jobs once.
 pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
+    run_batch(state, None).await
+}
+
+/// Runs the jobs once, ending early (between orders) when `stop` turns true.
+async fn run_batch(state: &AppState, stop: Option<&tokio::sync::watch::Receiver<bool>>) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let now = now_utc();
     let due = order_info::Entity::find()
@@ -91,6 +96,10 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
     let lag = due.iter().map(due_since).min().map(|since| (now - since).to_std().unwrap_or_default());
     crate::telemetry::job_lag("payments", lag.unwrap_or_default());
     for order in due {
+        if stop.is_some_and(|stop| *stop.borrow()) {
+            tracing::info!("payment jobs: stopping between orders for the shutdown; the rest wait for the next start");
+            return Ok(report);
+        }
         let token = format!("{:032x}", rand::random::<u128>());
         match claim(state, &order, &token).await {
             Ok(true) => {}
@@ -179,6 +188,7 @@ async fn release(
     Ok(())
 }
 
+#[tracing::instrument(name = "order_job", skip_all, fields(order_sn = %order.order_sn, pay_status = %order.pay_status))]
 async fn handle(state: &AppState, order: &order_info::Model, report: &mut Report) -> anyhow::Result<Next> {
     state.failpoints.check(FAIL_ORDER_JOB)?;
     let now = now_utc();
@@ -308,19 +318,21 @@ pub async fn close_at_gateway(state: &AppState, order: &order_info::Model) {
     }
 }
 
-/// Runs the jobs every `interval` until `stop` turns true; a run under way when it does is
-/// finished first (the task ends after it).
+/// Runs the jobs every `interval` until `stop` turns true; a run under way when it does ends
+/// after the order it is working on.
 pub fn spawn(state: AppState, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = ticker.tick() => {}
+                // Stopping wins when both are ready (after a long run, the next tick is due too).
+                biased;
                 _ = stop.wait_for(|stopped| *stopped) => return,
+                _ = ticker.tick() => {}
             }
             let started = std::time::Instant::now();
-            let outcome = run_once(&state).await;
+            let outcome = run_batch(&state, Some(&stop)).await;
             crate::telemetry::job_run("payments", started.elapsed(), outcome.is_ok());
             match outcome {
                 Ok(report) if report != Report::default() => tracing::info!(?report, "payment jobs"),

@@ -58,6 +58,7 @@ const UNVERIFIED_KEPT_BYTES: usize = 4096;
 
 /// `POST /alipay/return/`
 #[utoipa::path(
+    summary = "Alipay's asynchronous notification",
     post, path = "/alipay/return/", tag = "payments",
     request_body(content = crate::openapi::bodies::AlipayNotification, content_type = "application/x-www-form-urlencoded", description = "Alipay's asynchronous notification, RSA2-signed"),
     responses(
@@ -154,6 +155,7 @@ async fn record_unverified(
 }
 
 /// Checks the facts against the order and applies them. Recorded in every case.
+#[tracing::instrument(name = "apply_trade_facts", skip_all, fields(out_trade_no = facts.out_trade_no, status = ?facts.status))]
 pub async fn process(state: &AppState, facts: &TradeFacts<'_>, event: &EventRecord<'_>) -> anyhow::Result<Verdict> {
     let payments = &state.payments;
     let refuse = |verdict: Verdict| async move {
@@ -211,6 +213,7 @@ pub async fn process(state: &AppState, facts: &TradeFacts<'_>, event: &EventReco
 /// `GET /alipay/return/`: verify the return, ask Alipay about the trade, apply what it says, and
 /// send the buyer to their orders (or home when anything is wrong).
 #[utoipa::path(
+    summary = "The buyer's browser back from Alipay",
     get, path = "/alipay/return/", tag = "payments",
     params(("out_trade_no" = Option<String>, Query, description = "with Alipay's other signed return parameters")),
     responses((status = 302, description = "To the order page after asking Alipay about the trade (a return never changes an order by itself), or to the home page"))

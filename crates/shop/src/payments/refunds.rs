@@ -101,6 +101,7 @@ fn staff_only(user: &CurrentUser) -> ApiResult<()> {
 
 /// `GET /admin/orders/{id}/refund/`
 #[utoipa::path(
+    summary = "An order's refunds (staff)",
     get, path = "/admin/orders/{id}/refund/", tag = "payments", security(("jwt" = [])), params(("id" = i32, Path, description = "order id")),
     responses((status = 200, description = "The order's refunds (staff only)", body = Vec<RefundJson>), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::Forbidden, crate::openapi::answers::NotFound)
 )]
@@ -126,12 +127,13 @@ fn valid_out_request_no(text: &str) -> bool {
 
 /// `POST /admin/orders/{id}/refund/` `{"amount", "reason", "out_request_no"?}`
 #[utoipa::path(
+    summary = "Refund an order (staff)",
     post, path = "/admin/orders/{id}/refund/", tag = "payments", security(("jwt" = [])), params(("id" = i32, Path, description = "order id")), request_body(content((crate::openapi::bodies::NewRefund = "application/json"), (crate::openapi::bodies::NewRefund = "application/x-www-form-urlencoded"), (crate::openapi::bodies::NewRefund = "multipart/form-data"))),
     responses(
         (status = 201, description = "Refunded (`succeeded`), refused by Alipay (`failed`) or not known yet (`pending`: the jobs finish it)", body = RefundJson),
         (status = 200, description = "The refund already recorded with this `out_request_no`", body = RefundJson),
         crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, crate::openapi::answers::Forbidden, crate::openapi::answers::NotFound,
-        (status = 422, description = "`out_request_no` reused with another amount", body = crate::openapi::answers::NotFound),
+        crate::openapi::answers::Conflict,
     )
 )]
 pub async fn create_refund(
@@ -167,7 +169,10 @@ pub async fn create_refund(
         NewRefund { amount, reason: &reason, out_request_no: &out_request_no, requested_by: &user.0.username };
     let reserved = reserve_refund(&state.db, &order, &request).await;
     let row = match reserved {
-        Ok(Reserved::New(row)) => row,
+        Ok(Reserved::New(row)) => {
+            crate::telemetry::refund("requested");
+            row
+        }
         Ok(Reserved::Replay(row)) => return Ok((StatusCode::OK, Json(RefundJson::from(&row)))),
         // Two identical requests at once: the other one recorded it; this is its replay.
         Err(ApiError::Database(error)) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -283,6 +288,7 @@ async fn insert_refund(
 
 /// Asks Alipay to refund (again, with the same `out_request_no`, which Alipay applies at most
 /// once) and records what is known afterwards.
+#[tracing::instrument(name = "send_refund", skip_all, fields(order_sn = %order.order_sn, out_request_no = %row.out_request_no))]
 async fn execute(state: &AppState, order: &order_info::Model, row: refund::Model) -> anyhow::Result<refund::Model> {
     let request = alipay::Refund::new(
         alipay::TradeRef::OutTradeNo(order.order_sn.clone()),
@@ -352,8 +358,9 @@ async fn settle(
         }
         Ok(moved)
     })?;
-    // Counted when recorded, not again when a later answer confirms what is known.
-    if moved == 1 {
+    // Counted once when a refund leaves `pending` (not per retry, not again when a later answer
+    // confirms what is known); `requested` counts each refund recorded.
+    if moved == 1 && status != RefundStatus::Pending {
         crate::telemetry::refund(status.as_str());
     }
     let current = refund::Entity::find_by_id(row.id).one(&state.db).await?;
@@ -425,6 +432,7 @@ pub async fn refund_late_payment(state: &AppState, order: &order_info::Model) ->
         }
         Err(error) => return Err(anyhow::anyhow!("recording a late-payment refund: {error}")),
     };
+    crate::telemetry::refund("requested");
     execute(state, order, row).await?;
     Ok(())
 }

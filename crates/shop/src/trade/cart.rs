@@ -73,6 +73,7 @@ async fn line(txn: &DatabaseTransaction, user_id: i32, goods_id: i32) -> ApiResu
 
 /// `GET /shopcarts/`
 #[utoipa::path(
+    summary = "The cart",
     get, path = "/shopcarts/", tag = "trade", security(("jwt" = [])),
     responses((status = 200, description = "The cart's lines", body = Vec<CartLineJson>), crate::openapi::answers::NotAuthenticated)
 )]
@@ -94,6 +95,7 @@ pub async fn list_cart(
 
 /// `POST /shopcarts/` `{"goods", "nums"}`: adds `nums` to the line (creating it).
 #[utoipa::path(
+    summary = "Add goods to the cart",
     post, path = "/shopcarts/", tag = "trade", security(("jwt" = [])), request_body(content((crate::openapi::bodies::CartAdd = "application/json"), (crate::openapi::bodies::CartAdd = "application/x-www-form-urlencoded"), (crate::openapi::bodies::CartAdd = "multipart/form-data"))),
     responses((status = 201, description = "The line after adding", body = CartLineWrite), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
 )]
@@ -144,6 +146,7 @@ pub async fn add_to_cart(
 
 /// `GET /shopcarts/{goods_id}/`
 #[utoipa::path(
+    summary = "One cart line",
     get, path = "/shopcarts/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")),
     responses((status = 200, description = "The line", body = CartLineWrite), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]
@@ -163,6 +166,7 @@ pub async fn get_cart_line(
 
 /// `PATCH`/`PUT /shopcarts/{goods_id}/` `{"nums"}`: sets the line's quantity.
 #[utoipa::path(
+    summary = "Set a cart line's quantity",
     method(put, patch), path = "/shopcarts/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")), request_body(content((crate::openapi::bodies::CartSet = "application/json"), (crate::openapi::bodies::CartSet = "application/x-www-form-urlencoded"), (crate::openapi::bodies::CartSet = "multipart/form-data"))),
     responses((status = 200, description = "The line with its new quantity", body = CartLineWrite), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]
@@ -194,6 +198,7 @@ pub async fn set_cart_line(
 
 /// `DELETE /shopcarts/{goods_id}/`
 #[utoipa::path(
+    summary = "Remove a cart line",
     delete, path = "/shopcarts/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")),
     responses((status = 204, description = "Removed"), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]

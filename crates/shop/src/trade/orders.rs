@@ -77,9 +77,10 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 
 /// `POST /orders/`
 #[utoipa::path(
+    summary = "Order the whole cart",
     post, path = "/orders/", tag = "trade", security(("jwt" = [])), request_body(content((crate::openapi::bodies::NewOrder = "application/json"), (crate::openapi::bodies::NewOrder = "application/x-www-form-urlencoded"), (crate::openapi::bodies::NewOrder = "multipart/form-data"))),
     params(("Idempotency-Key" = Option<String>, Header, description = "at most 64 characters; the same key with the same request answers the order created first instead of a second one (a 422 with another request)")),
-    responses((status = 201, description = "The order, with its Alipay page-pay URL (`alipay_url`); the cart is emptied and the stock reserved", body = crate::trade::render::OrderJson), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, (status = 422, description = "Idempotency-Key reused with another request", body = crate::openapi::answers::NotFound))
+    responses((status = 201, description = "The order, with its Alipay page-pay URL (`alipay_url`); the cart is emptied and the stock reserved", body = crate::trade::render::OrderJson), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, crate::openapi::answers::Conflict)
 )]
 pub async fn create_order(
     State(state): State<AppState>,
@@ -99,6 +100,7 @@ pub async fn create_order(
     Ok((StatusCode::CREATED, Json(OrderJson::new(&order, alipay_url))))
 }
 
+#[tracing::instrument(name = "place_order", skip_all, fields(user_id = user_id))]
 async fn place_order(
     state: &AppState,
     txn: &DatabaseTransaction,
@@ -354,6 +356,7 @@ async fn owned_order(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult
 
 /// `GET /orders/`
 #[utoipa::path(
+    summary = "The caller's orders",
     get, path = "/orders/", tag = "trade", security(("jwt" = [])),
     responses((status = 200, description = "The caller's orders, with a pay URL while unpaid", body = Vec<crate::trade::render::OrderJson>), crate::openapi::answers::NotAuthenticated)
 )]
@@ -369,6 +372,7 @@ pub async fn list_orders(State(state): State<AppState>, user: CurrentUser) -> Ap
 
 /// `GET /orders/{id}/`: the order with its lines and their goods.
 #[utoipa::path(
+    summary = "One order with its lines",
     get, path = "/orders/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "order id")),
     responses((status = 200, description = "The order with its lines", body = crate::trade::render::OrderDetailJson), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]
@@ -396,6 +400,7 @@ pub async fn get_order(
 /// matched to it and refunded; Alipay is asked to close the trade after the commit, and the jobs
 /// keep asking until no payment can arrive.
 #[utoipa::path(
+    summary = "Cancel an unpaid order (or hide one)",
     delete, path = "/orders/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "order id")),
     responses((status = 204, description = "An unpaid order is cancelled (its stock released, its Alipay trade closed); a paid or closed one is hidden from the list"), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]

@@ -105,6 +105,7 @@ pub async fn api_root(url: RequestUrl) -> Json<Value> {
 /// `GET /health/`: a fixed answer for load balancers (and the load harness's baseline: the same
 /// middleware as every route, no database).
 #[utoipa::path(
+    summary = "Liveness",
     get, path = "/health/", tag = "operations",
     responses((status = 200, description = "The process answers (liveness)", example = json!({"status": "ok"})))
 )]
@@ -112,20 +113,21 @@ pub async fn health() -> Json<Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// `GET /ready/`: 200 when this instance can serve (the database answers and its migrations are
-/// those of this build), else 503 with the reason, so a load balancer sends traffic elsewhere.
+/// `GET /ready/`: 200 when this instance can serve (the database answers, it has this build's
+/// migrations, no shutdown has begun), else 503 with the reason, so a load balancer sends
+/// traffic elsewhere.
 #[utoipa::path(
+    summary = "Readiness",
     get, path = "/ready/", tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", example = json!({"status": "ready"})),
-        (status = 503, description = "Not ready, with the reason", example = json!({"status": "unavailable", "reason": "migrations pending: m20261130_000001_ledger"})),
+        (status = 503, description = "Not ready: `database unreachable`, `migrations pending: …` or `shutting down`", example = json!({"status": "unavailable", "reason": "migrations pending: m20261130_000001_ledger"})),
     )
 )]
 pub async fn ready(State(state): State<AppState>) -> Response {
-    match crate::db::not_ready(&state.db).await {
-        None => Json(serde_json::json!({"status": "ready"})).into_response(),
-        Some(reason) => {
-            tracing::warn!(reason, "not ready");
+    match state.readiness.check(&state.db).await {
+        Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Err(reason) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable", "reason": reason})))
                 .into_response()
         }
