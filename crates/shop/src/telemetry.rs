@@ -2,13 +2,14 @@
 //! records, and `/metrics`. Labels are always from a closed set (matched route patterns, status
 //! classes, verdicts, rule names), never raw paths or ids, so the series count stays bounded.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use metrics::{Label, SharedString, counter, gauge, histogram};
+use metrics::{Counter, Gauge, Histogram, Label, SharedString, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::app::AppState;
@@ -118,31 +119,57 @@ pub fn status_class(status: StatusCode) -> &'static str {
     }
 }
 
+/// The handles of one request series (method, route, status class), kept so that a request
+/// costs a map lookup, not the registry's label hashing and allocations.
+#[derive(Clone)]
+struct RequestSeries {
+    count: Counter,
+    duration: Histogram,
+}
+
+type SeriesKey = (&'static str, Arc<str>, &'static str);
+
+static REQUEST_SERIES: LazyLock<RwLock<HashMap<SeriesKey, RequestSeries>>> = LazyLock::new(RwLock::default);
+
 /// Counts an answered request and its latency.
 pub fn record_request(method: &'static str, route: Option<Arc<str>>, status: StatusCode, elapsed: Duration) {
-    let route = route.map_or(SharedString::const_str(UNMATCHED), SharedString::from);
-    let labels = vec![
-        Label::from_static_parts("method", method),
-        Label::new("route", route),
-        Label::from_static_parts("status", status_class(status)),
-    ];
-    counter!(HTTP_REQUESTS, labels.clone()).increment(1);
-    histogram!(HTTP_DURATION, labels).record(elapsed);
+    let key: SeriesKey = (method, route.unwrap_or_else(|| Arc::from(UNMATCHED)), status_class(status));
+    let cached = REQUEST_SERIES.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&key).cloned();
+    let series = cached.unwrap_or_else(|| {
+        let labels = vec![
+            Label::from_static_parts("method", key.0),
+            Label::new("route", SharedString::from(key.1.clone())),
+            Label::from_static_parts("status", key.2),
+        ];
+        let series = RequestSeries {
+            count: counter!(HTTP_REQUESTS, labels.clone()),
+            duration: histogram!(HTTP_DURATION, labels),
+        };
+        REQUEST_SERIES.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(key, series.clone());
+        series
+    });
+    series.count.increment(1);
+    series.duration.record(elapsed);
 }
+
+static IN_FLIGHT: LazyLock<Gauge> = LazyLock::new(|| {
+    handle();
+    gauge!(HTTP_IN_FLIGHT)
+});
 
 /// Keeps the in-flight gauge up while a request is answered (also when its future is dropped).
 pub struct InFlight(());
 
 impl InFlight {
     pub fn enter() -> Self {
-        gauge!(HTTP_IN_FLIGHT).increment(1.0);
+        IN_FLIGHT.increment(1.0);
         Self(())
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        gauge!(HTTP_IN_FLIGHT).decrement(1.0);
+        IN_FLIGHT.decrement(1.0);
     }
 }
 

@@ -211,8 +211,13 @@ impl RequestId {
         match sent {
             Some(value) => Self(value.clone()),
             None => {
-                let id = format!("{:016x}", rand::random::<u64>());
-                Self(HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("0")))
+                // 16 hex digits written in place: no string to format and copy.
+                let mut id = [0u8; 16];
+                let random = rand::random::<u64>();
+                for (i, digit) in id.iter_mut().enumerate() {
+                    *digit = b"0123456789abcdef"[((random >> (60 - 4 * i)) & 0xf) as usize];
+                }
+                Self(HeaderValue::from_bytes(&id).unwrap_or(HeaderValue::from_static("0")))
             }
         }
     }
