@@ -23,7 +23,7 @@ use crate::http::routes::{RouteKind, Routes};
 use crate::http::serve::{ConnectionLimits, serve};
 use crate::payments::{self, Payments};
 use crate::secrets::Keys;
-use crate::{accounts, catalog, member, outbound, trade, web};
+use crate::{accounts, catalog, member, outbound, storefront, trade, web};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -119,7 +119,7 @@ pub fn build_app(mut state: AppState) -> Router {
 fn assemble(state: &AppState) -> Routes {
     let routes = Routes::default();
     let routes = payments::routes(trade::routes(member::routes(accounts::routes(catalog::routes(routes)))));
-    let routes = web::routes(routes, &state.config);
+    let routes = storefront::routes(web::routes(routes, &state.config));
     match state.sandbox.clone() {
         Some(builtin) if state.config.alipay.builtin_on_public_address => {
             routes.files(payments::gateway::BUILTIN_SANDBOX_PATH, builtin.router.layer(from_fn(page_security_headers)))

@@ -22,6 +22,7 @@ pub mod outbound;
 pub mod payments;
 pub mod readiness;
 pub mod secrets;
+pub mod storefront;
 pub mod telemetry;
 pub mod throttle;
 pub mod trade;

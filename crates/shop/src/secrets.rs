@@ -16,6 +16,7 @@ pub struct Keys {
     pub jwt_decoding: DecodingKey,
     code_key: hmac::Key,
     password_key: hmac::Key,
+    csrf_key: hmac::Key,
 }
 
 impl Keys {
@@ -34,11 +35,13 @@ impl Keys {
         let master = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
         let derived = hmac::sign(&master, b"mxshop sms codes");
         let password_derived = hmac::sign(&master, b"mxshop password versions");
+        let csrf_derived = hmac::sign(&master, b"mxshop storefront csrf");
         Self {
             jwt_encoding: EncodingKey::from_secret(secret.as_bytes()),
             jwt_decoding: DecodingKey::from_secret(secret.as_bytes()),
             code_key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
             password_key: hmac::Key::new(hmac::HMAC_SHA256, password_derived.as_ref()),
+            csrf_key: hmac::Key::new(hmac::HMAC_SHA256, csrf_derived.as_ref()),
         }
     }
 
@@ -47,6 +50,18 @@ impl Keys {
     /// nothing about the hash.
     pub fn password_version(&self, stored_hash: &str) -> String {
         hex::encode(&hmac::sign(&self.password_key, stored_hash.as_bytes()).as_ref()[..8])
+    }
+
+    /// The storefront's CSRF token for a session binding (browser id and login token): keyed, so
+    /// another site can neither read nor forge it.
+    pub fn csrf_token(&self, binding: &str) -> String {
+        hex::encode(hmac::sign(&self.csrf_key, binding.as_bytes()))
+    }
+
+    /// Constant-time check of a submitted CSRF token.
+    pub fn csrf_matches(&self, binding: &str, token: &str) -> bool {
+        let Ok(given) = hex::decode(token) else { return false };
+        hmac::verify(&self.csrf_key, binding.as_bytes(), &given).is_ok()
     }
 
     /// Hex HMAC-SHA256 of `mobile` and `code`: what is stored instead of the code.

@@ -48,8 +48,10 @@ pub fn is_mobile(text: &str) -> bool {
         && (matches!(&bytes[..2], b"13" | b"15" | b"18") || &bytes[..3] == b"147" || &bytes[..3] == b"176")
 }
 
-/// Validates the mobile of `POST /code/`, sends a fresh code and stores its hash.
-pub async fn send_code(state: &AppState, fields: &mut Fields<'_>) -> ApiResult<String> {
+/// Validates the mobile of `POST /code/`, sends a fresh code and stores its hash. Requests are
+/// counted per client address first.
+pub async fn send_code(state: &AppState, fields: &mut Fields<'_>, client: &str) -> ApiResult<String> {
+    SEND_LIMIT.take(&state.db, client).await?;
     let Some(Some(mobile)) = fields.text("mobile", Text::required(11)) else {
         return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
     };

@@ -37,7 +37,7 @@ impl From<&user::Model> for UserDetail {
     }
 }
 
-fn token_for(state: &AppState, user: &user::Model) -> ApiResult<String> {
+pub(crate) fn token_for(state: &AppState, user: &user::Model) -> ApiResult<String> {
     tokens::issue(&state.keys, user, state.config.jwt_lifetime_secs)
         .map_err(|e| anyhow::anyhow!("signing a token: {e}").into())
 }
@@ -53,9 +53,8 @@ pub async fn send_code(
     ClientIp(client): ClientIp,
     payload: Payload,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    codes::SEND_LIMIT.take(&state.db, &client).await?;
     let mut fields = Fields::new(&payload, false);
-    let mobile = codes::send_code(&state, &mut fields).await?;
+    let mobile = codes::send_code(&state, &mut fields, &client).await?;
     Ok((StatusCode::CREATED, Json(json!({ "mobile": mobile }))))
 }
 
@@ -70,9 +69,8 @@ pub async fn register(
     ClientIp(client): ClientIp,
     payload: Payload,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    users::REGISTER_LIMIT.take(&state.db, &client).await?;
     let mut fields = Fields::new(&payload, false);
-    let user = users::register(&state, &mut fields).await?;
+    let user = users::register(&state, &mut fields, &client).await?;
     let token = token_for(&state, &user)?;
     let name = user.name.clone().unwrap_or_else(|| user.username.clone());
     Ok((

@@ -1,7 +1,7 @@
 //! Accounts (Django app `users`): SMS codes, registration, JWT login, the current user's profile.
 
 pub mod codes;
-mod handlers;
+pub(crate) mod handlers;
 pub mod passwords;
 pub mod sms;
 pub mod tokens;

@@ -25,6 +25,7 @@ pub mod messages {
     pub const PASSWORD_CHINESE: &str = "密码不能包含中文字符。";
     pub const USERNAME_TAKEN: &str = "已存在一位使用该名字的用户。";
     pub const USERNAME_IS_A_MOBILE: &str = "用户名不能是他人的手机号码。";
+    pub const WRONG_PASSWORD: &str = "原密码不正确。";
     pub const USERNAME_CHARSET: &str = "请输入合法用户名。只能包含字母，数字和@/./+/-/_ 字符。";
 }
 
@@ -49,8 +50,9 @@ pub fn password_problem(password: &str) -> Option<&'static str> {
 
 /// `POST /users/`: all of `username`, `code`, `password` are validated and their errors reported
 /// together; on success the user (username = mobile) is created and the code consumed, in one
-/// transaction.
-pub async fn register(state: &AppState, fields: &mut Fields<'_>) -> ApiResult<user::Model> {
+/// transaction. Registrations are counted per client address first.
+pub async fn register(state: &AppState, fields: &mut Fields<'_>, client: &str) -> ApiResult<user::Model> {
+    REGISTER_LIMIT.take(&state.db, client).await?;
     let username = fields.text("username", Text::required(150)).flatten();
     if let Some(name) = &username
         && find_by_username_or_mobile(&state.db, name).await?.is_some()
@@ -204,6 +206,39 @@ async fn rehash(db: &DatabaseConnection, user: &user::Model, password: String) -
     }
     tracing::info!(user_id = user.id, "rehashed a legacy password with Argon2id");
     Ok(hash)
+}
+
+/// The signed-in user's new password (`old_password`, `new_password`). The stored hash changes,
+/// so every login token issued before (they carry its version) stops working. The update is
+/// conditional on the hash that was checked, so two changes at once cannot both win.
+pub async fn change_password(db: &DatabaseConnection, user: &user::Model, fields: &mut Fields<'_>) -> ApiResult<()> {
+    let old = fields.text("old_password", Text::required(128)).flatten();
+    let new = fields.text("new_password", Text::required(128)).flatten();
+    if let Some(problem) = new.as_deref().and_then(password_problem) {
+        fields.error("new_password", problem);
+    }
+    let (Some(old), Some(new)) = (old, new) else {
+        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
+    };
+    let verdict = passwords::verify_blocking(old, user.password.clone()).await?;
+    if !matches!(verdict, Verdict::Valid | Verdict::ValidNeedsRehash) {
+        fields.error("old_password", messages::WRONG_PASSWORD);
+    }
+    if !fields.errors.is_empty() {
+        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
+    }
+    let hash = passwords::hash_blocking(new).await?;
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::Password, Expr::value(hash))
+        .filter(user::Column::Id.eq(user.id))
+        .filter(user::Column::Password.eq(user.password.as_str()))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(ApiError::Validation(FieldErrors::single("old_password", messages::WRONG_PASSWORD)));
+    }
+    tracing::info!(user_id = user.id, "password changed; earlier sessions revoked");
+    Ok(())
 }
 
 /// `PATCH`/`PUT /users/{any}/` on the authenticated user: `username`, `gender`, `birthday`,

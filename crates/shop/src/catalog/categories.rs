@@ -43,7 +43,8 @@ impl CategoryIndex {
         self.ids.iter().filter_map(|id| self.by_id.get(id)).filter(|c| c.category_type == 1)
     }
 
-    fn children_of(&self, id: i32) -> impl Iterator<Item = &category::Model> {
+    /// The node's direct children, by id.
+    pub fn children(&self, id: i32) -> impl Iterator<Item = &category::Model> {
         self.children.get(&id).into_iter().flatten().filter_map(|child| self.by_id.get(child))
     }
 
@@ -53,10 +54,10 @@ impl CategoryIndex {
 
     /// The node's direct children, each with its own children flat (the level-2 shape).
     pub fn sub_trees(&self, id: i32) -> Vec<CategoryTreeJson<CategoryJson>> {
-        self.children_of(id)
+        self.children(id)
             .map(|child| CategoryTreeJson {
                 id: child.id,
-                sub_cat: self.children_of(child.id).map(CategoryJson::from).collect(),
+                sub_cat: self.children(child.id).map(CategoryJson::from).collect(),
                 fields: child.into(),
             })
             .collect()
@@ -71,9 +72,9 @@ impl CategoryIndex {
     /// The node, its children and its grandchildren: what `top_category` matches.
     pub fn subtree_ids(&self, id: i32) -> Vec<i32> {
         let mut ids = vec![id];
-        for child in self.children_of(id) {
+        for child in self.children(id) {
             ids.push(child.id);
-            ids.extend(self.children_of(child.id).map(|grandchild| grandchild.id));
+            ids.extend(self.children(child.id).map(|grandchild| grandchild.id));
         }
         ids
     }

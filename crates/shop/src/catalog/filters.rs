@@ -31,6 +31,8 @@ pub enum TopCategory {
 pub enum OrderField {
     SoldNum,
     ShopPrice,
+    /// Newest first; the storefront's ordering, not one the API accepts (its fields are DRF's).
+    AddTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,10 @@
 //! The catalogue (Django app `goods`): goods, categories, banners, hot words, home-page sections.
 
-mod categories;
+pub(crate) mod categories;
 pub mod filters;
 pub mod goods;
 mod handlers;
-mod home;
+pub(crate) mod home;
 pub mod render;
 
 use utoipa_axum::routes;

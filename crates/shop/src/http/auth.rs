@@ -43,17 +43,23 @@ impl FromRequestParts<AppState> for CurrentUser {
             (true, 2) => words[1],
             (true, _) => return Err(ApiError::Unauthorized(messages::SPACES)),
         };
-        let claims = tokens::verify(&state.keys, token).map_err(|error| ApiError::Unauthorized(error.message()))?;
-        let user = user::Entity::find_by_id(claims.user_id)
-            .one(&state.db)
-            .await?
-            .ok_or(ApiError::Unauthorized(messages::UNKNOWN_USER))?;
-        if !user.is_active {
-            return Err(ApiError::Unauthorized(messages::INACTIVE));
-        }
-        if claims.pwv != state.keys.password_version(&user.password) {
-            return Err(ApiError::Unauthorized(tokens::TokenError::Revoked.message()));
-        }
-        Ok(Self(user))
+        user_for_token(state, token).await.map(Self)
     }
+}
+
+/// The active user a login token names, refused as drf-jwt refuses it; the storefront's session
+/// cookie carries the same token, so both are checked here.
+pub async fn user_for_token(state: &AppState, token: &str) -> Result<user::Model, ApiError> {
+    let claims = tokens::verify(&state.keys, token).map_err(|error| ApiError::Unauthorized(error.message()))?;
+    let user = user::Entity::find_by_id(claims.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::Unauthorized(messages::UNKNOWN_USER))?;
+    if !user.is_active {
+        return Err(ApiError::Unauthorized(messages::INACTIVE));
+    }
+    if claims.pwv != state.keys.password_version(&user.password) {
+        return Err(ApiError::Unauthorized(tokens::TokenError::Revoked.message()));
+    }
+    Ok(user)
 }

@@ -64,6 +64,20 @@ impl Payload {
         }
     }
 
+    /// A form body made by the server (the storefront turns its own forms into the API's fields).
+    pub fn from_form(fields: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self { kind: BodyKind::Form, fields: fields.into_iter().map(|(k, v)| (k, FieldValue::Text(v))).collect() }
+    }
+
+    /// The last text value sent under `name`.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        match self.get(name)? {
+            FieldValue::Text(text) => Some(text),
+            FieldValue::Json(serde_json::Value::String(text)) => Some(text),
+            _ => None,
+        }
+    }
+
     /// The last value sent under `name`, as Django's `QueryDict` answers.
     pub fn get(&self, name: &str) -> Option<&FieldValue> {
         self.fields.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value)

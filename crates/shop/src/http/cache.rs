@@ -198,6 +198,31 @@ impl ResponseCache {
     }
 }
 
+impl ResponseCache {
+    /// A part of a page built by `build`, kept like a cached response (at most `ttl` old, built
+    /// once while other requests wait for it or get the previous copy). Errors are not kept.
+    pub async fn fragment<E>(&self, key: &str, build: impl Future<Output = Result<String, E>>) -> Result<Bytes, E> {
+        if self.ttl.is_zero() {
+            return build.await.map(Bytes::from);
+        }
+        let refresh = match self.plan(key) {
+            Plan::Serve(cached) => return Ok(cached.body),
+            Plan::Refresh(refresh) => refresh,
+            Plan::Wait(fill) => {
+                let _guard = fill.lock_owned().await;
+                return match self.peek(key) {
+                    Some(cached) => Ok(cached.body),
+                    // The builder gave up: build it here, without keeping it.
+                    None => build.await.map(Bytes::from),
+                };
+            }
+        };
+        let body = Bytes::from(build.await?);
+        refresh.store(Cached { status: StatusCode::OK, headers: HeaderMap::new(), body: body.clone() });
+        Ok(body)
+    }
+}
+
 /// The catalogue's anonymous, side-effect-free reads, with the query parameters each reads.
 fn cacheable(method: &Method, path: &str) -> Option<&'static [&'static str]> {
     if *method != Method::GET {

@@ -77,6 +77,11 @@ impl FieldErrors {
         }
     }
 
+    /// Each field with its messages, in the order they were found.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(name, list)| (name.as_str(), list.as_slice()))
+    }
+
     pub fn single(field: &str, message: impl Into<String>) -> Self {
         let mut errors = Self::new();
         errors.add(field, message);

@@ -1,8 +1,8 @@
 //! The member area (Django app `user_operation`): favourites, leaving messages, addresses. Every
 //! query is filtered by the authenticated user, so another user's object is a 404.
 
-mod addresses;
-mod favs;
+pub(crate) mod addresses;
+pub(crate) mod favs;
 pub mod messages;
 
 use utoipa_axum::routes;

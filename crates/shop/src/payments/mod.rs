@@ -4,7 +4,7 @@
 pub mod apply;
 pub mod gateway;
 pub mod jobs;
-mod notify;
+pub(crate) mod notify;
 pub mod refunds;
 
 use std::collections::HashMap;
@@ -27,6 +27,14 @@ pub fn routes(api: Routes) -> Routes {
 const URL_REFRESH_MARGIN: TimeDelta = TimeDelta::minutes(1);
 /// Beyond this many cached URLs, expired ones are swept.
 const URL_CACHE_SWEEP_AT: usize = 10_000;
+
+/// How a cashier URL is signed: page pay (`alipay.trade.page.pay`) or, for phones, wap pay
+/// (`alipay.trade.wap.pay`); and where the browser returns (default: the client's `return_url`).
+#[derive(Debug, Clone, Default)]
+pub struct Checkout {
+    pub wap: bool,
+    pub return_url: Option<String>,
+}
 
 /// The shop's Alipay side: the client, what notifications must match, and signed URLs cached per
 /// order (signing costs an RSA operation; a list of many orders should not pay it every time).
@@ -78,7 +86,7 @@ impl Payments {
         {
             return Some(url.clone());
         }
-        let url = self.sign_pay_url(order)?;
+        let url = self.sign_pay_url(order, &Checkout::default())?;
         if urls.len() >= URL_CACHE_SWEEP_AT {
             urls.retain(|_, (_, expire_at)| *expire_at > now);
         }
@@ -86,13 +94,25 @@ impl Payments {
         Some(url)
     }
 
-    fn sign_pay_url(&self, order: &order_info::Model) -> Option<String> {
+    /// A freshly signed cashier URL for an unpaid order before its deadline, as `checkout` asks
+    /// (the storefront's Pay button: wap pay on phones, back to the storefront afterwards).
+    pub fn checkout_url(&self, order: &order_info::Model, checkout: &Checkout) -> Option<String> {
+        let payable =
+            PayStatus::parse(&order.pay_status) == Some(PayStatus::Paying) && order.expire_at > Utc::now().naive_utc();
+        payable.then(|| self.sign_pay_url(order, checkout)).flatten()
+    }
+
+    fn sign_pay_url(&self, order: &order_info::Model, checkout: &Checkout) -> Option<String> {
         let built = alipay::Money::from_fen(order.order_mount_fen)
             .and_then(|amount| {
                 alipay::PagePay::new(order.order_sn.clone(), amount, format!("mxshop 订单 {}", order.order_sn))
             })
             .map(|pay| pay.with_timeout(alipay::PayTimeout::Absolute(Utc.from_utc_datetime(&order.expire_at))))
-            .and_then(|pay| self.client.page_pay_url(&pay));
+            .map(|pay| match &checkout.return_url {
+                Some(url) => pay.with_return_url(url.clone()),
+                None => pay,
+            })
+            .and_then(|pay| if checkout.wap { self.client.wap_pay_url(&pay) } else { self.client.page_pay_url(&pay) });
         match built {
             Ok(url) => Some(url),
             Err(error) => {

@@ -220,19 +220,23 @@ pub async fn process(state: &AppState, facts: &TradeFacts<'_>, event: &EventReco
 )]
 pub async fn browser_return(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let redirect = |to: &'static str| (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
-    let Ok(returned) = state.payments.client.verify_return(query.as_deref().unwrap_or_default()) else {
-        return redirect(HOME_PAGE);
-    };
+    match confirm_return(&state, query.as_deref().unwrap_or_default()).await {
+        Some(_) => redirect(ORDERS_PAGE),
+        None => redirect(HOME_PAGE),
+    }
+}
+
+/// A browser return: verified (signature, app id), then the trade is asked about and applied.
+/// The returned `out_trade_no`, or `None` when the return is not genuine.
+pub async fn confirm_return(state: &AppState, query: &str) -> Option<String> {
+    let returned = state.payments.client.verify_return(query).ok()?;
     if returned.app_id != state.payments.app_id {
-        return redirect(HOME_PAGE);
+        return None;
     }
-    match reconcile_by_query(&state, &returned.out_trade_no, "return").await {
-        Ok(_) => redirect(ORDERS_PAGE),
-        Err(error) => {
-            tracing::warn!(%error, out_trade_no = %returned.out_trade_no, "could not confirm a returned payment");
-            redirect(ORDERS_PAGE)
-        }
+    if let Err(error) = reconcile_by_query(state, &returned.out_trade_no, "return").await {
+        tracing::warn!(%error, out_trade_no = %returned.out_trade_no, "could not confirm a returned payment");
     }
+    Some(returned.out_trade_no)
 }
 
 /// What a query found and what was done with it.

@@ -1,10 +1,10 @@
 //! The trade (Django app `trade`): the cart and orders.
 
-mod cart;
+pub(crate) mod cart;
 pub mod lifecycle;
 pub mod order_sn;
 pub mod orders;
-mod render;
+pub(crate) mod render;
 pub mod status;
 pub mod stock;
 

@@ -345,7 +345,7 @@ async fn insert_order(
 }
 
 /// The user's order, unless they cancelled it (a cancelled order is gone for the buyer).
-async fn owned_order(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult<order_info::Model> {
+pub(crate) async fn owned_order(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult<order_info::Model> {
     order_info::Entity::find_by_id(id)
         .filter(order_info::Column::UserId.eq(user.id()))
         .filter(order_info::Column::CancelledAt.is_null())

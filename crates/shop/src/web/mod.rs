@@ -1,5 +1,5 @@
 //! Web (non-API) routes: the Vue SPA at `/index/` and its `/static/` files, `/media/`, the favicon,
-//! the landing page at `/`, the API root at `/api/`, the API document and its docs UI, liveness
+//! the root `/` (the storefront unless a Vue bundle is installed), the API root at `/api/`, the API document and its docs UI, liveness
 //! (`/health/`), readiness (`/ready/`) and metrics (`/metrics`).
 
 mod docs;

@@ -1,4 +1,4 @@
-//! Built-in pages: the landing page, the SPA's `index.html`, the API root and the API docs.
+//! Built-in pages: the root (storefront or Vue front end), the SPA's `index.html`, the API root and the API docs.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::app::AppState;
 use crate::http::RequestUrl;
+use crate::storefront::Visitor;
 
 /// The collections listed by the API root, as DRF's `DefaultRouter` lists them.
 const COLLECTIONS: &[&str] = &[
@@ -25,28 +26,13 @@ const COLLECTIONS: &[&str] = &[
     "orders",
 ];
 
-/// `GET /`: the shop when a front end is installed, otherwise a page saying where things are.
-pub async fn root(State(state): State<AppState>) -> Response {
+/// `GET /`: the installed Vue front end when there is one, otherwise the built-in storefront.
+pub async fn root(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
     if state.config.frontend_dir.join("index.html").is_file() {
         return (StatusCode::FOUND, [(header::LOCATION, "/index/")]).into_response();
     }
-    Html(LANDING).into_response()
+    crate::storefront::home_page(State(state), visitor, url).await
 }
-
-const LANDING: &str = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mxshop</title></head>
-<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
-<h1>mxshop is running</h1>
-<p>No front end is installed. Put a built VueShop front end (its <code>index.html</code> and
-<code>static/</code>) into the front-end directory (<code>./frontend</code> by default) and open
-<a href="/index/">/index/</a>.</p>
-<ul>
-<li><a href="/api/">API root</a> — the collections, as JSON</li>
-<li><a href="/docs/">API docs</a></li>
-<li><a href="/goods/">/goods/</a>, <a href="/categories/">/categories/</a>, <a href="/indexgoods/">/indexgoods/</a></li>
-</ul>
-</body></html>
-"#;
 
 /// `GET /index/`: the front end's `index.html`, read on each request so a front end can be dropped
 /// in without a restart. Django template tags left in an unbuilt template are resolved or removed.

@@ -1,0 +1,303 @@
+//! Member pages: favourites, messages (with a file), addresses. Changes go through the API's
+//! handlers for `/userfavs/`, `/messages/` and `/address/`.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::session::Visitor;
+use super::view::{self, Chrome, FormErrors};
+use crate::app::AppState;
+use crate::http::auth::CurrentUser;
+use crate::http::body::Payload;
+use crate::http::fields::messages::REQUIRED;
+use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
+use crate::member::addresses::{self, AddressJson};
+use crate::member::favs::{self, FavDetail};
+use crate::member::messages::{self, MessageJson};
+
+fn signed_in(visitor: &Visitor, back: &str) -> Result<CurrentUser, Response> {
+    visitor.user.clone().map(CurrentUser).ok_or_else(|| view::to_login(visitor, back))
+}
+
+/// The new-address fields as typed (the street line is `detail` here, `address` in the API).
+#[derive(Default)]
+pub struct AddressForm {
+    pub province: String,
+    pub city: String,
+    pub district: String,
+    pub detail: String,
+    pub signer_name: String,
+    pub signer_mobile: String,
+}
+
+impl From<&Payload> for AddressForm {
+    fn from(form: &Payload) -> Self {
+        let text = |name: &str| form.text(name).unwrap_or_default().trim().to_owned();
+        Self {
+            province: text("province"),
+            city: text("city"),
+            district: text("district"),
+            detail: text("detail"),
+            signer_name: text("signer_name"),
+            signer_mobile: text("signer_mobile"),
+        }
+    }
+}
+
+/// The user's addresses, oldest first (`GET /address/`).
+pub async fn addresses_of(state: &AppState, user: &CurrentUser) -> ApiResult<Vec<AddressJson>> {
+    let Json(list) = addresses::list_addresses(State(state.clone()), user.clone()).await?;
+    Ok(list)
+}
+
+/// Saves the address in `form` (`POST /address/`). A parcel needs every field, so the storefront
+/// asks for all of them; the API's own rules (lengths) apply on top.
+pub async fn add_address(state: &AppState, user: &CurrentUser, form: &Payload) -> ApiResult<AddressJson> {
+    let typed = AddressForm::from(form);
+    let mut missing = FieldErrors::new();
+    for (name, value) in [
+        ("province", &typed.province),
+        ("city", &typed.city),
+        ("district", &typed.district),
+        ("detail", &typed.detail),
+        ("signer_name", &typed.signer_name),
+        ("signer_mobile", &typed.signer_mobile),
+    ] {
+        if value.is_empty() {
+            missing.add(name, REQUIRED);
+        }
+    }
+    if !crate::accounts::codes::is_mobile(&typed.signer_mobile) && !typed.signer_mobile.is_empty() {
+        missing.add("signer_mobile", crate::accounts::codes::messages::BAD_MOBILE);
+    }
+    missing.into_result()?;
+    let payload = Payload::from_form([
+        ("province".to_owned(), typed.province),
+        ("city".to_owned(), typed.city),
+        ("district".to_owned(), typed.district),
+        ("address".to_owned(), typed.detail),
+        ("signer_name".to_owned(), typed.signer_name),
+        ("signer_mobile".to_owned(), typed.signer_mobile),
+    ]);
+    match addresses::create_address(State(state.clone()), user.clone(), payload).await {
+        Ok((_, Json(address))) => Ok(address),
+        Err(ApiError::Validation(errors)) => {
+            Err(ApiError::Validation(view::FormErrors::new(errors, &[]).renamed("address", "detail").into_inner()))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "storefront/addresses.html")]
+struct AddressesPage {
+    chrome: Chrome,
+    addresses: Vec<AddressJson>,
+    address: AddressForm,
+    errors: FormErrors,
+}
+
+async fn addresses_view(
+    state: &AppState,
+    visitor: &Visitor,
+    status: StatusCode,
+    form: &Payload,
+    errors: FormErrors,
+) -> Response {
+    let user = match signed_in(visitor, "/shop/addresses/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match addresses_of(state, &user).await {
+        Ok(addresses) => {
+            let page = AddressesPage {
+                chrome: Chrome::new(visitor, state),
+                addresses,
+                address: AddressForm::from(form),
+                errors,
+            };
+            view::page(state, visitor, status, &page)
+        }
+        Err(error) => view::failure(state, visitor, error),
+    }
+}
+
+/// `GET /shop/addresses/`
+pub async fn addresses_page(State(state): State<AppState>, visitor: Visitor) -> Response {
+    addresses_view(&state, &visitor, StatusCode::OK, &Payload::empty(), FormErrors::default()).await
+}
+
+const ADDRESS_FIELDS: &[&str] = &["province", "city", "district", "detail", "signer_name", "signer_mobile"];
+
+/// `POST /shop/addresses/`
+pub async fn create_address(State(state): State<AppState>, visitor: Visitor, form: Payload) -> Response {
+    let user = match signed_in(&visitor, "/shop/addresses/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if !visitor.csrf_ok(&state, &form) {
+        return addresses_view(&state, &visitor, StatusCode::FORBIDDEN, &form, FormErrors::general(view::STALE_FORM))
+            .await;
+    }
+    match add_address(&state, &user, &form).await {
+        Ok(_) => view::redirect(&visitor, "/shop/addresses/", None),
+        Err(error) => match view::form_errors(error, ADDRESS_FIELDS) {
+            Ok(errors) => addresses_view(&state, &visitor, StatusCode::BAD_REQUEST, &form, errors).await,
+            Err(error) => view::failure(&state, &visitor, error),
+        },
+    }
+}
+
+/// `POST /shop/addresses/{id}/delete/`
+pub async fn delete_address(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    lookup: Lookup,
+    form: Payload,
+) -> Response {
+    let user = match signed_in(&visitor, "/shop/addresses/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if !visitor.csrf_ok(&state, &form) {
+        return view::stale_form(&state, &visitor);
+    }
+    match addresses::delete_address(State(state.clone()), user, lookup).await {
+        Ok(_) | Err(ApiError::NotFound) => view::redirect(&visitor, "/shop/addresses/", None),
+        Err(error) => view::failure(&state, &visitor, error),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "storefront/favs.html")]
+struct FavsPage {
+    chrome: Chrome,
+    favs: Vec<FavDetail>,
+}
+
+/// `GET /shop/favs/`
+pub async fn favs_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
+    let user = match signed_in(&visitor, "/shop/favs/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match favs::list_favs(State(state.clone()), url, user).await {
+        Ok(Json(favs)) => {
+            view::page(&state, &visitor, StatusCode::OK, &FavsPage { chrome: Chrome::new(&visitor, &state), favs })
+        }
+        Err(error) => view::failure(&state, &visitor, error),
+    }
+}
+
+/// `POST /shop/favs/{goods}/` (`remove=1` to take it back): `POST`/`DELETE /userfavs/`.
+pub async fn toggle_fav(State(state): State<AppState>, visitor: Visitor, lookup: Lookup, form: Payload) -> Response {
+    let back = format!("/shop/goods/{}/", lookup.0);
+    let user = match signed_in(&visitor, &back) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if !visitor.csrf_ok(&state, &form) {
+        return view::stale_form(&state, &visitor);
+    }
+    let done = if form.text("remove").is_some() {
+        favs::delete_fav(State(state.clone()), user, lookup).await.map(drop)
+    } else {
+        let request = Payload::from_form([("goods".to_owned(), lookup.0.to_string())]);
+        favs::create_fav(State(state.clone()), user, request).await.map(drop)
+    };
+    match done {
+        // Already (not) a favourite: a repeated click changes nothing.
+        Ok(()) | Err(ApiError::NotFound) => view::redirect(&visitor, &back, None),
+        Err(ApiError::Validation(errors)) if errors.iter().any(|(name, _)| name == "non_field_errors") => {
+            view::redirect(&visitor, &back, None)
+        }
+        Err(error) => view::failure(&state, &visitor, error),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "storefront/messages.html")]
+struct MessagesPage {
+    chrome: Chrome,
+    messages: Vec<MessageJson>,
+    subject: String,
+    message: String,
+    errors: FormErrors,
+}
+
+async fn messages_view(
+    state: &AppState,
+    visitor: &Visitor,
+    url: &RequestUrl,
+    status: StatusCode,
+    form: &Payload,
+    errors: FormErrors,
+) -> Response {
+    let user = match signed_in(visitor, "/shop/messages/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match messages::list_messages(State(state.clone()), url.clone(), user).await {
+        Ok(Json(mut list)) => {
+            list.reverse();
+            let page = MessagesPage {
+                chrome: Chrome::new(visitor, state),
+                messages: list,
+                subject: form.text("subject").unwrap_or_default().to_owned(),
+                message: form.text("message").unwrap_or_default().to_owned(),
+                errors,
+            };
+            view::page(state, visitor, status, &page)
+        }
+        Err(error) => view::failure(state, visitor, error),
+    }
+}
+
+/// `GET /shop/messages/`
+pub async fn messages_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
+    messages_view(&state, &visitor, &url, StatusCode::OK, &Payload::empty(), FormErrors::default()).await
+}
+
+/// `POST /shop/messages/` (multipart, with the file): `POST /messages/`.
+pub async fn leave_message(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    url: RequestUrl,
+    form: Payload,
+) -> Response {
+    let user = match signed_in(&visitor, "/shop/messages/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if !visitor.csrf_ok(&state, &form) {
+        return messages_view(
+            &state,
+            &visitor,
+            &url,
+            StatusCode::FORBIDDEN,
+            &form,
+            FormErrors::general(view::STALE_FORM),
+        )
+        .await;
+    }
+    let mut missing = FieldErrors::new();
+    for name in ["subject", "message"] {
+        if form.text(name).is_none_or(|text| text.trim().is_empty()) {
+            missing.add(name, REQUIRED);
+        }
+    }
+    let result = match missing.into_result() {
+        Ok(()) => messages::create_message(State(state.clone()), url.clone(), user, form.clone()).await.map(drop),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(()) => view::redirect(&visitor, "/shop/messages/", None),
+        Err(error) => match view::form_errors(error, &["message_type", "subject", "message", "file"]) {
+            Ok(errors) => messages_view(&state, &visitor, &url, StatusCode::BAD_REQUEST, &form, errors).await,
+            Err(error) => view::failure(&state, &visitor, error),
+        },
+    }
+}

@@ -1,0 +1,52 @@
+//! The built-in storefront: server-rendered pages at `/shop/` (and at `/` when no Vue front end
+//! is installed) for people without the VueShop bundle. Pages call the same functions as the API
+//! handlers; sessions are cookies carrying the API's login token, and every form that changes
+//! something carries a CSRF token (see `session`).
+
+mod account;
+mod catalog;
+mod member;
+mod session;
+mod trade;
+mod view;
+
+use axum::middleware::from_fn;
+use axum::routing::{get, post};
+
+use crate::http::conventions::page_security_headers;
+use crate::http::routes::Routes;
+
+pub use catalog::home_page;
+pub use session::Visitor;
+
+pub fn routes(routes: Routes) -> Routes {
+    let page =
+        |methods: axum::routing::MethodRouter<crate::app::AppState>| methods.layer(from_fn(page_security_headers));
+    routes
+        .page("/shop/", page(get(catalog::home_page)))
+        .page("/shop/assets/{name}", get(catalog::asset))
+        .page("/shop/category/{id}/", page(get(catalog::category_page)))
+        .page("/shop/search/", page(get(catalog::search_page)))
+        .page("/shop/goods/{id}/", page(get(catalog::goods_page)))
+        .page("/shop/login/", page(get(account::login_page).post(account::login)))
+        .page("/shop/logout/", page(post(account::logout)))
+        .page("/shop/register/", page(get(account::register_page).post(account::register)))
+        .page("/shop/register/code/", page(post(account::send_code)))
+        .page("/shop/profile/", page(get(account::profile_page).post(account::update_profile)))
+        .page("/shop/profile/password/", page(post(account::change_password)))
+        .page("/shop/cart/", page(get(trade::cart_page)))
+        .page("/shop/cart/add/", page(post(trade::add_to_cart)))
+        .page("/shop/cart/{id}/", page(post(trade::set_quantity)))
+        .page("/shop/cart/{id}/remove/", page(post(trade::remove_line)))
+        .page("/shop/checkout/", page(get(trade::checkout_page).post(trade::checkout)))
+        .page("/shop/orders/", page(get(trade::orders_page)))
+        .page("/shop/orders/{id}/", page(get(trade::order_page)))
+        .page("/shop/orders/{id}/pay/", page(post(trade::pay_order)))
+        .page("/shop/orders/{id}/cancel/", page(post(trade::cancel_order)))
+        .page("/shop/alipay/return/", page(get(trade::alipay_return)))
+        .page("/shop/favs/", page(get(member::favs_page)))
+        .page("/shop/favs/{id}/", page(post(member::toggle_fav)))
+        .page("/shop/messages/", page(get(member::messages_page).post(member::leave_message)))
+        .page("/shop/addresses/", page(get(member::addresses_page).post(member::create_address)))
+        .page("/shop/addresses/{id}/delete/", page(post(member::delete_address)))
+}

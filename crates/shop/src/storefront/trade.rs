@@ -1,0 +1,434 @@
+//! Cart, checkout, orders and payment pages. Every change goes through the API's own handlers
+//! (the same validation, locks, stock checks and order rules); these pages only turn forms into
+//! their input and their answers into pages.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::member::{self, AddressForm};
+use super::session::Visitor;
+use super::view::{self, Chrome, FormErrors};
+use crate::app::AppState;
+use crate::db::entities::order_info;
+use crate::http::auth::CurrentUser;
+use crate::http::body::Payload;
+use crate::http::{ApiError, Lookup, RequestUrl};
+use crate::member::addresses::AddressJson;
+use crate::money::Money;
+use crate::payments::Checkout;
+use crate::payments::notify::confirm_return;
+use crate::trade::cart::{self, CartLineJson};
+use crate::trade::orders::{self, owned_order};
+use crate::trade::status::PayStatus;
+
+/// The signed-in user, or the response that sends the visitor to the login page.
+fn signed_in(visitor: &Visitor, back: &str) -> Result<CurrentUser, Response> {
+    visitor.user.clone().map(CurrentUser).ok_or_else(|| view::to_login(visitor, back))
+}
+
+/// The cart's lines and their total, computed here from the server's prices.
+async fn cart_lines(
+    state: &AppState,
+    url: &RequestUrl,
+    user: &CurrentUser,
+) -> Result<(Vec<CartLineJson>, Money), ApiError> {
+    let Json(lines) = cart::list_cart(State(state.clone()), url.clone(), user.clone()).await?;
+    let mut total = Money::from_fen(0);
+    for line in &lines {
+        total = total
+            .checked_add_times(line.goods.shop_price, line.nums)
+            .ok_or_else(|| anyhow::anyhow!("cart total overflows"))?;
+    }
+    Ok((lines, total))
+}
+
+#[derive(Template)]
+#[template(path = "storefront/cart.html")]
+struct CartPage {
+    chrome: Chrome,
+    lines: Vec<CartLineJson>,
+    total: Money,
+    /// The line an error is about, and the error.
+    line_error: Option<(i32, String)>,
+}
+
+impl CartPage {
+    fn subtotal(&self, line: &CartLineJson) -> Money {
+        Money::from_fen(0).checked_add_times(line.goods.shop_price, line.nums).unwrap_or_default()
+    }
+}
+
+async fn cart_view(
+    state: &AppState,
+    visitor: &Visitor,
+    url: &RequestUrl,
+    status: StatusCode,
+    line_error: Option<(i32, String)>,
+) -> Response {
+    let user = match signed_in(visitor, "/shop/cart/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match cart_lines(state, url, &user).await {
+        Ok((lines, total)) => {
+            let page = CartPage { chrome: Chrome::new(visitor, state), lines, total, line_error };
+            view::page(state, visitor, status, &page)
+        }
+        Err(error) => view::failure(state, visitor, error),
+    }
+}
+
+/// `GET /shop/cart/`
+pub async fn cart_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
+    cart_view(&state, &visitor, &url, StatusCode::OK, None).await
+}
+
+/// `POST /shop/cart/add/` (`goods`, `nums`): `POST /shopcarts/`. An error is shown on the goods
+/// page, next to the quantity.
+pub async fn add_to_cart(State(state): State<AppState>, visitor: Visitor, url: RequestUrl, form: Payload) -> Response {
+    let goods_id = form.text("goods").and_then(|id| id.parse::<i32>().ok());
+    let back = goods_id.map_or_else(|| "/shop/".to_owned(), |id| format!("/shop/goods/{id}/"));
+    let user = match signed_in(&visitor, &back) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if !visitor.csrf_ok(&state, &form) {
+        return view::stale_form(&state, &visitor);
+    }
+    match cart::add_to_cart(State(state.clone()), user, form).await {
+        Ok(_) => view::redirect(&visitor, "/shop/cart/", None),
+        Err(error) => match (view::form_errors(error, &["nums"]), goods_id) {
+            (Ok(errors), Some(id)) => super::catalog::goods_view(&state, &visitor, &url, id, errors).await,
+            (Ok(errors), None) => {
+                view::message(&state, &visitor, StatusCode::BAD_REQUEST, "无法加入购物车", errors.all())
+            }
+            (Err(error), _) => view::failure(&state, &visitor, error),
+        },
+    }
+}
+
+/// `POST /shop/cart/{goods}/` (`nums`): `PUT /shopcarts/{goods}/`.
+pub async fn set_quantity(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    url: RequestUrl,
+    lookup: Lookup,
+    form: Payload,
+) -> Response {
+    let user = match signed_in(&visitor, "/shop/cart/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if !visitor.csrf_ok(&state, &form) {
+        return view::stale_form(&state, &visitor);
+    }
+    match cart::set_cart_line(State(state.clone()), user, lookup, form).await {
+        Ok(_) => view::redirect(&visitor, "/shop/cart/", None),
+        Err(error) => match view::form_errors(error, &["nums"]) {
+            Ok(errors) => {
+                let text = errors.all().join(" ");
+                cart_view(&state, &visitor, &url, StatusCode::BAD_REQUEST, Some((lookup.0, text))).await
+            }
+            Err(error) => view::failure(&state, &visitor, error),
+        },
+    }
+}
+
+/// `POST /shop/cart/{goods}/remove/`: `DELETE /shopcarts/{goods}/`.
+pub async fn remove_line(State(state): State<AppState>, visitor: Visitor, lookup: Lookup, form: Payload) -> Response {
+    let user = match signed_in(&visitor, "/shop/cart/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if !visitor.csrf_ok(&state, &form) {
+        return view::stale_form(&state, &visitor);
+    }
+    match cart::delete_cart_line(State(state.clone()), user, lookup).await {
+        // Already gone (a second click): the cart shows what is left.
+        Ok(_) | Err(ApiError::NotFound) => view::redirect(&visitor, "/shop/cart/", None),
+        Err(error) => view::failure(&state, &visitor, error),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "storefront/checkout.html")]
+struct CheckoutPage {
+    chrome: Chrome,
+    lines: Vec<CartLineJson>,
+    total: Money,
+    addresses: Vec<AddressJson>,
+    /// The address chosen: an id, or `new`.
+    chosen: String,
+    address: AddressForm,
+    post_script: String,
+    errors: FormErrors,
+}
+
+async fn checkout_view(
+    state: &AppState,
+    visitor: &Visitor,
+    url: &RequestUrl,
+    status: StatusCode,
+    form: &Payload,
+    errors: FormErrors,
+) -> Response {
+    let user = match signed_in(visitor, "/shop/checkout/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let loaded = async {
+        let (lines, total) = cart_lines(state, url, &user).await?;
+        let addresses = member::addresses_of(state, &user).await?;
+        Ok::<_, ApiError>((lines, total, addresses))
+    };
+    match loaded.await {
+        Ok((lines, total, addresses)) => {
+            let chosen = form
+                .text("address")
+                .map(str::to_owned)
+                .or_else(|| addresses.last().map(|a| a.id.to_string()))
+                .unwrap_or_else(|| "new".to_owned());
+            let page = CheckoutPage {
+                chrome: Chrome::new(visitor, state),
+                lines,
+                total,
+                addresses,
+                chosen,
+                address: AddressForm::from(form),
+                post_script: form.text("post_script").unwrap_or_default().to_owned(),
+                errors,
+            };
+            view::page(state, visitor, status, &page)
+        }
+        Err(error) => view::failure(state, visitor, error),
+    }
+}
+
+/// `GET /shop/checkout/`
+pub async fn checkout_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
+    checkout_view(&state, &visitor, &url, StatusCode::OK, &Payload::empty(), FormErrors::default()).await
+}
+
+/// The fields checkout errors may name, shown next to their inputs.
+const CHECKOUT_FIELDS: &[&str] =
+    &["address", "province", "city", "district", "detail", "signer_name", "signer_mobile", "post_script"];
+
+/// `POST /shop/checkout/`: a new address is saved first (`POST /address/`), then the order is
+/// placed from the cart (`POST /orders/`) with the total this page showed, so that a cart that
+/// changed meanwhile is refused instead of ordered at another amount.
+pub async fn checkout(State(state): State<AppState>, visitor: Visitor, url: RequestUrl, form: Payload) -> Response {
+    let user = match signed_in(&visitor, "/shop/checkout/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if !visitor.csrf_ok(&state, &form) {
+        return checkout_view(
+            &state,
+            &visitor,
+            &url,
+            StatusCode::FORBIDDEN,
+            &form,
+            FormErrors::general(view::STALE_FORM),
+        )
+        .await;
+    }
+    let placed = async {
+        let address = match form.text("address") {
+            Some("new") | None => member::add_address(&state, &user, &form).await?,
+            Some(id) => {
+                let id = id.parse::<i32>().map_err(|_| ApiError::NotFound)?;
+                member::addresses_of(&state, &user).await?.into_iter().find(|a| a.id == id).ok_or_else(|| {
+                    ApiError::Validation(crate::http::FieldErrors::single("address", "请选择收货地址。"))
+                })?
+            }
+        };
+        let order = Payload::from_form([
+            ("post_script".to_owned(), form.text("post_script").unwrap_or_default().to_owned()),
+            ("order_mount".to_owned(), form.text("order_mount").unwrap_or_default().to_owned()),
+            (
+                "address".to_owned(),
+                format!("{} {} {} {}", address.province, address.city, address.district, address.address),
+            ),
+            ("signer_name".to_owned(), address.signer_name.clone()),
+            ("singer_mobile".to_owned(), address.signer_mobile.clone()),
+        ]);
+        let (_, Json(order)) =
+            orders::create_order(State(state.clone()), user.clone(), HeaderMap::new(), order).await?;
+        Ok::<_, ApiError>(order.id)
+    };
+    match placed.await {
+        Ok(id) => view::redirect(&visitor, &format!("/shop/orders/{id}/"), None),
+        Err(error) => match view::form_errors(error, CHECKOUT_FIELDS) {
+            Ok(errors) => {
+                // The order's names for the address fields are the address form's here.
+                let errors = errors.renamed("singer_mobile", "signer_mobile");
+                checkout_view(&state, &visitor, &url, StatusCode::BAD_REQUEST, &form, errors).await
+            }
+            Err(error) => view::failure(&state, &visitor, error),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "storefront/orders.html")]
+struct OrdersPage {
+    chrome: Chrome,
+    orders: Vec<crate::trade::render::OrderJson>,
+}
+
+/// `GET /shop/orders/`
+pub async fn orders_page(State(state): State<AppState>, visitor: Visitor) -> Response {
+    let user = match signed_in(&visitor, "/shop/orders/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match orders::list_orders(State(state.clone()), user).await {
+        Ok(Json(mut orders)) => {
+            orders.reverse();
+            view::page(&state, &visitor, StatusCode::OK, &OrdersPage { chrome: Chrome::new(&visitor, &state), orders })
+        }
+        Err(error) => view::failure(&state, &visitor, error),
+    }
+}
+
+/// The words a buyer reads for a payment status.
+pub fn status_label(status: &str) -> &'static str {
+    match PayStatus::parse(status) {
+        Some(PayStatus::Paying) => "待支付",
+        Some(PayStatus::TradeSuccess) => "已支付",
+        Some(PayStatus::TradeFinished) => "交易完成",
+        Some(PayStatus::TradeClosed) => "已关闭",
+        None => "处理中",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "storefront/order.html")]
+struct OrderPage {
+    chrome: Chrome,
+    order: crate::trade::render::OrderDetailJson,
+    payable: bool,
+    errors: FormErrors,
+}
+
+async fn order_view(
+    state: &AppState,
+    visitor: &Visitor,
+    url: &RequestUrl,
+    id: i32,
+    status: StatusCode,
+    errors: FormErrors,
+) -> Response {
+    let user = match signed_in(visitor, &format!("/shop/orders/{id}/")) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match orders::get_order(State(state.clone()), url.clone(), user, Lookup(id)).await {
+        Ok(Json(order)) => {
+            let payable = order.alipay_url.is_some();
+            let page = OrderPage { chrome: Chrome::new(visitor, state), order, payable, errors };
+            view::page(state, visitor, status, &page)
+        }
+        Err(error) => view::failure(state, visitor, error),
+    }
+}
+
+/// `GET /shop/orders/{id}/`
+pub async fn order_page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    url: RequestUrl,
+    Lookup(id): Lookup,
+) -> Response {
+    order_view(&state, &visitor, &url, id, StatusCode::OK, FormErrors::default()).await
+}
+
+/// `POST /shop/orders/{id}/cancel/`: `DELETE /orders/{id}/`.
+pub async fn cancel_order(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    url: RequestUrl,
+    lookup: Lookup,
+    form: Payload,
+) -> Response {
+    let user = match signed_in(&visitor, "/shop/orders/") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if !visitor.csrf_ok(&state, &form) {
+        return view::stale_form(&state, &visitor);
+    }
+    match orders::delete_order(State(state.clone()), user, lookup).await {
+        Ok(_) => view::redirect(&visitor, "/shop/orders/", None),
+        Err(error) => match view::form_errors(error, &[]) {
+            Ok(errors) => order_view(&state, &visitor, &url, lookup.0, StatusCode::BAD_REQUEST, errors).await,
+            Err(error) => view::failure(&state, &visitor, error),
+        },
+    }
+}
+
+/// `POST /shop/orders/{id}/pay/` (`channel`: `page` or `wap`): to Alipay's cashier (the built-in
+/// sandbox by default), coming back to `/shop/alipay/return/`.
+pub async fn pay_order(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    url: RequestUrl,
+    Lookup(id): Lookup,
+    form: Payload,
+) -> Response {
+    let user = match signed_in(&visitor, &format!("/shop/orders/{id}/")) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if !visitor.csrf_ok(&state, &form) {
+        return view::stale_form(&state, &visitor);
+    }
+    let order = match owned_order(&state, &user, id).await {
+        Ok(order) => order,
+        Err(error) => return view::failure(&state, &visitor, error),
+    };
+    let wap = match form.text("channel") {
+        Some(channel) => channel == "wap",
+        None => visitor.mobile,
+    };
+    let checkout = Checkout { wap, return_url: Some(format!("{}/shop/alipay/return/", state.config.public_url())) };
+    match state.payments.checkout_url(&order, &checkout) {
+        Some(to) => view::redirect(&visitor, &to, None),
+        None => {
+            let errors = FormErrors::general("此订单已不能支付（已支付、已关闭或已超过支付期限）。");
+            order_view(&state, &visitor, &url, id, StatusCode::CONFLICT, errors).await
+        }
+    }
+}
+
+/// `GET /shop/alipay/return/`: the buyer is back from the cashier. The return is verified and the
+/// trade asked about (as `/alipay/return/` does), then the buyer sees the order.
+pub async fn alipay_return(State(state): State<AppState>, visitor: Visitor, RawQuery(query): RawQuery) -> Response {
+    let Some(order_sn) = confirm_return(&state, query.as_deref().unwrap_or_default()).await else {
+        return view::message(
+            &state,
+            &visitor,
+            StatusCode::BAD_REQUEST,
+            "支付返回无效",
+            vec!["无法确认这次支付返回，请在“我的订单”中查看订单状态。".into()],
+        );
+    };
+    let found = match &visitor.user {
+        Some(user) => order_info::Entity::find()
+            .filter(order_info::Column::OrderSn.eq(order_sn))
+            .filter(order_info::Column::UserId.eq(user.id))
+            .one(&state.db)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    match found {
+        Some(order) => view::redirect(&visitor, &format!("/shop/orders/{}/", order.id), None),
+        None => view::redirect(&visitor, "/shop/orders/", None),
+    }
+}
