@@ -16,6 +16,7 @@ mod member;
 mod operations;
 mod payments;
 mod security;
+mod storefront;
 mod support;
 mod trade;
 mod web;

@@ -45,13 +45,18 @@ async fn serves_the_front_end_and_its_static_files() {
     let root = app.get("/").await;
     root.assert_status(302);
     assert_eq!(root.header("location"), Some("/index/"));
+    // The built-in storefront stays at /shop/ beside the bundle.
+    let shop = app.get("/shop/").await;
+    shop.assert_status(200);
+    assert!(shop.text().contains("href=\"/shop/cart/\""));
 }
 
 #[tokio::test]
-async fn without_a_front_end_the_root_explains() {
+async fn without_a_front_end_the_root_is_the_storefront() {
     let app = TestApp::new().await;
     let root = app.get("/").await;
     root.assert_status(200);
+    assert!(root.text().contains("href=\"/shop/cart/\""));
     assert!(root.text().contains("href=\"/api/\""));
     assert!(root.text().contains("href=\"/docs/\""));
     let index = app.get("/index/").await;

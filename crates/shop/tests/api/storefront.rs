@@ -1,0 +1,507 @@
+//! The built-in storefront (`/shop/`): a visitor with a cookie jar drives the real router. Every
+//! form's bad input must come back as a page with a message (never a 500 or a blank page) and
+//! change nothing; forms without the session's CSRF token are refused.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use shop::db::entities::{goods, order_info, shopping_cart};
+
+use crate::support::{TestApp, TestResponse};
+
+/// A browser: cookies kept between requests, forms posted URL-encoded (or multipart).
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: HashMap<String, String>,
+    user_agent: &'static str,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self { app, cookies: HashMap::new(), user_agent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/126" }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn keep_cookies(&mut self, response: &TestResponse) {
+        for value in response.headers.get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            assert!(attributes.contains("HttpOnly") && attributes.contains("SameSite=Lax"), "{text}");
+            if attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> TestResponse {
+        let request = request
+            .header("host", "127.0.0.1:8000")
+            .header("cookie", self.cookie_header())
+            .header("user-agent", self.user_agent)
+            .body(body)
+            .unwrap();
+        let response = self.app.request(request).await;
+        self.keep_cookies(&response);
+        assert!(!response.status.is_server_error(), "{}: {}", response.status, response.text());
+        if response.status.is_success() || response.status.is_client_error() {
+            // Every page is a whole HTML page, whatever went wrong.
+            let text = response.text();
+            assert!(text.starts_with("<!DOCTYPE html>") && text.contains("</html>"), "{text}");
+        }
+        response
+    }
+
+    async fn get(&mut self, uri: &str) -> TestResponse {
+        self.send(Request::builder().uri(uri), Body::empty()).await
+    }
+
+    /// Posts `fields` with the CSRF token of the page at `page`, as the browser would.
+    async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let token = csrf_of(&self.get(page).await.text());
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    /// Posts exactly `fields` (no token unless one is among them).
+    async fn post(&mut self, action: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(action)
+            .header("content-type", "application/x-www-form-urlencoded");
+        self.send(request, Body::from(body)).await
+    }
+
+    async fn register(&mut self, mobile: &str) {
+        self.submit("/shop/register/", "/shop/register/code/", &[("username", mobile)]).await.assert_status(200);
+        let code = self.app.sms.last_code(mobile).unwrap();
+        let done = self
+            .submit(
+                "/shop/register/",
+                "/shop/register/",
+                &[("username", mobile), ("code", &code), ("password", "secret123")],
+            )
+            .await;
+        done.assert_status(303);
+        assert!(self.cookies.contains_key("mxshop_session"));
+    }
+}
+
+fn csrf_of(page: &str) -> String {
+    let start = page.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    page[start..start + 64].to_owned()
+}
+
+fn assert_shows(response: &TestResponse, status: u16, message: &str) {
+    response.assert_status(status);
+    assert!(response.text().contains(message), "expected “{message}” in: {}", response.text());
+}
+
+async fn stock_of(app: &TestApp, id: i32) -> i32 {
+    goods::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap().goods_num
+}
+
+async fn price_of(app: &TestApp, id: i32) -> i64 {
+    goods::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap().shop_price_fen
+}
+
+async fn cart_size(app: &TestApp) -> usize {
+    shopping_cart::Entity::find().all(&app.db).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn catalogue_pages_render_and_escape() {
+    let app = TestApp::with_demo().await;
+    let mut browser = Browser::new(&app);
+    let home = browser.get("/shop/").await;
+    home.assert_status(200);
+    assert!(home.text().contains("新品推荐"));
+    let policy = home.header("content-security-policy").unwrap();
+    assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
+    assert_eq!(home.header("x-frame-options"), Some("DENY"));
+    let root = app.get("/").await;
+    root.assert_status(200);
+    assert!(root.text().contains("新品推荐"), "without a Vue bundle, / is the storefront");
+
+    let listing = browser.get("/shop/category/1/?ordering=-shop_price&pricemin=10&pricemax=500").await;
+    listing.assert_status(200);
+    assert!(listing.text().contains("共 "));
+    assert_shows(&browser.get("/shop/category/1/?pricemin=abc").await, 200, "输入一个数字。");
+    assert_shows(&browser.get("/shop/category/1/?page=999").await, 404, "不存在");
+    assert_shows(&browser.get("/shop/category/999999/").await, 404, "不存在");
+    assert_shows(&browser.get("/shop/goods/999999/").await, 404, "不存在");
+    assert_shows(&browser.get("/shop/goods/abc/").await, 404, "不存在");
+    let search = browser.get("/shop/search/?search=%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
+    search.assert_status(200);
+    assert!(
+        !search.text().contains("<script>alert") && search.text().contains("script&#62;alert"),
+        "{}",
+        search.text()
+    );
+
+    // The description is the admin's HTML, sanitised.
+    let mut row: goods::ActiveModel = goods::Entity::find_by_id(1).one(&app.db).await.unwrap().unwrap().into();
+    row.goods_desc =
+        Set("<p onclick=\"x()\">好货</p><script>alert(1)</script><img src=\"/media/a.png\" onerror=\"x()\">".into());
+    row.update(&app.db).await.unwrap();
+    let detail = browser.get("/shop/goods/1/").await.text();
+    assert!(detail.contains("<p>好货</p>"), "{detail}");
+    assert!(!detail.contains("<script>alert") && !detail.contains("onclick") && !detail.contains("onerror"));
+    for asset in ["/shop/assets/shop.css", "/shop/assets/shop.js"] {
+        app.get(asset).await.assert_status(200);
+    }
+    app.get("/shop/assets/nothing.js").await.assert_status(404);
+}
+
+#[tokio::test]
+async fn registration_form_errors_are_shown_next_to_the_fields() {
+    let app = TestApp::with_demo().await;
+    let mut browser = Browser::new(&app);
+    assert_shows(&browser.submit("/shop/register/", "/shop/register/code/", &[("username", "")]).await, 400, "该字段");
+    assert_shows(
+        &browser.submit("/shop/register/", "/shop/register/code/", &[("username", "12345")]).await,
+        400,
+        "手机号码非法",
+    );
+    let sent = browser.submit("/shop/register/", "/shop/register/code/", &[("username", "13800138000")]).await;
+    assert_shows(&sent, 200, "服务器日志");
+    let empty =
+        browser.submit("/shop/register/", "/shop/register/", &[("username", ""), ("code", ""), ("password", "")]).await;
+    assert_shows(&empty, 400, "该字段不能为空。");
+    assert_shows(&empty, 400, "请输入验证码");
+    let wrong = browser
+        .submit(
+            "/shop/register/",
+            "/shop/register/",
+            &[("username", "13800138000"), ("code", "0000"), ("password", "secret123")],
+        )
+        .await;
+    let code = app.sms.last_code("13800138000").unwrap();
+    if code != "0000" {
+        assert_shows(&wrong, 400, "验证码错误");
+    }
+    let short = browser
+        .submit(
+            "/shop/register/",
+            "/shop/register/",
+            &[("username", "13800138000"), ("code", &code), ("password", "1")],
+        )
+        .await;
+    assert_shows(&short, 400, "密码长度应为6到20个字符。");
+    assert!(!browser.cookies.contains_key("mxshop_session"));
+    let done = browser
+        .submit(
+            "/shop/register/",
+            "/shop/register/",
+            &[("username", "13800138000"), ("code", &code), ("password", "secret123")],
+        )
+        .await;
+    done.assert_status(303);
+    assert!(browser.cookies.contains_key("mxshop_session"));
+    // The mobile, now taken, is refused for a second account.
+    let mut other = Browser::new(&app);
+    assert_shows(
+        &other.submit("/shop/register/", "/shop/register/code/", &[("username", "13800138000")]).await,
+        400,
+        "用户已经存在",
+    );
+}
+
+#[tokio::test]
+async fn login_logout_and_password_change() {
+    let app = TestApp::with_demo().await;
+    app.user_token("alice").await;
+    let mut browser = Browser::new(&app);
+    let empty = browser.submit("/shop/login/", "/shop/login/", &[("username", ""), ("password", "")]).await;
+    assert_shows(&empty, 400, "该字段不能为空。");
+    let wrong =
+        browser.submit("/shop/login/", "/shop/login/", &[("username", "alice"), ("password", "nope1234")]).await;
+    assert_shows(&wrong, 400, "无法使用提供的认证信息登录。");
+    let ok = browser
+        .submit(
+            "/shop/login/",
+            "/shop/login/",
+            &[("username", "alice"), ("password", "pw123456"), ("next", "/shop/cart/")],
+        )
+        .await;
+    ok.assert_status(303);
+    assert_eq!(ok.header("location"), Some("/shop/cart/"));
+    // No open redirect through `next`.
+    let mut elsewhere = Browser::new(&app);
+    let away = elsewhere
+        .submit(
+            "/shop/login/",
+            "/shop/login/",
+            &[("username", "alice"), ("password", "pw123456"), ("next", "//evil.example/")],
+        )
+        .await;
+    assert_eq!(away.header("location"), Some("/shop/"));
+    assert!(browser.get("/shop/").await.text().contains("alice"));
+
+    let logout = browser.submit("/shop/", "/shop/logout/", &[]).await;
+    logout.assert_status(303);
+    assert!(!browser.cookies.contains_key("mxshop_session"));
+    assert!(browser.get("/shop/cart/").await.header("location").unwrap().starts_with("/shop/login/"));
+
+    // A password change ends every session, the other browser's included.
+    browser
+        .submit("/shop/login/", "/shop/login/", &[("username", "alice"), ("password", "pw123456")])
+        .await
+        .assert_status(303);
+    let wrong_old = browser
+        .submit(
+            "/shop/profile/",
+            "/shop/profile/password/",
+            &[("old_password", "bad12345"), ("new_password", "newpass123")],
+        )
+        .await;
+    assert_shows(&wrong_old, 400, "原密码不正确。");
+    let changed = browser
+        .submit(
+            "/shop/profile/",
+            "/shop/profile/password/",
+            &[("old_password", "pw123456"), ("new_password", "newpass123")],
+        )
+        .await;
+    changed.assert_status(303);
+    assert!(!browser.cookies.contains_key("mxshop_session"));
+    let stale = elsewhere.get("/shop/profile/").await;
+    stale.assert_status(303);
+    assert!(!elsewhere.cookies.contains_key("mxshop_session"), "the other session was ended and its cookie cleared");
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_change_nothing() {
+    let app = TestApp::with_demo().await;
+    let mut browser = Browser::new(&app);
+    browser.register("13800138001").await;
+    let stale = "页面已过期";
+    assert_shows(&browser.post("/shop/cart/add/", &[("goods", "1"), ("nums", "1")]).await, 403, stale);
+    assert_shows(&browser.post("/shop/cart/add/", &[("csrf", "00"), ("goods", "1"), ("nums", "1")]).await, 403, stale);
+    assert_eq!(cart_size(&app).await, 0);
+    assert_shows(&browser.post("/shop/logout/", &[]).await, 403, stale);
+    assert!(browser.cookies.contains_key("mxshop_session"), "still signed in");
+    assert_shows(&browser.post("/shop/login/", &[("username", "x"), ("password", "y")]).await, 403, stale);
+    assert_shows(&browser.post("/shop/checkout/", &[("address", "new")]).await, 403, stale);
+    assert_shows(&browser.post("/shop/addresses/", &[("province", "x")]).await, 403, stale);
+    assert_shows(&browser.post("/shop/profile/", &[("username", "x")]).await, 403, stale);
+    // A token from another browser does not pass either.
+    let mut other = Browser::new(&app);
+    let foreign = csrf_of(&other.get("/shop/login/").await.text());
+    assert_shows(
+        &browser.post("/shop/cart/add/", &[("csrf", &foreign), ("goods", "1"), ("nums", "1")]).await,
+        403,
+        stale,
+    );
+    assert_eq!(cart_size(&app).await, 0);
+}
+
+#[tokio::test]
+async fn cart_and_checkout_errors_are_messages_and_orders_are_the_apis() {
+    let app = TestApp::with_demo().await;
+    let mut browser = Browser::new(&app);
+    // Signed out, the cart sends to the login page.
+    let add = browser.submit("/shop/goods/1/", "/shop/cart/add/", &[("goods", "1"), ("nums", "1")]).await;
+    assert_eq!(add.header("location"), Some("/shop/login/?next=%2Fshop%2Fgoods%2F1%2F"));
+    browser.register("13800138002").await;
+
+    let stock = stock_of(&app, 1).await;
+    let too_many = (stock + 1).to_string();
+    assert_shows(
+        &browser.submit("/shop/goods/1/", "/shop/cart/add/", &[("goods", "1"), ("nums", &too_many)]).await,
+        400,
+        "库存不足",
+    );
+    assert_shows(
+        &browser.submit("/shop/goods/1/", "/shop/cart/add/", &[("goods", "1"), ("nums", "")]).await,
+        400,
+        "请填写合法的整数值。",
+    );
+    assert_shows(
+        &browser.submit("/shop/goods/1/", "/shop/cart/add/", &[("goods", "1"), ("nums", "0")]).await,
+        400,
+        "商品数量不能小于一",
+    );
+    assert_eq!(cart_size(&app).await, 0);
+    browser.submit("/shop/goods/1/", "/shop/cart/add/", &[("goods", "1"), ("nums", "1")]).await.assert_status(303);
+    browser.submit("/shop/goods/2/", "/shop/cart/add/", &[("goods", "2"), ("nums", "2")]).await.assert_status(303);
+    assert_shows(&browser.submit("/shop/cart/", "/shop/cart/1/", &[("nums", &too_many)]).await, 400, "库存不足");
+    browser.submit("/shop/cart/", "/shop/cart/1/", &[("nums", "3")]).await.assert_status(303);
+    let cart = browser.get("/shop/cart/").await.text();
+    let total = 3 * price_of(&app, 1).await + 2 * price_of(&app, 2).await;
+    let total_text = format!("{}.{:02}", total / 100, total % 100);
+    assert!(cart.contains(&format!("¥{total_text}")), "{cart}");
+
+    let checkout = "/shop/checkout/";
+    let empty = browser
+        .submit(checkout, checkout, &[("address", "new"), ("order_mount", &total_text), ("post_script", "")])
+        .await;
+    assert_shows(&empty, 400, "该字段是必填项。");
+    let address = [
+        ("address", "new"),
+        ("province", "北京市"),
+        ("city", "北京市"),
+        ("district", "海淀区"),
+        ("detail", "中关村大街 1 号"),
+        ("signer_name", "张三"),
+    ];
+    let mut fields = address.to_vec();
+    fields.extend([("signer_mobile", "123"), ("order_mount", total_text.as_str()), ("post_script", "快")]);
+    assert_shows(&browser.submit(checkout, checkout, &fields).await, 400, "手机号码非法");
+    let mut fields = address.to_vec();
+    fields.extend([("signer_mobile", "13912345678"), ("order_mount", "0.01"), ("post_script", "快")]);
+    assert_shows(&browser.submit(checkout, checkout, &fields).await, 400, "请刷新购物车后重试");
+    assert!(order_info::Entity::find().all(&app.db).await.unwrap().is_empty(), "no order from a stale total");
+    // The address was saved on the way: the page offers it, and it is used by id now.
+    let page = browser.get(checkout).await.text();
+    let id_at = page.find("name=\"address\" value=\"").unwrap() + 22;
+    let address_id: String = page[id_at..].chars().take_while(char::is_ascii_digit).collect();
+    let placed = browser
+        .submit(checkout, checkout, &[("address", &address_id), ("order_mount", &total_text), ("post_script", "快")])
+        .await;
+    placed.assert_status(303);
+    let order_page = placed.header("location").unwrap().to_owned();
+    let order = browser.get(&order_page).await;
+    assert_shows(&order, 200, "待支付");
+    assert!(order.text().contains("张三 13912345678"));
+    assert_eq!(stock_of(&app, 1).await, stock - 3, "stock reserved by the API's order");
+    assert_eq!(cart_size(&app).await, 0);
+    assert_shows(
+        &browser.submit(checkout, checkout, &[("address", &address_id), ("post_script", "再来")]).await,
+        400,
+        "购物车为空",
+    );
+
+    // Pay with a gateway that cannot be reached is still a redirect to it (the cashier is Alipay's).
+    let id = order_page.trim_end_matches('/').rsplit('/').next().unwrap().to_owned();
+    let pay = browser.submit(&order_page, &format!("/shop/orders/{id}/pay/"), &[("channel", "wap")]).await;
+    pay.assert_status(303);
+    assert!(pay.header("location").unwrap().contains("alipay.trade.wap.pay"));
+    let pay = browser.submit(&order_page, &format!("/shop/orders/{id}/pay/"), &[("channel", "page")]).await;
+    assert!(pay.header("location").unwrap().contains("alipay.trade.page.pay"));
+
+    browser.submit(&order_page, &format!("/shop/orders/{id}/cancel/"), &[]).await.assert_status(303);
+    assert_eq!(stock_of(&app, 1).await, stock, "stock released once");
+    assert_shows(&browser.get(&order_page).await, 404, "不存在");
+    let again = browser.submit("/shop/orders/", &format!("/shop/orders/{id}/cancel/"), &[]).await;
+    assert_shows(&again, 404, "不存在");
+    assert_eq!(stock_of(&app, 1).await, stock);
+    // Another user's order is nobody else's business.
+    let mut stranger = Browser::new(&app);
+    stranger.register("13800138003").await;
+    assert_shows(&stranger.get(&order_page).await, 404, "不存在");
+}
+
+#[tokio::test]
+async fn member_pages_use_the_member_api() {
+    let app = TestApp::with_demo().await;
+    let mut browser = Browser::new(&app);
+    browser.register("13800138004").await;
+    browser.submit("/shop/goods/3/", "/shop/favs/3/", &[]).await.assert_status(303);
+    browser.submit("/shop/goods/3/", "/shop/favs/3/", &[]).await.assert_status(303);
+    assert!(browser.get("/shop/favs/").await.text().contains("/shop/goods/3/"));
+    assert!(browser.get("/shop/goods/3/").await.text().contains("取消收藏"));
+    browser.submit("/shop/goods/3/", "/shop/favs/3/", &[("remove", "1")]).await.assert_status(303);
+    assert!(!browser.get("/shop/favs/").await.text().contains("/shop/goods/3/"));
+
+    assert_shows(
+        &browser.submit("/shop/addresses/", "/shop/addresses/", &[("province", "")]).await,
+        400,
+        "该字段是必填项。",
+    );
+    let long = "长".repeat(101);
+    let fields = [
+        ("province", "北京市"),
+        ("city", "北京市"),
+        ("district", "海淀区"),
+        ("detail", long.as_str()),
+        ("signer_name", "李四"),
+        ("signer_mobile", "13912345678"),
+    ];
+    assert_shows(
+        &browser.submit("/shop/addresses/", "/shop/addresses/", &fields).await,
+        400,
+        "请确保这个字段不能超过 100 个字符。",
+    );
+    let mut fields = fields;
+    fields[3].1 = "<b>五道口</b>";
+    browser.submit("/shop/addresses/", "/shop/addresses/", &fields).await.assert_status(303);
+    let page = browser.get("/shop/addresses/").await.text();
+    assert!(page.contains("&#60;b&#62;五道口") && !page.contains("<b>五道口"), "escaped: {page}");
+
+    let profile = browser.submit("/shop/profile/", "/shop/profile/", &[("username", "a b"), ("email", "nope")]).await;
+    assert_shows(&profile, 400, "请输入合法的邮件地址。");
+    assert_shows(&profile, 400, "请输入合法用户名");
+
+    // A message with a file (multipart, the token among the parts).
+    let token = csrf_of(&browser.get("/shop/messages/").await.text());
+    let boundary = "----storefront";
+    let part = |name: &str, file: Option<&str>, value: &str| match file {
+        Some(file) => format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: text/plain\r\n\r\n{value}\r\n"
+        ),
+        None => format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"),
+    };
+    let send = |parts: String| {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/shop/messages/")
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"));
+        (request, Body::from(format!("{parts}--{boundary}--\r\n")))
+    };
+    let (request, body) = send(part("csrf", None, &token) + &part("subject", None, "") + &part("message", None, ""));
+    assert_shows(&browser.send(request, body).await, 400, "该字段是必填项。");
+    let (request, body) = send(
+        part("csrf", None, &token)
+            + &part("subject", None, "发票")
+            + &part("message", None, "请开发票")
+            + &part("file", Some("evil.exe"), "MZ"),
+    );
+    assert_shows(&browser.send(request, body).await, 400, "不支持的文件类型");
+    let (request, body) = send(
+        part("csrf", None, &token)
+            + &part("message_type", None, "3")
+            + &part("subject", None, "发票")
+            + &part("message", None, "请开发票")
+            + &part("file", Some("note.txt"), "hello"),
+    );
+    browser.send(request, body).await.assert_status(303);
+    let messages = browser.get("/shop/messages/").await.text();
+    assert!(messages.contains("请开发票") && messages.contains("/media/"), "{messages}");
+}
+
+#[tokio::test]
+async fn phones_pay_with_wap_by_default() {
+    let app = TestApp::with_demo().await;
+    let mut browser = Browser::new(&app);
+    browser.user_agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148";
+    browser.register("13800138005").await;
+    browser.submit("/shop/goods/1/", "/shop/cart/add/", &[("goods", "1"), ("nums", "1")]).await.assert_status(303);
+    let fields = [
+        ("address", "new"),
+        ("province", "上海市"),
+        ("city", "上海市"),
+        ("district", "浦东新区"),
+        ("detail", "世纪大道 1 号"),
+        ("signer_name", "王五"),
+        ("signer_mobile", "13912345678"),
+        ("post_script", "无"),
+    ];
+    let placed = browser.submit("/shop/checkout/", "/shop/checkout/", &fields).await;
+    let order_page = placed.header("location").unwrap().to_owned();
+    let page = browser.get(&order_page).await.text();
+    assert!(page.contains("name=\"channel\" value=\"wap\""), "{page}");
+    // Without the channel field (no script), the phone still gets wap pay.
+    let id = order_page.trim_end_matches('/').rsplit('/').next().unwrap().to_owned();
+    let pay = browser.submit(&order_page, &format!("/shop/orders/{id}/pay/"), &[]).await;
+    assert!(pay.header("location").unwrap().contains("alipay.trade.wap.pay"));
+}
