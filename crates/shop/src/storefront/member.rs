@@ -18,10 +18,6 @@ use crate::member::addresses::{self, AddressJson};
 use crate::member::favs::{self, FavDetail};
 use crate::member::messages::{self, MessageJson};
 
-fn signed_in(visitor: &Visitor, back: &str) -> Result<CurrentUser, Response> {
-    visitor.user.clone().map(CurrentUser).ok_or_else(|| view::to_login(visitor, back))
-}
-
 /// The new-address fields as typed (the street line is `detail` here, `address` in the API).
 #[derive(Default)]
 pub struct AddressForm {
@@ -107,10 +103,7 @@ async fn addresses_view(
     form: &Payload,
     errors: FormErrors,
 ) -> Response {
-    let user = match signed_in(visitor, "/shop/addresses/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(visitor, "/shop/addresses/") };
     match addresses_of(state, &user).await {
         Ok(addresses) => {
             let page = AddressesPage {
@@ -134,10 +127,7 @@ const ADDRESS_FIELDS: &[&str] = &["province", "city", "district", "detail", "sig
 
 /// `POST /shop/addresses/`
 pub async fn create_address(State(state): State<AppState>, visitor: Visitor, form: Payload) -> Response {
-    let user = match signed_in(&visitor, "/shop/addresses/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/addresses/") };
     if !visitor.csrf_ok(&state, &form) {
         return addresses_view(&state, &visitor, StatusCode::FORBIDDEN, &form, FormErrors::general(view::STALE_FORM))
             .await;
@@ -158,10 +148,7 @@ pub async fn delete_address(
     lookup: Lookup,
     form: Payload,
 ) -> Response {
-    let user = match signed_in(&visitor, "/shop/addresses/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/addresses/") };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
     }
@@ -180,10 +167,7 @@ struct FavsPage {
 
 /// `GET /shop/favs/`
 pub async fn favs_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
-    let user = match signed_in(&visitor, "/shop/favs/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/favs/") };
     match favs::list_favs(State(state.clone()), url, user).await {
         Ok(Json(favs)) => {
             view::page(&state, &visitor, StatusCode::OK, &FavsPage { chrome: Chrome::new(&visitor, &state), favs })
@@ -195,10 +179,7 @@ pub async fn favs_page(State(state): State<AppState>, visitor: Visitor, url: Req
 /// `POST /shop/favs/{goods}/` (`remove=1` to take it back): `POST`/`DELETE /userfavs/`.
 pub async fn toggle_fav(State(state): State<AppState>, visitor: Visitor, lookup: Lookup, form: Payload) -> Response {
     let back = format!("/shop/goods/{}/", lookup.0);
-    let user = match signed_in(&visitor, &back) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &back) };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
     }
@@ -236,10 +217,7 @@ async fn messages_view(
     form: &Payload,
     errors: FormErrors,
 ) -> Response {
-    let user = match signed_in(visitor, "/shop/messages/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(visitor, "/shop/messages/") };
     match messages::list_messages(State(state.clone()), url.clone(), user).await {
         Ok(Json(mut list)) => {
             list.reverse();
@@ -268,10 +246,7 @@ pub async fn leave_message(
     url: RequestUrl,
     form: Payload,
 ) -> Response {
-    let user = match signed_in(&visitor, "/shop/messages/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/messages/") };
     if !visitor.csrf_ok(&state, &form) {
         return messages_view(
             &state,

@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, header};
 use crate::accounts::tokens;
 use crate::app::AppState;
 use crate::db::entities::user;
-use crate::http::auth::user_for_token;
+use crate::http::auth::{CurrentUser, user_for_token};
 use crate::http::body::Payload;
 
 const SESSION_COOKIE: &str = "mxshop_session";
@@ -81,6 +81,11 @@ impl FromRequestParts<AppState> for Visitor {
 }
 
 impl Visitor {
+    /// The signed-in user, as the API's handlers take it.
+    pub fn current_user(&self) -> Option<CurrentUser> {
+        self.user.clone().map(CurrentUser)
+    }
+
     fn binding(&self) -> String {
         format!("{}|{}", self.browser, self.token.as_deref().unwrap_or_default())
     }

@@ -25,11 +25,6 @@ use crate::trade::cart::{self, CartLineJson};
 use crate::trade::orders::{self, owned_order};
 use crate::trade::status::PayStatus;
 
-/// The signed-in user, or the response that sends the visitor to the login page.
-fn signed_in(visitor: &Visitor, back: &str) -> Result<CurrentUser, Response> {
-    visitor.user.clone().map(CurrentUser).ok_or_else(|| view::to_login(visitor, back))
-}
-
 /// The cart's lines and their total, computed here from the server's prices.
 async fn cart_lines(
     state: &AppState,
@@ -69,10 +64,7 @@ async fn cart_view(
     status: StatusCode,
     line_error: Option<(i32, String)>,
 ) -> Response {
-    let user = match signed_in(visitor, "/shop/cart/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(visitor, "/shop/cart/") };
     match cart_lines(state, url, &user).await {
         Ok((lines, total)) => {
             let page = CartPage { chrome: Chrome::new(visitor, state), lines, total, line_error };
@@ -92,10 +84,7 @@ pub async fn cart_page(State(state): State<AppState>, visitor: Visitor, url: Req
 pub async fn add_to_cart(State(state): State<AppState>, visitor: Visitor, url: RequestUrl, form: Payload) -> Response {
     let goods_id = form.text("goods").and_then(|id| id.parse::<i32>().ok());
     let back = goods_id.map_or_else(|| "/shop/".to_owned(), |id| format!("/shop/goods/{id}/"));
-    let user = match signed_in(&visitor, &back) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &back) };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
     }
@@ -119,10 +108,7 @@ pub async fn set_quantity(
     lookup: Lookup,
     form: Payload,
 ) -> Response {
-    let user = match signed_in(&visitor, "/shop/cart/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/cart/") };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
     }
@@ -140,10 +126,7 @@ pub async fn set_quantity(
 
 /// `POST /shop/cart/{goods}/remove/`: `DELETE /shopcarts/{goods}/`.
 pub async fn remove_line(State(state): State<AppState>, visitor: Visitor, lookup: Lookup, form: Payload) -> Response {
-    let user = match signed_in(&visitor, "/shop/cart/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/cart/") };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
     }
@@ -176,10 +159,7 @@ async fn checkout_view(
     form: &Payload,
     errors: FormErrors,
 ) -> Response {
-    let user = match signed_in(visitor, "/shop/checkout/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(visitor, "/shop/checkout/") };
     let loaded = async {
         let (lines, total) = cart_lines(state, url, &user).await?;
         let addresses = member::addresses_of(state, &user).await?;
@@ -221,10 +201,7 @@ const CHECKOUT_FIELDS: &[&str] =
 /// placed from the cart (`POST /orders/`) with the total this page showed, so that a cart that
 /// changed meanwhile is refused instead of ordered at another amount.
 pub async fn checkout(State(state): State<AppState>, visitor: Visitor, url: RequestUrl, form: Payload) -> Response {
-    let user = match signed_in(&visitor, "/shop/checkout/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/checkout/") };
     if !visitor.csrf_ok(&state, &form) {
         return checkout_view(
             &state,
@@ -282,10 +259,7 @@ struct OrdersPage {
 
 /// `GET /shop/orders/`
 pub async fn orders_page(State(state): State<AppState>, visitor: Visitor) -> Response {
-    let user = match signed_in(&visitor, "/shop/orders/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/orders/") };
     match orders::list_orders(State(state.clone()), user).await {
         Ok(Json(mut orders)) => {
             orders.reverse();
@@ -323,10 +297,7 @@ async fn order_view(
     status: StatusCode,
     errors: FormErrors,
 ) -> Response {
-    let user = match signed_in(visitor, &format!("/shop/orders/{id}/")) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(visitor, &format!("/shop/orders/{id}/")) };
     match orders::get_order(State(state.clone()), url.clone(), user, Lookup(id)).await {
         Ok(Json(order)) => {
             let payable = order.alipay_url.is_some();
@@ -355,10 +326,7 @@ pub async fn cancel_order(
     lookup: Lookup,
     form: Payload,
 ) -> Response {
-    let user = match signed_in(&visitor, "/shop/orders/") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/orders/") };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
     }
@@ -380,10 +348,7 @@ pub async fn pay_order(
     Lookup(id): Lookup,
     form: Payload,
 ) -> Response {
-    let user = match signed_in(&visitor, &format!("/shop/orders/{id}/")) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &format!("/shop/orders/{id}/")) };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
     }
