@@ -215,6 +215,10 @@ def bench_size(size, args):
         ("/categories/", "/categories/", None, None),
         # Every goods of every tab: skipped above 10k goods (its size grows with the catalogue).
         *([("/indexgoods/", "/indexgoods/", None, None)] if size <= 10000 else []),
+        # The built-in storefront: whole pages whose catalogue part comes from the catalogue cache.
+        ("storefront home /shop/", "/shop/", None, None),
+        ("storefront listing /shop/category/{top}/", f"/shop/category/{top}/?ordering=-sold_num", None, None),
+        ("storefront detail /shop/goods/{id}/", f"/shop/goods/{some_goods}/", None, None),
         ("/shopcarts/ (auth)", "/shopcarts/", LUA / "auth_get.lua", auth),
         ("/orders/ (100 orders)", "/orders/", LUA / "auth_get.lua", auth),
     ]

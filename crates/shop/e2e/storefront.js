@@ -56,6 +56,10 @@ async function visitor(browser, label, device) {
   check(await page.isVisible('text=新品推荐'), `${label}: the home page shows new goods`);
   check((await page.locator('.grid img').count()) > 0, `${label}: the home page shows goods pictures`);
   await shot('home');
+  if (!device.isMobile) {
+    // The README's picture: the first screen a new visitor sees.
+    await page.screenshot({ path: path.join(shots, 'readme-storefront.png') });
+  }
   await Promise.all([page.waitForURL('**/shop/category/**'), page.locator('.block h2 a').first().click()]);
   check((await page.locator('.tree a').count()) > 1, `${label}: the category page shows the category tree`);
   await shot('category');

@@ -15,6 +15,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::accounts::sms::{self, SmsSender};
+use crate::catalog::views::ViewCounts;
 use crate::config::Config;
 use crate::failpoints::FailPoints;
 use crate::http::cache::{ResponseCache, cache_catalogue};
@@ -37,6 +38,8 @@ pub struct AppState {
     pub payments: Arc<Payments>,
     /// Short-lived copies of catalogue reads (see `http::cache`).
     pub catalog_cache: Arc<ResponseCache>,
+    /// Storefront goods-page views not yet written (see `catalog::views`).
+    pub goods_views: Arc<ViewCounts>,
     /// The built-in Alipay sandbox, mounted at `/sandbox/alipay/` when configured.
     pub sandbox: Option<payments::gateway::BuiltinSandbox>,
     /// Armed only by tests.
@@ -72,6 +75,7 @@ impl AppState {
             config.catalog_cache_bytes,
             config.own_hosts(),
         );
+        let goods_views = ViewCounts::new(Duration::from_millis(config.catalog_cache_ms));
         let public_host = config.listen.to_string();
         Ok(Self {
             db,
@@ -81,6 +85,7 @@ impl AppState {
             sms,
             payments: Arc::new(payments),
             catalog_cache: Arc::new(catalog_cache),
+            goods_views: Arc::new(goods_views),
             sandbox: None,
             failpoints: Arc::default(),
             api_document: axum::body::Bytes::new(),

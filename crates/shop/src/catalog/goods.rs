@@ -113,12 +113,6 @@ fn escape_like(term: &str) -> String {
 
 /// Counts a view (`click_num + 1` in one statement) and returns the goods with the new count.
 pub async fn view_goods(db: &DatabaseConnection, id: i32) -> ApiResult<goods::Model> {
-    count_view(db, id).await?;
-    goods::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)
-}
-
-/// Counts a view of the goods (`click_num + 1` in one statement); 404 when there is none.
-pub async fn count_view(db: &DatabaseConnection, id: i32) -> ApiResult<()> {
     let updated = goods::Entity::update_many()
         .col_expr(goods::Column::ClickNum, Expr::col(goods::Column::ClickNum).add(1))
         .filter(goods::Column::Id.eq(id))
@@ -127,7 +121,7 @@ pub async fn count_view(db: &DatabaseConnection, id: i32) -> ApiResult<()> {
     if updated.rows_affected == 0 {
         return Err(ApiError::NotFound);
     }
-    Ok(())
+    goods::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)
 }
 
 /// The goods with these ids, rendered, by id (for carts, favourites and order lines).

@@ -6,6 +6,7 @@ pub mod goods;
 mod handlers;
 pub(crate) mod home;
 pub mod render;
+pub mod views;
 
 use utoipa_axum::routes;
 

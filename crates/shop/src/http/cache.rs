@@ -200,9 +200,15 @@ impl ResponseCache {
 
 impl ResponseCache {
     /// A part of a page built by `build`, kept like a cached response (at most `ttl` old, built
-    /// once while other requests wait for it or get the previous copy). Errors are not kept.
-    pub async fn fragment<E>(&self, key: &str, build: impl Future<Output = Result<String, E>>) -> Result<Bytes, E> {
-        if self.ttl.is_zero() {
+    /// once while other requests wait for it or get the previous copy), for the shop's own host
+    /// names only, as responses are. Errors are not kept.
+    pub async fn fragment<E>(
+        &self,
+        host: &str,
+        key: &str,
+        build: impl Future<Output = Result<String, E>>,
+    ) -> Result<Bytes, E> {
+        if self.ttl.is_zero() || !self.hosts.iter().any(|known| known.eq_ignore_ascii_case(host)) {
             return build.await.map(Bytes::from);
         }
         let refresh = match self.plan(key) {

@@ -18,6 +18,11 @@ impl RequestUrl {
         Self { origin: format!("http://{host}"), path: path.to_owned() }
     }
 
+    /// The host (and port) the request named.
+    pub fn host(&self) -> &str {
+        self.origin.trim_start_matches("http://")
+    }
+
     /// Scheme, host and path, without the query string.
     pub fn without_query(&self) -> String {
         format!("{}{}", self.origin, self.path)

@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::session::Visitor;
@@ -48,8 +48,9 @@ async fn cached_part<F>(state: &AppState, url: &RequestUrl, key: &str, build: F)
 where
     F: Future<Output = ApiResult<String>>,
 {
-    let key = format!("storefront {} {key}", url.without_query());
-    let bytes = state.catalog_cache.fragment(&key, build).await?;
+    // Absolute image URLs name the host, so the host is part of the key.
+    let key = format!("storefront {} {key}", url.without_query().to_ascii_lowercase());
+    let bytes = state.catalog_cache.fragment(url.host(), &key, build).await?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -70,7 +71,7 @@ async fn build_home(state: &AppState, url: &RequestUrl) -> ApiResult<String> {
     let banners = home::banners(&state.db, url).await?;
     let hot = home::hot_searches(&state.db).await?;
     let filter = GoodsFilter { is_new: Some(true), ..GoodsFilter::default() };
-    let page = PageRequest::from_query(&QueryParams::parse(Some("page_size=8")))?;
+    let page = PageRequest::from_query(&QueryParams::parse(Some(&format!("page_size={HOME_GOODS}"))))?;
     let rows = goods::list_goods(&state.db, &filter, page).await?.rows;
     let new_goods = render_goods(&state.db, url, &rows, None).await?;
     let mut sections = home::index_sections(&state.db, url).await?;
@@ -292,8 +293,8 @@ struct GoodsPage<'a> {
     errors: view::FormErrors,
 }
 
-/// `GET /shop/goods/{id}/`: the goods (its view counted, as the API's detail does), with add to
-/// cart and favourite.
+/// `GET /shop/goods/{id}/`: the goods with add to cart and favourite; its view is counted in
+/// the next batch (`catalog::views`).
 pub async fn goods_page(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -301,10 +302,14 @@ pub async fn goods_page(
     Path(id): Path<String>,
 ) -> Response {
     let Ok(id) = id.parse::<i32>() else { return view::failure(&state, &visitor, ApiError::NotFound) };
-    if let Err(error) = goods::count_view(&state.db, id).await {
-        return view::failure(&state, &visitor, error);
+    let page = goods_view(&state, &visitor, &url, id, view::FormErrors::default()).await;
+    if page.status() == StatusCode::OK
+        && let Err(error) = state.goods_views.count(&state.db, id).await
+    {
+        // The page is shown all the same; only the counts of one batch are lost.
+        tracing::warn!(%error, "writing goods views");
     }
-    goods_view(&state, &visitor, &url, id, view::FormErrors::default()).await
+    page
 }
 
 /// The goods page, with `errors` next to the add-to-cart form.
@@ -348,7 +353,6 @@ pub async fn goods_view(
 
 /// `GET /shop/assets/{name}`: the storefront's own stylesheet and script, compiled in.
 pub async fn asset(Path(name): Path<String>) -> Response {
-    use axum::response::IntoResponse;
     let (body, kind): (&'static str, &'static str) = match name.as_str() {
         "shop.css" => (include_str!("assets/shop.css"), "text/css; charset=utf-8"),
         "shop.js" => (include_str!("assets/shop.js"), "text/javascript; charset=utf-8"),

@@ -156,6 +156,10 @@ async fn catalogue_pages_render_and_escape() {
     let detail = browser.get("/shop/goods/1/").await.text();
     assert!(detail.contains("<p>好货</p>"), "{detail}");
     assert!(!detail.contains("<script>alert") && !detail.contains("onclick") && !detail.contains("onerror"));
+    // Without a cache period (as in these tests), each view is written at once.
+    let clicks = goods::Entity::find_by_id(2).one(&app.db).await.unwrap().unwrap().click_num;
+    browser.get("/shop/goods/2/").await.assert_status(200);
+    assert_eq!(goods::Entity::find_by_id(2).one(&app.db).await.unwrap().unwrap().click_num, clicks + 1);
     for asset in ["/shop/assets/shop.css", "/shop/assets/shop.js"] {
         app.get(asset).await.assert_status(200);
     }
@@ -504,4 +508,23 @@ async fn phones_pay_with_wap_by_default() {
     let id = order_page.trim_end_matches('/').rsplit('/').next().unwrap().to_owned();
     let pay = browser.submit(&order_page, &format!("/shop/orders/{id}/pay/"), &[]).await;
     assert!(pay.header("location").unwrap().contains("alipay.trade.wap.pay"));
+}
+
+#[tokio::test]
+async fn catalogue_pages_are_built_from_the_catalogue_cache() {
+    let app = TestApp::with_config(|config| config.catalog_cache_ms = 60_000).await;
+    shop::demo::seed_if_empty(&app.db, &app.config.media_dir()).await.unwrap();
+    let mut browser = Browser::new(&app);
+    for page in ["/shop/", "/shop/category/1/?ordering=-sold_num", "/shop/goods/1/"] {
+        let first = browser.get(page).await;
+        first.assert_status(200);
+        let before = app.statement_count();
+        let second = browser.get(page).await;
+        // The detail page's view waits for the batch written once per cache period.
+        assert_eq!(app.statement_count() - before, 0, "{page}");
+        assert_eq!(first.text().len(), second.text().len(), "{page}");
+    }
+    // Another host name gets its own, uncached page (absolute URLs name the host).
+    let other = app.send(Method::GET, "/shop/", &[("host", "shop.example")]).await;
+    assert!(other.text().contains("http://shop.example/media/"));
 }
