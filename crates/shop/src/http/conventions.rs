@@ -55,7 +55,7 @@ pub async fn cors(request: Request, next: Next) -> Response {
     response
 }
 
-/// The policy of the shop's own HTML pages (landing, docs, the sandbox's cashier and inspection
+/// The policy of the shop's own HTML pages (docs, the sandbox's cashier and inspection
 /// pages): no script at all, inline styles, images from here; never inside a frame, so a Pay
 /// button cannot be overlaid by another site.
 const PAGE_CSP: &str =

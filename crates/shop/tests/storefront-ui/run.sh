@@ -7,11 +7,11 @@
 # cancel a second, unpaid order. Screenshots of every step go to target/storefront-screenshots/.
 # Installs playwright-core (npm) and chromium (apt) if missing and fails loudly if it cannot.
 # Prints PASS/FAIL lines and "N passed, M failed"; exits non-zero on any failure.
-# Usage (from anywhere): bash crates/shop/e2e/run.sh
+# Usage (from anywhere): bash crates/shop/tests/storefront-ui/run.sh
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../../.." && pwd)"
+ROOT="$(cd "$HERE/../../../.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 WORK="$TARGET/storefront-e2e"
 SHOTS="$TARGET/storefront-screenshots"
