@@ -61,7 +61,7 @@ pub async fn login(
     match users::login(&state, &mut fields, &client).await {
         Ok(user) => match visitor.sign_in(&state, &user) {
             Ok(cookie) => view::redirect(&visitor, &view::safe_next(form.text("next")), Some(cookie)),
-            Err(error) => view::failure(&state, &visitor, error.into()),
+            Err(error) => view::failure(&state, &visitor, error),
         },
         Err(error) => match view::form_errors(error, &["username", "password"]) {
             Ok(errors) => login_form(&state, &visitor, StatusCode::BAD_REQUEST, errors, &form),
@@ -173,7 +173,7 @@ pub async fn register(
     match users::register(&state, &mut fields, &client).await {
         Ok(user) => match visitor.sign_in(&state, &user) {
             Ok(cookie) => view::redirect(&visitor, "/shop/", Some(cookie)),
-            Err(error) => view::failure(&state, &visitor, error.into()),
+            Err(error) => view::failure(&state, &visitor, error),
         },
         Err(error) => match view::form_errors(error, &["username", "code", "password"]) {
             Ok(errors) => register_form(&state, &visitor, StatusCode::BAD_REQUEST, errors, &form, None),

@@ -10,9 +10,10 @@ use axum::http::header::{COOKIE, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 
-use crate::accounts::tokens;
+use crate::accounts::handlers::token_for;
 use crate::app::AppState;
 use crate::db::entities::user;
+use crate::http::ApiResult;
 use crate::http::auth::{CurrentUser, user_for_token};
 use crate::http::body::Payload;
 
@@ -114,10 +115,9 @@ impl Visitor {
     }
 
     /// The cookie that signs `user` in (a login token, as `POST /login/` issues).
-    pub fn sign_in(&self, state: &AppState, user: &user::Model) -> anyhow::Result<HeaderValue> {
-        let lifetime = state.config.jwt_lifetime_secs;
-        let token = tokens::issue(&state.keys, user, lifetime).map_err(|e| anyhow::anyhow!("signing a token: {e}"))?;
-        Ok(self.cookie_header(SESSION_COOKIE, &token, lifetime))
+    pub fn sign_in(&self, state: &AppState, user: &user::Model) -> ApiResult<HeaderValue> {
+        let token = token_for(state, user)?;
+        Ok(self.cookie_header(SESSION_COOKIE, &token, state.config.jwt_lifetime_secs))
     }
 
     /// The cookie that ends the session in this browser.
