@@ -205,12 +205,16 @@ async fn metrics_after_a_shopping_flow_count_by_route_and_event() {
     let wrong = http.get(shop.url("/metrics")).bearer_auth("metrics-token-for-test").send().await.unwrap();
     assert_eq!(wrong.status(), 401);
     // The first job run starts with the server; on a busy machine it may still be under way.
+    // (The refund was answered `succeeded`, so its counter is there; polled all the same.)
     let mut text = String::new();
     for _ in 0..100 {
         let scrape = http.get(shop.url("/metrics")).bearer_auth("metrics-token-for-tests").send().await.unwrap();
         assert_eq!(scrape.status(), 200);
         text = scrape.text().await.unwrap();
-        if samples(&text, "mxshop_job_runs_total").contains_key(r#"{job="payments"}"#) {
+        let refunds = samples(&text, "mxshop_refunds_total");
+        if samples(&text, "mxshop_job_runs_total").contains_key(r#"{job="payments"}"#)
+            && refunds.contains_key(r#"{state="succeeded"}"#)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -293,7 +297,15 @@ async fn a_request_id_is_answered_and_in_every_log_line_of_its_request() {
     assert_eq!(sent.status(), 201);
     assert_eq!(sent.headers()["x-request-id"], "req-from-the-proxy-42");
     assert!(shop.sms_code(mobile).is_some());
-    let lines = shop.log_lines();
+    // The request's own line is written as it is answered; give the log pipe a moment.
+    let mut lines = shop.log_lines();
+    for _ in 0..50 {
+        if lines.iter().any(|line| line.contains("req-from-the-proxy-42") && line.contains("\"served\"")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        lines = shop.log_lines();
+    }
     let of_request: Vec<&String> = lines.iter().filter(|line| line.contains("req-from-the-proxy-42")).collect();
     // The handler's own line (the code, logged in a task of its own) and the request's line.
     assert!(of_request.iter().any(|line| line.contains(mobile) && line.contains("\"code\"")), "{lines:#?}");
