@@ -27,8 +27,8 @@ pub struct Target<'a> {
 }
 
 impl Target<'_> {
-    /// Writes one batch in a savepoint. When the batch fails, its rows are tried one at a time to
-    /// name the one the database refuses; the error then carries that row's id.
+    /// Writes one batch in a savepoint. When the batch fails, its rows are tried again one at a
+    /// time to name the one the database refuses; the error then carries that row's id.
     pub async fn write_batch<E: EntityTrait>(
         &self,
         txn: &DatabaseTransaction,
@@ -45,14 +45,15 @@ impl Target<'_> {
             return Ok(());
         };
         savepoint.rollback().await?;
+        // Row by row, each after the ones before it: a row may clash with another of its batch.
+        let retry = txn.begin().await?;
         for (id, model) in rows {
-            let savepoint = txn.begin().await?;
-            let one = self.insert::<E>(&savepoint, table, [model]).await;
-            savepoint.rollback().await?;
-            if let Err(error) = one {
+            if let Err(error) = self.insert::<E>(&retry, table, [model]).await {
+                retry.rollback().await?;
                 anyhow::bail!("{} row {id} cannot be written: {error}", table.source);
             }
         }
+        retry.rollback().await?;
         Err(anyhow::Error::new(batch_error).context(format!("writing a batch of {}", table.source)))
     }
 

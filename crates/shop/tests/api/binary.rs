@@ -63,6 +63,11 @@ impl Start {
     pub async fn run(self) -> Shop {
         let database = TestDatabase::create().await;
         let data_dir = tempfile::tempdir().expect("temp dir");
+        self.run_on(database, data_dir).await
+    }
+
+    /// Starts the server on a database and data directory (`<data_dir>/data`) prepared already.
+    pub async fn run_on(self, database: TestDatabase, data_dir: tempfile::TempDir) -> Shop {
         let mut child = self
             .command(&database, data_dir.path())
             .stdout(Stdio::piped())
