@@ -69,33 +69,43 @@ fn fixture_statements() -> Vec<String> {
     statements
 }
 
-/// A MySQL `CREATE TABLE` of the dump as Django's SQLite backend would have made it.
-fn sqlite_ddl(statement: &str) -> String {
+/// A MySQL `CREATE TABLE` of the dump as Django's SQLite or PostgreSQL backend would have made it
+/// (`mysql_type → (SQLite type, PostgreSQL type)`); with the `(table, column)` of each boolean.
+/// PostgreSQL's booleans are made `smallint` first, so the dump's `0`/`1` go in, and turned into
+/// `boolean` once the rows are in.
+fn ddl(statement: &str, backend: Backend) -> (String, Vec<(String, String)>) {
+    const TYPES: [(&str, &str, &str); 5] = [
+        ("tinyint(1)", "bool", "smallint"),
+        ("int(11)", "integer", "integer"),
+        ("datetime(6)", "datetime", "timestamp with time zone"),
+        ("double", "real", "double precision"),
+        ("longtext", "text", "text"),
+    ];
+    let table = statement.split('`').nth(1).unwrap().to_owned();
+    let mut booleans = Vec::new();
     let lines: Vec<String> = statement
         .lines()
         .filter(|line| !line.trim_start().starts_with("KEY "))
         .map(|line| {
-            let line = line
+            if line.contains(" tinyint(1) ") {
+                booleans.push((table.clone(), line.split('`').nth(1).unwrap().to_owned()));
+            }
+            let mut line = line
                 .replace(" CHARACTER SET utf8 COLLATE utf8_general_ci", "")
                 .replace(" AUTO_INCREMENT", "")
                 .replace(" USING BTREE", "")
-                .replace("tinyint(1)", "bool")
-                .replace("int(11)", "integer")
-                .replace("datetime(6)", "datetime")
-                .replace("double", "real")
-                .replace("longtext", "text");
-            let line = match line.find("UNIQUE KEY `") {
-                Some(at) => {
-                    let rest = &line[at + "UNIQUE KEY `".len()..];
-                    let columns = &rest[rest.find('(').unwrap()..];
-                    format!("{}UNIQUE {columns}", &line[..at])
-                }
-                None => line,
-            };
+                .replace('`', "\"");
+            for (mysql, sqlite, postgres) in TYPES {
+                line = line.replace(mysql, if backend == Backend::Postgres { postgres } else { sqlite });
+            }
+            if let Some(at) = line.find("UNIQUE KEY \"") {
+                let columns = line[at..].find('(').unwrap() + at;
+                line = format!("{}UNIQUE {}", &line[..at], &line[columns..]);
+            }
             if line.starts_with(") ENGINE") { ");".to_owned() } else { line }
         })
         .collect();
-    lines.join("\n").replace(",\n);", "\n);")
+    (lines.join("\n").replace(",\n);", "\n);"), booleans)
 }
 
 /// The Django rows the fixture lacks: users (Django pbkdf2 hashes; one social-login user with an
@@ -166,8 +176,8 @@ async fn one_connection(url: &str) -> DatabaseConnection {
     Database::connect(options).await.unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
 }
 
-/// A Django MxShop database: on a MariaDB server (a database of its own, dropped after) or in a
-/// SQLite file. `adjust` runs on it last (bad-input cases).
+/// A Django MxShop database: on a MariaDB or PostgreSQL server (a database of its own, dropped
+/// after) or in a SQLite file; `extra` statements run on it last (bad-input cases).
 struct DjangoSource {
     url: String,
     _database: TestDatabase,
@@ -191,15 +201,45 @@ impl DjangoSource {
     }
 
     async fn sqlite(extra: &[&str]) -> Self {
-        let database = TestDatabase::create_on(Backend::Sqlite, None).await;
+        Self::translated(TestDatabase::create_on(Backend::Sqlite, None).await, &["PRAGMA foreign_keys = OFF"], extra)
+            .await
+    }
+
+    /// As Django's PostgreSQL backend with `USE_TZ = False` has it: `timestamptz` columns written
+    /// in the connection's zone, Asia/Shanghai.
+    async fn postgres(extra: &[&str]) -> Self {
+        let server = std::env::var("MXSHOP_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let database = TestDatabase::create_on(Backend::Postgres, Some(server)).await;
+        // Replica mode skips foreign key checks, as the dump's FOREIGN_KEY_CHECKS = 0 does.
+        let session = ["SET TIME ZONE 'Asia/Shanghai'", "SET session_replication_role = replica"];
+        Self::translated(database, &session, extra).await
+    }
+
+    /// The fixture with its tables made in the dialect of `database`, then the rows.
+    async fn translated(database: TestDatabase, session: &[&str], extra: &[&str]) -> Self {
         let db = one_connection(&database.url).await;
-        db.execute_unprepared("PRAGMA foreign_keys = OFF").await.unwrap();
-        for statement in fixture_statements().iter().filter(|s| !s.starts_with("SET ")) {
-            let statement =
-                if statement.starts_with("CREATE TABLE") { sqlite_ddl(statement) } else { statement.clone() };
-            db.execute_unprepared(&statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+        let mut statements: Vec<String> = session.iter().map(|s| (*s).to_owned()).collect();
+        let mut booleans = Vec::new();
+        for statement in fixture_statements().into_iter().filter(|s| !s.starts_with("SET ")) {
+            if statement.starts_with("CREATE TABLE") {
+                let (create, columns) = ddl(&statement, database.backend);
+                statements.push(create);
+                booleans.extend(columns);
+            } else {
+                statements.push(statement.replace('`', "\""));
+            }
         }
-        for statement in django_rows().iter().map(String::as_str).chain(extra.iter().copied()) {
+        statements.extend(django_rows());
+        statements.extend(extra.iter().map(|s| (*s).to_owned()));
+        if database.backend == Backend::Postgres {
+            statements.extend(booleans.iter().map(|(table, column)| {
+                format!("ALTER TABLE {table} ALTER COLUMN {column} TYPE boolean USING {column} <> 0")
+            }));
+        }
+        for statement in &statements {
             db.execute_unprepared(statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
         }
         db.close().await.unwrap();
@@ -447,6 +487,8 @@ async fn imports_django(source: DjangoSource) {
     assert_eq!(order(2)["pay_status"], "TRADE_FINISHED");
     assert_eq!(order(3)["pay_status"], "TRADE_CLOSED");
     assert_eq!(order(5)["order_mount"], 656.7);
+    // Django's local (Beijing) times come back as they were entered.
+    assert!(order(1)["add_time"].as_str().unwrap().starts_with("2020-05-01 12:00"), "{:#}", order(1));
     let favourites = get(&client, &shop, "/userfavs/", &token).await;
     let mut favourite_goods: Vec<i64> =
         favourites.as_array().unwrap().iter().map(|f| f["goods"]["id"].as_i64().unwrap()).collect();
@@ -468,6 +510,11 @@ async fn imports_django(source: DjangoSource) {
     shop.cli(&["user", "set-password", "weibo_7788"], "a-new-password-1\n");
     assert!(login(&client, &shop, "weibo_7788", "a-new-password-1").await.is_some());
 
+    // An absolute image URL of the dump is kept, and served as it is.
+    let goods: Value = client.get(shop.url("/goods/125/")).send().await.unwrap().json().await.unwrap();
+    let front = goods["goods_front_image"].as_str().unwrap();
+    assert!(front.starts_with("http://vueshopstatic.mtianyan.cn/"), "{front}");
+
     let image = client.get(shop.url("/media/goods/images/liuyong_wzq8kXx.png")).send().await.unwrap();
     assert_eq!(image.status(), 200);
     assert_eq!(image.bytes().await.unwrap().as_ref(), b"\x89PNG liuyong");
@@ -481,6 +528,11 @@ async fn imports_django_from_mariadb() {
 #[tokio::test]
 async fn imports_django_from_sqlite() {
     imports_django(DjangoSource::sqlite(&[]).await).await;
+}
+
+#[tokio::test]
+async fn imports_django_from_postgres() {
+    imports_django(DjangoSource::postgres(&[]).await).await;
 }
 
 #[tokio::test]
