@@ -509,6 +509,15 @@ async fn imports_django(source: DjangoSource) {
     assert!(login(&client, &shop, "weibo_7788", "Xk2j3SocialLoginOnly").await.is_none());
     shop.cli(&["user", "set-password", "weibo_7788"], "a-new-password-1\n");
     assert!(login(&client, &shop, "weibo_7788", "a-new-password-1").await.is_some());
+    // A later --merge never brings the old (unusable) password back.
+    let (ok, _, stderr) = binary::run(
+        &["import", "django", "--from", &source.url, "--merge"],
+        &shop.database.url,
+        &shop.data_path(""),
+        "",
+    );
+    assert!(ok, "{stderr}");
+    assert!(login(&client, &shop, "weibo_7788", "a-new-password-1").await.is_some());
 
     // An absolute image URL of the dump is kept, and served as it is.
     let goods: Value = client.get(shop.url("/goods/125/")).send().await.unwrap().json().await.unwrap();
