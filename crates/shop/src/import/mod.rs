@@ -112,7 +112,10 @@ async fn import(
     let report =
         Report::new(db::redact(&options.from), db::redact(&config.database_url()), options.dry_run, options.merge);
     let utc_offset = if options.source_utc { TimeDelta::zero() } else { BEIJING };
-    let window = TimeDelta::seconds(i64::try_from(config.alipay.payment_window_secs).unwrap_or(i64::MAX / 2_000_000));
+    let window = i64::try_from(config.alipay.payment_window_secs)
+        .ok()
+        .and_then(TimeDelta::try_seconds)
+        .context("alipay.payment_window_secs is out of range")?;
     let mut ctx = Context::new(utc_offset, window, report);
     ctx.set_category_tree(&category_parents(source).await?);
 
@@ -205,6 +208,10 @@ async fn import_table<E: EntityTrait>(
         }
         None => copy_rows(source, None, table, ctx, &mut counts, &mut progress).await,
     };
+    if result.is_err() && target.is_some() {
+        // Rolled back: none of the rows counted went in.
+        counts.imported = 0;
+    }
     counts.seconds = progress.finish(&counts);
     ctx.report.tables.push(counts);
     result.with_context(|| format!("importing {} from {}: nothing of that table was written", table.name, table.source))

@@ -50,7 +50,6 @@ impl Progress {
             bar.finish_and_clear();
         }
         let seconds = self.started.elapsed().as_secs_f64();
-        #[allow(clippy::cast_precision_loss)]
         let rate = if seconds > 0.0 { counts.read as f64 / seconds } else { 0.0 };
         println!(
             "{}: {} read, {} imported, {} skipped in {seconds:.2} s ({rate:.0} rows/s)",

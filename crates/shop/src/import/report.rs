@@ -39,11 +39,6 @@ impl TableCounts {
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
     }
-
-    #[allow(clippy::cast_precision_loss)]
-    pub fn rows_per_second(&self) -> f64 {
-        if self.seconds > 0.0 { self.read as f64 / self.seconds } else { 0.0 }
-    }
 }
 
 #[derive(Debug, Serialize)]

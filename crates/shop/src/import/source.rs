@@ -192,7 +192,6 @@ impl<'a> Row<'a> {
         self.try_get::<f64>(column)
             .or_else(|| {
                 // SQLite keeps a whole number in a REAL column as an integer.
-                #[allow(clippy::cast_precision_loss)]
                 self.try_get::<i64>(column).map(|v| v.map(|v| v as f64))
             })
             .ok_or_else(|| self.unreadable(column, "a number"))

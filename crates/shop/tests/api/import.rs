@@ -581,5 +581,6 @@ async fn a_row_the_target_refuses_fails_its_table_whole_and_is_named() {
     assert_eq!(target.goods_rows().await, Some(0), "no goods half-imported");
     let report = report(&stdout);
     assert_eq!(table(&report, "categories")["imported"], 7);
+    assert_eq!(table(&report, "goods")["imported"], 0);
     assert!(report["error"].as_str().unwrap().contains("goods_goods row 150"));
 }
