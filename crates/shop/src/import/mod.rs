@@ -120,10 +120,12 @@ async fn import(
     ctx.set_category_tree(&category_parents(source).await?);
 
     let outcome = import_all(source, target.as_ref(), &mut ctx).await;
+    // Order totals are compared only once every line was read.
+    let mismatches = if outcome.is_ok() { ctx.order_mismatches() } else { Vec::new() };
     if let Err(error) = outcome {
         ctx.report.error = Some(format!("{error:#}"));
     }
-    for (order, mount, lines) in ctx.order_mismatches() {
+    for (order, mount, lines) in mismatches {
         let (mount, lines) = (crate::money::Money::from_fen(mount), crate::money::Money::from_fen(lines));
         ctx.report.warn(
             "orders",

@@ -1,0 +1,192 @@
+//! Each Django table and how its rows become mxshop rows: which columns are read, what is checked,
+//! what is converted (floats to fen, local times to UTC, placeholders to nothing), and which rows
+//! are left out because what they point to was not imported. One file per Django app; the context
+//! they share is here.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDateTime, TimeDelta};
+use sea_orm::EntityTrait;
+
+use super::report::Report;
+use super::source::Row;
+use crate::money::Money;
+
+mod catalog;
+mod member;
+mod trade;
+mod users;
+
+pub use catalog::{BANNERS, BRANDS, CATEGORIES, GOODS, GOODS_IMAGES, HOT_WORDS, INDEX_ADS};
+pub use member::{ADDRESSES, FAVOURITES, MESSAGES};
+pub use trade::{CARTS, ORDER_LINES, ORDERS};
+pub use users::USERS;
+
+/// A Django table and its mapping onto an mxshop entity.
+pub struct Table<E: EntityTrait> {
+    /// The entity's name in the report.
+    pub name: &'static str,
+    pub source: &'static str,
+    pub columns: &'static [&'static str],
+    pub map: fn(&Row<'_>, &mut Context) -> anyhow::Result<Mapped<E::ActiveModel>>,
+    /// Columns a `--merge` leaves as they are on rows that already exist.
+    pub kept_on_merge: &'static [&'static str],
+    /// Rows are written in the order of this key (smallest first) rather than by id: parents
+    /// before the children that point to them.
+    pub write_order: Option<fn(&Context, i32) -> u32>,
+}
+
+/// What becomes of one source row.
+pub enum Mapped<A> {
+    Keep(A),
+    /// Left out; `reason` groups the counts, `detail` says which row and why.
+    Skip {
+        reason: &'static str,
+        detail: String,
+    },
+}
+
+/// What the import knows across tables: the ids imported so far (rows pointing elsewhere are left
+/// out), prices for order lines, order totals, media files referenced, and the report.
+pub struct Context {
+    pub utc_offset: TimeDelta,
+    pub payment_window: TimeDelta,
+    pub report: Report,
+    /// Category id → its depth (1 for a root), for the categories whose chain of parents is whole.
+    category_depth: HashMap<i32, u32>,
+    categories: HashSet<i32>,
+    goods_prices: HashMap<i32, i64>,
+    users: HashSet<i32>,
+    mobiles: HashSet<String>,
+    /// Order id → (amount asked, sum of its lines at today's prices).
+    orders: HashMap<i32, (i64, i64)>,
+    /// Media files the imported rows name: (entity, row id, relative path).
+    pub media: Vec<(&'static str, i32, String)>,
+}
+
+/// Stands in for a missing `add_time` (Django allows NULL there, mxshop does not); fixed, so that
+/// importing again gives the same row.
+fn missing_time() -> NaiveDateTime {
+    chrono::DateTime::UNIX_EPOCH.naive_utc()
+}
+
+/// Values real MxShop dumps hold where an image is missing.
+const IMAGE_PLACEHOLDERS: [&str; 2] = ["", "空着"];
+
+impl Context {
+    pub fn new(utc_offset: TimeDelta, payment_window: TimeDelta, report: Report) -> Self {
+        Self {
+            utc_offset,
+            payment_window,
+            report,
+            category_depth: HashMap::new(),
+            categories: HashSet::new(),
+            goods_prices: HashMap::new(),
+            users: HashSet::new(),
+            mobiles: HashSet::new(),
+            orders: HashMap::new(),
+            media: Vec::new(),
+        }
+    }
+
+    /// Works out each category's depth from `(id, parent)` pairs; categories under a missing
+    /// parent or in a cycle get none (and are then left out).
+    pub fn set_category_tree(&mut self, parents: &HashMap<i32, Option<i32>>) {
+        for &id in parents.keys() {
+            let mut depth = 1;
+            let mut current = id;
+            let whole = loop {
+                match parents.get(&current) {
+                    Some(Some(parent)) if depth <= parents.len() => {
+                        depth += 1;
+                        current = *parent;
+                    }
+                    Some(None) => break true,
+                    _ => break false,
+                }
+            };
+            if whole {
+                self.category_depth.insert(id, u32::try_from(depth).unwrap_or(u32::MAX));
+            }
+        }
+    }
+
+    fn warn(&mut self, entity: &'static str, id: i32, message: String) {
+        self.report.warn(entity, id, message);
+    }
+
+    /// Fen for a Django float, reporting values that were not a whole number of fen.
+    fn money(&mut self, entity: &'static str, row: &Row<'_>, column: &str) -> anyhow::Result<Option<i64>> {
+        let yuan = row.float(column)?.unwrap_or(0.0);
+        let Some((money, exact)) = Money::from_yuan_float(yuan) else { return Ok(None) };
+        if !exact {
+            self.warn(entity, row.id, format!("{column} {yuan} is not a whole number of fen; imported as {money}"));
+        }
+        Ok(Some(money.fen()))
+    }
+
+    /// `text` cut to `max` characters (the mxshop column's size), reporting the cut.
+    fn fit(&mut self, entity: &'static str, id: i32, column: &str, text: String, max: usize) -> String {
+        if text.chars().count() <= max {
+            return text;
+        }
+        self.warn(entity, id, format!("{column} is longer than {max} characters; cut to {max}"));
+        text.chars().take(max).collect()
+    }
+
+    /// An image or file name: placeholders become nothing, absolute URLs are kept as they are,
+    /// anything else is a media file to copy.
+    fn media_name(&mut self, entity: &'static str, id: i32, column: &str, value: Option<String>) -> Option<String> {
+        let value = value?;
+        if IMAGE_PLACEHOLDERS.contains(&value.trim()) {
+            if !value.is_empty() {
+                self.warn(entity, id, format!("{column} holds the placeholder {value:?}; imported without an image"));
+            }
+            return None;
+        }
+        if value.starts_with("http://") || value.starts_with("https://") {
+            self.warn(entity, id, format!("{column} is an absolute URL, kept as it is: {value}"));
+        } else {
+            self.media.push((entity, id, value.clone()));
+        }
+        Some(value)
+    }
+
+    fn time(&mut self, entity: &'static str, row: &Row<'_>, column: &str) -> anyhow::Result<NaiveDateTime> {
+        Ok(match row.datetime(column)? {
+            Some(time) => time,
+            None => {
+                self.warn(entity, row.id, format!("{column} is empty; set to {}", missing_time()));
+                missing_time()
+            }
+        })
+    }
+
+    /// Order id → (amount asked, sum of lines) for the orders whose lines do not add up to it.
+    pub fn order_mismatches(&self) -> Vec<(i32, i64, i64)> {
+        let mut mismatches: Vec<_> = self
+            .orders
+            .iter()
+            .filter(|(_, (mount, lines))| mount != lines)
+            .map(|(&id, &(mount, lines))| (id, mount, lines))
+            .collect();
+        mismatches.sort_unstable();
+        mismatches
+    }
+}
+
+fn skip<A>(reason: &'static str, detail: String) -> anyhow::Result<Mapped<A>> {
+    Ok(Mapped::Skip { reason, detail })
+}
+
+/// Rows that point at goods: left out when the goods were not imported.
+fn goods_ref(row: &Row<'_>, ctx: &Context) -> anyhow::Result<Result<i32, String>> {
+    let id = row.required_int32("goods_id")?;
+    Ok(if ctx.goods_prices.contains_key(&id) { Ok(id) } else { Err(format!("its goods {id} does not exist")) })
+}
+
+/// Rows that point at a user: left out when the user was not imported.
+fn user_ref(row: &Row<'_>, ctx: &Context) -> anyhow::Result<Result<i32, String>> {
+    let id = row.required_int32("user_id")?;
+    Ok(if ctx.users.contains(&id) { Ok(id) } else { Err(format!("its user {id} does not exist")) })
+}
