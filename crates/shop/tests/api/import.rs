@@ -497,6 +497,10 @@ async fn imports_django(source: DjangoSource) {
     let addresses = get(&client, &shop, "/address/", &token).await;
     assert_eq!(addresses.as_array().unwrap().len(), 1, "{addresses:#}");
     assert_eq!(addresses[0]["address"], "中关村大街1号");
+    let messages = get(&client, &shop, "/messages/", &token).await;
+    assert_eq!(messages.as_array().unwrap().len(), 1, "{messages:#}");
+    assert_eq!(messages[0]["subject"], "发货太慢");
+    assert!(messages[0]["file"].as_str().unwrap().ends_with("/media/message/images/slow.txt"), "{messages:#}");
     let cart = get(&client, &shop, "/shopcarts/", &token).await;
     assert_eq!(cart.as_array().unwrap().len(), 1, "{cart:#}");
     assert_eq!(cart[0]["goods"]["id"], 5);
