@@ -118,6 +118,11 @@ async fn import(
         .context("alipay.payment_window_secs is out of range")?;
     let mut ctx = Context::new(utc_offset, window, report);
     ctx.set_category_tree(&category_parents(source).await?);
+    ctx.set_usernames(usernames(source).await?);
+    // MySQL's and MariaDB's default collations compare without case: `Bob` and `bob` clash there.
+    ctx.usernames_ignore_case = config.database_url().starts_with("mysql:");
+    // mxshop's `text` columns are MySQL's TEXT there; Django's were LONGTEXT.
+    ctx.text_max_bytes = config.database_url().starts_with("mysql:").then_some(65_535);
 
     let outcome = import_all(source, target.as_ref(), &mut ctx).await;
     // Order totals are compared only once every line was read.
@@ -190,6 +195,24 @@ async fn category_parents(source: &Source) -> anyhow::Result<HashMap<i32, Option
     }
 }
 
+/// Every username, read before the users so that a mobile equal to someone else's username is
+/// known whichever of the two comes first.
+async fn usernames(source: &Source) -> anyhow::Result<std::collections::HashSet<String>> {
+    let mut usernames = std::collections::HashSet::new();
+    let mut after = 0;
+    loop {
+        let page = source.page(tables::USERS.source, &["id", "username"], after).await?;
+        if page.is_empty() {
+            return Ok(usernames);
+        }
+        for result in &page {
+            let row = Row::new(tables::USERS.source, result, TimeDelta::zero())?;
+            usernames.extend(row.text("username")?);
+            after = row.id.into();
+        }
+    }
+}
+
 /// One table: read page by page, map, write in batches inside one transaction, committed only
 /// when the whole table went in.
 async fn import_table<E: EntityTrait>(
@@ -229,6 +252,7 @@ async fn copy_rows<E: EntityTrait>(
 ) -> anyhow::Result<()> {
     let batch_rows = write::batch_rows(E::Column::iter().count());
     let mut batch: Vec<(i32, E::ActiveModel)> = Vec::with_capacity(batch_rows);
+    let mut batch_bytes = 0;
     let mut after = 0;
     loop {
         let page = source.page(table.source, table.columns, after).await?;
@@ -242,6 +266,7 @@ async fn copy_rows<E: EntityTrait>(
             match (table.map)(&row, ctx)? {
                 Mapped::Keep(model) => {
                     counts.imported += 1;
+                    batch_bytes += write::row_bytes(&model);
                     batch.push((row.id, model));
                 }
                 Mapped::Skip { reason, detail } => {
@@ -250,8 +275,9 @@ async fn copy_rows<E: EntityTrait>(
                 }
             }
             // Rows in a write order other than by id wait until the whole table is read.
-            if table.write_order.is_none() && batch.len() >= batch_rows {
-                flush(target, table, &mut batch).await?;
+            if table.write_order.is_none() && (batch.len() >= batch_rows || batch_bytes >= write::BYTES_PER_STATEMENT) {
+                flush(target, table, &mut batch, ctx, counts).await?;
+                batch_bytes = 0;
             }
         }
         progress.advance(u64::try_from(page.len()).unwrap_or_default());
@@ -260,25 +286,48 @@ async fn copy_rows<E: EntityTrait>(
         batch.sort_by_key(|(id, _)| (order(ctx, *id), *id));
     }
     while !batch.is_empty() {
-        let rest = batch.split_off(batch.len().min(batch_rows));
-        flush(target, table, &mut batch).await?;
+        let mut bytes = 0;
+        let size = batch
+            .iter()
+            .take(batch_rows)
+            .take_while(|(_, model)| {
+                let fits = bytes < write::BYTES_PER_STATEMENT;
+                bytes += write::row_bytes(model);
+                fits
+            })
+            .count()
+            .max(1);
+        let rest = batch.split_off(size);
+        flush(target, table, &mut batch, ctx, counts).await?;
         batch = rest;
     }
     Ok(())
 }
 
-/// Writes and empties `batch` (with `--dry-run`, only empties it).
+/// Writes and empties `batch` (with `--dry-run`, only empties it). Rows a `--merge` refused to
+/// write over mxshop's own are counted as skipped and reported, and rows pointing at them are
+/// left out in the tables after.
 async fn flush<E: EntityTrait>(
     target: Option<(&Target<'_>, &sea_orm::DatabaseTransaction)>,
     table: &Table<E>,
     batch: &mut Vec<(i32, E::ActiveModel)>,
+    ctx: &mut Context,
+    counts: &mut TableCounts,
 ) -> anyhow::Result<()> {
     let rows = std::mem::take(batch);
-    match target {
-        Some((target, txn)) => target.write_batch(txn, table, rows).await,
-        None => Ok(()),
+    let Some((target, txn)) = target else { return Ok(()) };
+    for (id, why) in target.write_batch(txn, table, rows).await? {
+        counts.imported = counts.imported.saturating_sub(1);
+        *counts.skipped.entry(MERGE_CONFLICT).or_default() += 1;
+        ctx.report.warn(table.name, id, format!("not imported: {why}"));
+        ctx.report.conflicts += 1;
+        ctx.forget(table.name, id);
     }
+    Ok(())
 }
+
+/// The skip reason of a row `--merge` would have written over one of mxshop's own.
+const MERGE_CONFLICT: &str = "conflicts with an mxshop row";
 
 /// `import-report.json` next to a SQLite database file, else in the data directory.
 fn report_path(config: &Config) -> PathBuf {

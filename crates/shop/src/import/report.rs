@@ -16,6 +16,10 @@ pub struct Report {
     pub merge: bool,
     pub tables: Vec<TableCounts>,
     pub warnings: Vec<Warning>,
+    /// Rows `--merge` refused to write over rows of mxshop's own (each also a warning).
+    pub conflicts: u64,
+    /// Every user imported with mxshop's superuser rights.
+    pub superusers: Vec<Superuser>,
     /// Why the import stopped, when it did.
     pub error: Option<String>,
 }
@@ -42,18 +46,35 @@ impl TableCounts {
 }
 
 #[derive(Debug, Serialize)]
+pub struct Superuser {
+    pub id: i32,
+    pub username: String,
+}
+
+#[derive(Debug, Serialize)]
 pub struct Warning {
     pub entity: &'static str,
     pub id: i32,
     pub message: String,
 }
 
-/// Warnings printed at the end; the JSON report has them all.
+/// Warnings printed at the end; the JSON report has them all (a dry run, which writes no JSON,
+/// prints them all).
 const PRINTED_WARNINGS: usize = 40;
 
 impl Report {
     pub fn new(source: String, target: String, dry_run: bool, merge: bool) -> Self {
-        Self { source, target, dry_run, merge, tables: Vec::new(), warnings: Vec::new(), error: None }
+        Self {
+            source,
+            target,
+            dry_run,
+            merge,
+            tables: Vec::new(),
+            warnings: Vec::new(),
+            conflicts: 0,
+            superusers: Vec::new(),
+            error: None,
+        }
     }
 
     pub fn warn(&mut self, entity: &'static str, id: i32, message: String) {
@@ -78,20 +99,35 @@ impl Report {
                 let _ = writeln!(out, "    skipped {count}: {reason}");
             }
         }
+        if !self.superusers.is_empty() {
+            let list: Vec<String> = self.superusers.iter().map(|s| format!("{} (id {})", s.username, s.id)).collect();
+            let _ = writeln!(out, "\nsuperusers: {}", list.join(", "));
+        }
         if !self.warnings.is_empty() {
             let _ = writeln!(out, "\n{} warning(s):", self.warnings.len());
-            for warning in self.warnings.iter().take(PRINTED_WARNINGS) {
+            let printed = if self.dry_run { usize::MAX } else { PRINTED_WARNINGS };
+            for warning in self.warnings.iter().take(printed) {
                 let _ = writeln!(out, "  {} {}: {}", warning.entity, warning.id, warning.message);
             }
-            if self.warnings.len() > PRINTED_WARNINGS {
+            if self.warnings.len() > printed {
                 let _ = writeln!(out, "  … and {} more in the JSON report", self.warnings.len() - PRINTED_WARNINGS);
             }
         }
         out
     }
 
+    /// Written readable by the owner only (it names users, their mobiles and superusers): a new
+    /// file replaces the old one.
     pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
-        let json = serde_json::to_vec_pretty(self).context("serialising the import report")?;
-        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))
+        let json = serde_json::to_string_pretty(self).context("serialising the import report")?;
+        let fresh = path.with_extension("json.new");
+        match std::fs::remove_file(&fresh) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(error).with_context(|| format!("removing {}", fresh.display()));
+            }
+            _ => {}
+        }
+        crate::secrets::write_private_file(&fresh, &json)?;
+        std::fs::rename(&fresh, path).with_context(|| format!("writing {}", path.display()))
     }
 }

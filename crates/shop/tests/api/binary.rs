@@ -149,6 +149,13 @@ impl Drop for Shop {
 }
 
 impl Shop {
+    /// Stops the server (its database and data directory stay until the test ends), so that
+    /// what runs next on its database does not race its background jobs.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -2,7 +2,7 @@
 
 use sea_orm::ActiveValue::Set;
 
-use super::{Context, Mapped, Table, goods_ref, skip};
+use super::{Context, Identity, Mapped, Table, goods_ref, skip};
 use crate::db::entities::{banner, brand, category, goods, goods_image, hot_search_word, index_ad};
 use crate::import::source::Row;
 
@@ -13,6 +13,8 @@ pub const CATEGORIES: Table<category::Entity> = Table {
     map: map_category,
     kept_on_merge: &[],
     write_order: Some(|ctx, id| ctx.category_depth.get(&id).copied().unwrap_or(u32::MAX)),
+    identity: None,
+    unique: &[],
 };
 
 fn map_category(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<category::ActiveModel>> {
@@ -27,10 +29,12 @@ fn map_category(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<categ
     };
     ctx.categories.insert(row.id);
     let description = ctx.fit(E, row.id, "desc", row.required_text("desc")?, 200);
+    let name = ctx.fit(E, row.id, "name", row.required_text("name")?, 30);
+    let code = ctx.fit(E, row.id, "code", row.required_text("code")?, 30);
     Ok(Mapped::Keep(category::ActiveModel {
         id: Set(row.id),
-        name: Set(row.required_text("name")?),
-        code: Set(row.required_text("code")?),
+        name: Set(name),
+        code: Set(code),
         description: Set(description),
         category_type: Set(level),
         parent_id: Set(parent),
@@ -46,6 +50,8 @@ pub const BRANDS: Table<brand::Entity> = Table {
     map: map_brand,
     kept_on_merge: &[],
     write_order: None,
+    identity: None,
+    unique: &[],
 };
 
 fn map_brand(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<brand::ActiveModel>> {
@@ -56,11 +62,12 @@ fn map_brand(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<brand::A
         category = None;
     }
     let description = ctx.fit(E, row.id, "desc", row.required_text("desc")?, 200);
-    let image = ctx.media_name(E, row.id, "image", row.text("image")?);
+    let image = ctx.media_name(E, row.id, "image", row.text("image")?, 200);
+    let name = ctx.fit(E, row.id, "name", row.required_text("name")?, 30);
     Ok(Mapped::Keep(brand::ActiveModel {
         id: Set(row.id),
         category_id: Set(category),
-        name: Set(row.required_text("name")?),
+        name: Set(name),
         description: Set(description),
         image: Set(image),
         add_time: Set(ctx.time(E, row, "add_time")?),
@@ -92,6 +99,8 @@ pub const GOODS: Table<goods::Entity> = Table {
     map: map_goods,
     kept_on_merge: &[],
     write_order: None,
+    identity: Identity::unique("goods_sn"),
+    unique: &[],
 };
 
 fn map_goods(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<goods::ActiveModel>> {
@@ -110,13 +119,16 @@ fn map_goods(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<goods::A
         stock = 0;
     }
     let brief = ctx.fit(E, row.id, "goods_brief", row.required_text("goods_brief")?, 500);
-    let image = ctx.media_name(E, row.id, "goods_front_image", row.text("goods_front_image")?);
+    let image = ctx.media_name(E, row.id, "goods_front_image", row.text("goods_front_image")?, 200);
+    let goods_sn = ctx.goods_sn(row.id, row.text("goods_sn")?);
+    let name = ctx.fit(E, row.id, "name", row.required_text("name")?, 100);
+    let description = ctx.fit_text(E, row.id, "goods_desc", row.required_text("goods_desc")?);
     ctx.goods_prices.insert(row.id, shop_price);
     Ok(Mapped::Keep(goods::ActiveModel {
         id: Set(row.id),
         category_id: Set(category),
-        goods_sn: Set(row.required_text("goods_sn")?),
-        name: Set(row.required_text("name")?),
+        goods_sn: Set(goods_sn),
+        name: Set(name),
         click_num: Set(row.int32("click_num")?.unwrap_or(0)),
         sold_num: Set(row.int32("sold_num")?.unwrap_or(0)),
         fav_num: Set(row.int32("fav_num")?.unwrap_or(0)),
@@ -124,7 +136,7 @@ fn map_goods(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<goods::A
         market_price_fen: Set(market_price),
         shop_price_fen: Set(shop_price),
         goods_brief: Set(brief),
-        goods_desc: Set(row.required_text("goods_desc")?),
+        goods_desc: Set(description),
         ship_free: Set(row.flag("ship_free")?),
         goods_front_image: Set(image),
         is_new: Set(row.flag("is_new")?),
@@ -140,6 +152,8 @@ pub const GOODS_IMAGES: Table<goods_image::Entity> = Table {
     map: map_goods_image,
     kept_on_merge: &[],
     write_order: None,
+    identity: Identity::owner("goods_id"),
+    unique: &[],
 };
 
 fn map_goods_image(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<goods_image::ActiveModel>> {
@@ -148,7 +162,7 @@ fn map_goods_image(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<go
         Ok(id) => id,
         Err(detail) => return skip("goods missing", detail),
     };
-    let image = ctx.media_name(E, row.id, "image", row.text("image")?);
+    let image = ctx.media_name(E, row.id, "image", row.text("image")?, 200);
     Ok(Mapped::Keep(goods_image::ActiveModel {
         id: Set(row.id),
         goods_id: Set(goods),
@@ -164,6 +178,8 @@ pub const BANNERS: Table<banner::Entity> = Table {
     map: map_banner,
     kept_on_merge: &[],
     write_order: None,
+    identity: Identity::owner("goods_id"),
+    unique: &[],
 };
 
 fn map_banner(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<banner::ActiveModel>> {
@@ -172,7 +188,7 @@ fn map_banner(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<banner:
         Ok(id) => id,
         Err(detail) => return skip("goods missing", detail),
     };
-    let Some(image) = ctx.media_name(E, row.id, "image", row.text("image")?) else {
+    let Some(image) = ctx.media_name(E, row.id, "image", row.text("image")?, 200) else {
         return skip("no image", "a banner without an image shows nothing".into());
     };
     Ok(Mapped::Keep(banner::ActiveModel {
@@ -191,6 +207,8 @@ pub const INDEX_ADS: Table<index_ad::Entity> = Table {
     map: map_index_ad,
     kept_on_merge: &[],
     write_order: None,
+    identity: Identity::owner("goods_id"),
+    unique: &[],
 };
 
 fn map_index_ad(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<index_ad::ActiveModel>> {
@@ -212,12 +230,15 @@ pub const HOT_WORDS: Table<hot_search_word::Entity> = Table {
     map: map_hot_word,
     kept_on_merge: &[],
     write_order: None,
+    identity: None,
+    unique: &[],
 };
 
 fn map_hot_word(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<hot_search_word::ActiveModel>> {
+    let keywords = ctx.fit("hot words", row.id, "keywords", row.required_text("keywords")?, 20);
     Ok(Mapped::Keep(hot_search_word::ActiveModel {
         id: Set(row.id),
-        keywords: Set(row.required_text("keywords")?),
+        keywords: Set(keywords),
         sort_index: Set(row.int32("index")?.unwrap_or(0)),
         add_time: Set(ctx.time("hot words", row, "add_time")?),
     }))

@@ -2,7 +2,7 @@
 
 use sea_orm::ActiveValue::Set;
 
-use super::{Context, Mapped, Table, goods_ref, skip, user_ref};
+use super::{Context, Identity, Mapped, Table, goods_ref, skip, user_ref};
 use crate::db::entities::{user_address, user_fav, user_message};
 use crate::import::source::Row;
 
@@ -13,6 +13,8 @@ pub const FAVOURITES: Table<user_fav::Entity> = Table {
     map: map_favourite,
     kept_on_merge: &[],
     write_order: None,
+    identity: Identity::owner("user_id"),
+    unique: &[],
 };
 
 fn map_favourite(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<user_fav::ActiveModel>> {
@@ -36,6 +38,8 @@ pub const MESSAGES: Table<user_message::Entity> = Table {
     map: map_message,
     kept_on_merge: &[],
     write_order: None,
+    identity: Identity::owner("user_id"),
+    unique: &[],
 };
 
 fn map_message(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<user_message::ActiveModel>> {
@@ -48,13 +52,15 @@ fn map_message(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<user_m
     let Ok(kind @ 1..=5) = i16::try_from(kind) else {
         return skip("unknown message type", format!("message_type is {kind}"));
     };
-    let file = ctx.media_name(E, row.id, "file", row.text("file")?).unwrap_or_default();
+    let file = ctx.media_name(E, row.id, "file", row.text("file")?, 100).unwrap_or_default();
+    let subject = ctx.fit(E, row.id, "subject", row.required_text("subject")?, 100);
+    let message = ctx.fit_text(E, row.id, "message", row.required_text("message")?);
     Ok(Mapped::Keep(user_message::ActiveModel {
         id: Set(row.id),
         user_id: Set(user),
         message_type: Set(kind),
-        subject: Set(row.required_text("subject")?),
-        message: Set(row.required_text("message")?),
+        subject: Set(subject),
+        message: Set(message),
         file: Set(file),
         add_time: Set(ctx.time(E, row, "add_time")?),
     }))
@@ -67,6 +73,8 @@ pub const ADDRESSES: Table<user_address::Entity> = Table {
     map: map_address,
     kept_on_merge: &[],
     write_order: None,
+    identity: Identity::owner("user_id"),
+    unique: &[],
 };
 
 fn map_address(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<user_address::ActiveModel>> {
@@ -74,15 +82,22 @@ fn map_address(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<user_a
         Ok(id) => id,
         Err(detail) => return skip("user missing", detail),
     };
+    const E: &str = "addresses";
+    let mut text = |column: &str, max: usize| -> anyhow::Result<String> {
+        Ok(ctx.fit(E, row.id, column, row.required_text(column)?, max))
+    };
+    let (province, city, district) = (text("province", 100)?, text("city", 100)?, text("district", 100)?);
+    let (address, signer_name, signer_mobile) =
+        (text("address", 100)?, text("signer_name", 100)?, text("signer_mobile", 11)?);
     Ok(Mapped::Keep(user_address::ActiveModel {
         id: Set(row.id),
         user_id: Set(user),
-        province: Set(row.required_text("province")?),
-        city: Set(row.required_text("city")?),
-        district: Set(row.required_text("district")?),
-        address: Set(row.required_text("address")?),
-        signer_name: Set(row.required_text("signer_name")?),
-        signer_mobile: Set(row.required_text("signer_mobile")?),
-        add_time: Set(ctx.time("addresses", row, "add_time")?),
+        province: Set(province),
+        city: Set(city),
+        district: Set(district),
+        address: Set(address),
+        signer_name: Set(signer_name),
+        signer_mobile: Set(signer_mobile),
+        add_time: Set(ctx.time(E, row, "add_time")?),
     }))
 }

@@ -34,6 +34,32 @@ pub struct Table<E: EntityTrait> {
     /// Rows are written in the order of this key (smallest first) rather than by id: parents
     /// before the children that point to them.
     pub write_order: Option<fn(&Context, i32) -> u32>,
+    /// The column that says whose row this is: with `--merge`, an existing row with the same id
+    /// but another value here is mxshop's own (made after an earlier import), never overwritten.
+    pub identity: Option<Identity>,
+    /// Other columns unique in mxshop: with `--merge`, a row whose value is held by an existing
+    /// row under another id is refused too.
+    pub unique: &'static [&'static str],
+}
+
+/// A column that identifies a row beyond its id.
+#[derive(Clone, Copy)]
+pub struct Identity {
+    pub column: &'static str,
+    /// Unique in mxshop: an existing row holding the value under another id is a conflict too.
+    pub unique: bool,
+}
+
+impl Identity {
+    /// A unique identifier (username, order_sn, goods_sn).
+    pub const fn unique(column: &'static str) -> Option<Self> {
+        Some(Self { column, unique: true })
+    }
+
+    /// The row's owner (user id, goods id, order id).
+    pub const fn owner(column: &'static str) -> Option<Self> {
+        Some(Self { column, unique: false })
+    }
 }
 
 /// What becomes of one source row.
@@ -58,6 +84,17 @@ pub struct Context {
     goods_prices: HashMap<i32, i64>,
     users: HashSet<i32>,
     mobiles: HashSet<String>,
+    /// Every source username (read before the users), to keep a mobile that is someone else's
+    /// username from being imported (login tries usernames first).
+    usernames: HashSet<String>,
+    /// Usernames imported so far, lowercased when the target compares them without case.
+    imported_usernames: HashMap<String, i32>,
+    /// The target's unique username index ignores case (MySQL/MariaDB collations).
+    pub usernames_ignore_case: bool,
+    /// The target's `text` columns hold at most this many bytes (MySQL's TEXT: 65,535).
+    pub text_max_bytes: Option<usize>,
+    /// goods_sn values imported so far (mxshop's are unique, Django's are not).
+    goods_sns: HashMap<String, i32>,
     /// Order id → (amount asked, sum of its lines at today's prices).
     orders: HashMap<i32, (i64, i64)>,
     /// Media files the imported rows name: (entity, row id, relative path).
@@ -84,6 +121,11 @@ impl Context {
             goods_prices: HashMap::new(),
             users: HashSet::new(),
             mobiles: HashSet::new(),
+            usernames: HashSet::new(),
+            imported_usernames: HashMap::new(),
+            usernames_ignore_case: false,
+            text_max_bytes: None,
+            goods_sns: HashMap::new(),
             orders: HashMap::new(),
             media: Vec::new(),
         }
@@ -111,6 +153,29 @@ impl Context {
         }
     }
 
+    /// Every username of the source, read before the users themselves.
+    pub fn set_usernames(&mut self, usernames: HashSet<String>) {
+        self.usernames = usernames;
+    }
+
+    /// A row the target refused to have overwritten (`--merge` conflict): rows pointing at it are
+    /// left out too, as for any row that was not imported.
+    pub fn forget(&mut self, entity: &str, id: i32) {
+        match entity {
+            "users" => {
+                self.users.remove(&id);
+                self.report.superusers.retain(|user| user.id != id);
+            }
+            "goods" => {
+                self.goods_prices.remove(&id);
+            }
+            "orders" => {
+                self.orders.remove(&id);
+            }
+            _ => {}
+        }
+    }
+
     fn warn(&mut self, entity: &'static str, id: i32, message: String) {
         self.report.warn(entity, id, message);
     }
@@ -125,6 +190,27 @@ impl Context {
         Ok(Some(money.fen()))
     }
 
+    /// mxshop's unique goods_sn for a Django one (not unique there, and may be empty): an empty
+    /// or already taken value becomes `django-<id>`, the same on every run.
+    fn goods_sn(&mut self, id: i32, value: Option<String>) -> String {
+        let value = value.map(|sn| sn.trim().to_owned()).unwrap_or_default();
+        let made = format!("django-{id}");
+        let sn = if value.is_empty() {
+            self.warn("goods", id, format!("goods_sn is empty; imported as {made}"));
+            made
+        } else if let Some(first) = self.goods_sns.get(&value) {
+            self.warn("goods", id, format!("goods_sn {value:?} is goods {first}'s too; imported as {made}"));
+            made
+        } else if value.chars().count() > 50 {
+            self.warn("goods", id, format!("goods_sn {value:?} is longer than 50 characters; imported as {made}"));
+            made
+        } else {
+            value
+        };
+        self.goods_sns.insert(sn.clone(), id);
+        sn
+    }
+
     /// `text` cut to `max` characters (the mxshop column's size), reporting the cut.
     fn fit(&mut self, entity: &'static str, id: i32, column: &str, text: String, max: usize) -> String {
         if text.chars().count() <= max {
@@ -134,9 +220,34 @@ impl Context {
         text.chars().take(max).collect()
     }
 
+    /// `text` for a `text` column: cut (at a character boundary) to what the target's holds,
+    /// reporting the cut.
+    fn fit_text(&mut self, entity: &'static str, id: i32, column: &str, text: String) -> String {
+        let Some(max) = self.text_max_bytes.filter(|&max| text.len() > max) else { return text };
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.warn(
+            entity,
+            id,
+            format!("{column} is {} bytes, more than the target's text column holds ({max}); cut to {end}", text.len()),
+        );
+        text[..end].to_owned()
+    }
+
     /// An image or file name: placeholders become nothing, absolute URLs are kept as they are,
     /// anything else is a media file to copy.
-    fn media_name(&mut self, entity: &'static str, id: i32, column: &str, value: Option<String>) -> Option<String> {
+    /// A name that is not a plain relative path (`../x`, `/etc/x`, `a//b`) is refused: mxshop
+    /// joins these names to its media directory to serve and delete files.
+    fn media_name(
+        &mut self,
+        entity: &'static str,
+        id: i32,
+        column: &str,
+        value: Option<String>,
+        max: usize,
+    ) -> Option<String> {
         let value = value?;
         if IMAGE_PLACEHOLDERS.contains(&value.trim()) {
             if !value.is_empty() {
@@ -144,8 +255,21 @@ impl Context {
             }
             return None;
         }
+        if value.chars().count() > max {
+            self.warn(entity, id, format!("{column} is longer than {max} characters; imported without it"));
+            return None;
+        }
         if value.starts_with("http://") || value.starts_with("https://") {
             self.warn(entity, id, format!("{column} is an absolute URL, kept as it is: {value}"));
+        } else if !is_plain_relative_path(&value) {
+            self.warn(
+                entity,
+                id,
+                format!(
+                    "{column} {value:?} is not a plain relative path inside the media directory; imported without it"
+                ),
+            );
+            return None;
         } else {
             self.media.push((entity, id, value.clone()));
         }
@@ -173,6 +297,15 @@ impl Context {
         mismatches.sort_unstable();
         mismatches
     }
+}
+
+/// Only normal components (`a/b.png`): no `..`, no root or drive, no empty or `.` parts, no
+/// backslashes (a separator on Windows).
+pub fn is_plain_relative_path(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains('\\')
+        && name.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && std::path::Path::new(name).components().all(|part| matches!(part, std::path::Component::Normal(_)))
 }
 
 fn skip<A>(reason: &'static str, detail: String) -> anyhow::Result<Mapped<A>> {

@@ -2,7 +2,7 @@
 
 use sea_orm::ActiveValue::Set;
 
-use super::{Context, Mapped, Table, goods_ref, skip, user_ref};
+use super::{Context, Identity, Mapped, Table, goods_ref, skip, user_ref};
 use crate::db::entities::{order_goods, order_info, shopping_cart};
 use crate::import::source::Row;
 use crate::trade::status::PayStatus;
@@ -14,6 +14,8 @@ pub const CARTS: Table<shopping_cart::Entity> = Table {
     map: map_cart_line,
     kept_on_merge: &[],
     write_order: None,
+    identity: Identity::owner("user_id"),
+    unique: &[],
 };
 
 fn map_cart_line(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<shopping_cart::ActiveModel>> {
@@ -66,6 +68,8 @@ pub const ORDERS: Table<order_info::Entity> = Table {
         "claimed_by",
     ],
     write_order: None,
+    identity: Identity::unique("order_sn"),
+    unique: &["trade_no"],
 };
 
 fn map_order(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<order_info::ActiveModel>> {
@@ -87,6 +91,9 @@ fn map_order(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<order_in
         return skip("amount not an amount", "order_mount is negative or not a number".into());
     };
     let order_sn = match row.text("order_sn")?.filter(|sn| !sn.is_empty()) {
+        Some(sn) if sn.chars().count() > 32 => {
+            return skip("order_sn too long", format!("order_sn {sn:?} is longer than mxshop's 32 characters"));
+        }
         Some(sn) => sn,
         None => {
             let made = format!("django-{}", row.id);
@@ -95,20 +102,42 @@ fn map_order(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<order_in
         }
     };
     let add_time = ctx.time(E, row, "add_time")?;
+    // An order imported unpaid has not been paid here: a payment that arrives later is applied
+    // (or, once the order is closed, refunded as late) only when no pay_time says otherwise.
+    let pay_time = if status == PayStatus::Paying {
+        if let Some(time) = row.datetime("pay_time")? {
+            ctx.warn(E, row.id, format!("pay_time {time} on an unpaid order ({status_text}); imported without it"));
+        }
+        None
+    } else {
+        row.datetime("pay_time")?
+    };
+    let trade_no = match row.text("trade_no")?.filter(|no| !no.is_empty()) {
+        Some(no) if no.chars().count() > 100 => {
+            ctx.warn(E, row.id, "trade_no is longer than 100 characters; imported without it".into());
+            None
+        }
+        other => other,
+    };
+    let mut text = |column: &str, max: usize| -> anyhow::Result<String> {
+        Ok(ctx.fit(E, row.id, column, row.required_text(column)?, max))
+    };
+    let (pay_type, post_script, address) = (text("pay_type", 10)?, text("post_script", 200)?, text("address", 100)?);
+    let (signer_name, singer_mobile) = (text("signer_name", 20)?, text("singer_mobile", 11)?);
     ctx.orders.insert(row.id, (mount, 0));
     Ok(Mapped::Keep(order_info::ActiveModel {
         id: Set(row.id),
         user_id: Set(user),
         order_sn: Set(order_sn),
-        trade_no: Set(row.text("trade_no")?.filter(|no| !no.is_empty())),
+        trade_no: Set(trade_no),
         pay_status: Set(status.as_str().to_owned()),
-        pay_type: Set(row.required_text("pay_type")?),
-        post_script: Set(row.required_text("post_script")?),
+        pay_type: Set(pay_type),
+        post_script: Set(post_script),
         order_mount_fen: Set(mount),
-        pay_time: Set(row.datetime("pay_time")?),
-        address: Set(row.required_text("address")?),
-        signer_name: Set(row.required_text("signer_name")?),
-        singer_mobile: Set(row.required_text("singer_mobile")?),
+        pay_time: Set(pay_time),
+        address: Set(address),
+        signer_name: Set(signer_name),
+        singer_mobile: Set(singer_mobile),
         idempotency_key: Set(None),
         // An unpaid order gets the window it would have had here; an old one then expires at
         // the jobs' next run, as any unpaid order does.
@@ -129,8 +158,12 @@ pub const ORDER_LINES: Table<order_goods::Entity> = Table {
     source: "trade_ordergoods",
     columns: &["id", "goods_num", "add_time", "goods_id", "order_id"],
     map: map_order_line,
-    kept_on_merge: &[],
+    // The price the first import gave a line stays: a goods repriced in Django since must not
+    // change what was paid for orders already taken.
+    kept_on_merge: &["price_fen"],
     write_order: None,
+    identity: Identity::owner("order_id"),
+    unique: &[],
 };
 
 fn map_order_line(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<order_goods::ActiveModel>> {
@@ -142,9 +175,12 @@ fn map_order_line(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<ord
         Ok(id) => id,
         Err(detail) => return skip("goods missing", format!("{detail} (order {order})")),
     };
+    let quantity = row.int32("goods_num")?.unwrap_or(0);
+    if quantity < 1 {
+        return skip("no quantity", format!("goods_num is {quantity} (order {order})"));
+    }
     // Django's lines have no price: the goods' price now is the best there is.
     let price = ctx.goods_prices.get(&goods).copied().unwrap_or_default();
-    let quantity = row.int32("goods_num")?.unwrap_or(0);
     if let Some(totals) = ctx.orders.get_mut(&order) {
         totals.1 = totals.1.saturating_add(price.saturating_mul(i64::from(quantity)));
     }

@@ -2,7 +2,7 @@
 
 use sea_orm::ActiveValue::Set;
 
-use super::{Context, Mapped, Table};
+use super::{Context, Identity, Mapped, Table, skip};
 use crate::db::entities::user;
 use crate::import::source::Row;
 
@@ -29,12 +29,30 @@ pub const USERS: Table<user::Entity> = Table {
     // import must never bring the old one back.
     kept_on_merge: &["password", "last_login"],
     write_order: None,
+    identity: Identity::unique("username"),
+    unique: &["mobile"],
 };
 
 fn map_user(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<user::ActiveModel>> {
     const E: &str = "users";
     let username = row.required_text("username")?;
+    if username.chars().count() > 150 {
+        return skip("username too long", format!("username {username:?} is longer than mxshop's 150 characters"));
+    }
+    let key = if ctx.usernames_ignore_case { username.to_lowercase() } else { username.clone() };
+    if let Some(first) = ctx.imported_usernames.get(&key) {
+        return skip(
+            "username differs only by case",
+            format!(
+                "username {username:?} equals user {first}'s but for case, and the target database compares \
+                 usernames without case"
+            ),
+        );
+    }
     let password = row.required_text("password")?;
+    if password.chars().count() > 255 {
+        return skip("password too long", format!("{username}'s password hash is longer than 255 characters"));
+    }
     if !password.starts_with("pbkdf2_sha256$") {
         let scheme = password.split('$').next().filter(|s| !s.starts_with('!') && !s.is_empty());
         let why = scheme.map_or("an unusable password (social login or disabled)".to_owned(), |s| {
@@ -54,6 +72,15 @@ fn map_user(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<user::Act
                 row.id,
                 format!("{username}'s mobile {number:?} is longer than 11 characters; imported without it"),
             );
+        } else if number != username && ctx.usernames.contains(&number) {
+            ctx.warn(
+                E,
+                row.id,
+                format!(
+                    "{username}'s mobile {number} is another user's username (login tries usernames first); \
+                     imported without it (logs in by username)"
+                ),
+            );
         } else if !ctx.mobiles.insert(number.clone()) {
             ctx.warn(
                 E,
@@ -69,20 +96,33 @@ fn map_user(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<user::Act
         ctx.warn(E, row.id, format!("{username}'s gender {gender:?} is neither male nor female; imported as female"));
         gender = "female".into();
     }
-    let is_superuser = row.flag("is_superuser")?;
-    if row.flag("is_staff")? && !is_superuser {
+    let is_staff = row.flag("is_staff")?;
+    let mut is_superuser = row.flag("is_superuser")?;
+    if is_staff && !is_superuser {
         ctx.warn(E, row.id, format!("{username} is staff but not a superuser; mxshop has no staff role"));
     }
+    // Django lets only staff into its admin: a superuser flag without is_staff gave no power there.
+    if is_superuser && !is_staff {
+        ctx.warn(E, row.id, format!("{username} is a superuser but not staff; imported as an ordinary user"));
+        is_superuser = false;
+    }
+    let name = row.text("name")?.filter(|name| !name.is_empty()).map(|name| ctx.fit(E, row.id, "name", name, 30));
+    let email =
+        row.text("email")?.filter(|email| !email.is_empty()).map(|email| ctx.fit(E, row.id, "email", email, 100));
     ctx.users.insert(row.id);
+    ctx.imported_usernames.insert(key, row.id);
+    if is_superuser {
+        ctx.report.superusers.push(super::super::report::Superuser { id: row.id, username: username.clone() });
+    }
     Ok(Mapped::Keep(user::ActiveModel {
         id: Set(row.id),
         username: Set(username),
         password: Set(password),
-        name: Set(row.text("name")?.filter(|name| !name.is_empty())),
+        name: Set(name),
         birthday: Set(row.date("birthday")?),
         gender: Set(gender),
         mobile: Set(mobile),
-        email: Set(row.text("email")?.filter(|email| !email.is_empty())),
+        email: Set(email),
         is_active: Set(row.flag("is_active")?),
         is_superuser: Set(is_superuser),
         date_joined: Set(ctx.time(E, row, "date_joined")?),
