@@ -323,3 +323,20 @@ fn user_ref(row: &Row<'_>, ctx: &Context) -> anyhow::Result<Result<i32, String>>
     let id = row.required_int32("user_id")?;
     Ok(if ctx.users.contains(&id) { Ok(id) } else { Err(format!("its user {id} does not exist")) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_plain_relative_path;
+
+    #[test]
+    fn only_plain_relative_media_names_pass() {
+        for good in ["goods/images/a.png", "a.png", "message/images/slow.txt", "x/..y/z"] {
+            assert!(is_plain_relative_path(good), "{good}");
+        }
+        for bad in
+            ["", "../../mxshop.db", "goods/../../x", "/etc/passwd", "goods//x.png", "./x", "a/./b", "a/", "a\\..\\b"]
+        {
+            assert!(!is_plain_relative_path(bad), "{bad}");
+        }
+    }
+}
