@@ -120,9 +120,11 @@ async fn import(
     ctx.set_category_tree(&category_parents(source).await?);
     ctx.set_usernames(usernames(source).await?);
     // MySQL's and MariaDB's default collations compare without case: `Bob` and `bob` clash there.
-    ctx.usernames_ignore_case = config.database_url().starts_with("mysql:");
+    let target_url = config.database_url();
+    let mysql_target = ["mysql:", "mariadb:"].iter().any(|scheme| target_url.starts_with(scheme));
+    ctx.usernames_ignore_case = mysql_target;
     // mxshop's `text` columns are MySQL's TEXT there; Django's were LONGTEXT.
-    ctx.text_max_bytes = config.database_url().starts_with("mysql:").then_some(65_535);
+    ctx.text_max_bytes = mysql_target.then_some(65_535);
 
     let outcome = import_all(source, target.as_ref(), &mut ctx).await;
     // Order totals are compared only once every line was read.
