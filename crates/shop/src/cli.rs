@@ -1,4 +1,4 @@
-//! The `mxshop` command line: `serve` (the default), `migrate`, `seed`.
+//! The `mxshop` command line: `serve` (the default), `migrate`, `seed`, `user`, `import`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ use crate::app::{AppState, Server};
 use crate::config::{Config, LogFormat, Overrides};
 use crate::db::{self, Migrator};
 use crate::demo;
+use crate::import;
 use crate::payments;
 
 #[derive(Debug, Parser)]
@@ -55,6 +56,36 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Import data from another shop.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Move a Django MxShop database (goods, users with their passwords, orders…) into this shop's
+    /// database, keeping ids. The target must be empty unless --merge.
+    Django {
+        /// The Django database: mysql://…, postgres://… or sqlite://… (only read).
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// Django's MEDIA_ROOT: the referenced images and files are copied into the media directory.
+        #[arg(long, value_name = "DIR")]
+        media: Option<PathBuf>,
+        /// Read and check everything, print the report, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import into a database that has data: rows are inserted or updated by primary key
+        /// (running it twice changes nothing the second time).
+        #[arg(long)]
+        merge: bool,
+        /// The Django site ran with USE_TZ = True (its times are UTC); by default they are read as
+        /// Beijing time, as MxShop's settings (USE_TZ = False, TIME_ZONE = 'Asia/Shanghai') store them.
+        #[arg(long)]
+        source_utc: bool,
+        #[command(flatten)]
+        flags: ConfigFlags,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +153,9 @@ pub async fn run() -> anyhow::Result<()> {
         Some(Command::User(UserCommand::SetPassword { username, flags })) => {
             (CommandKind::SetPassword { username }, flags)
         }
+        Some(Command::Import(ImportCommand::Django { from, media, dry_run, merge, source_utc, flags })) => {
+            (CommandKind::ImportDjango(import::Options { from, media, dry_run, merge, source_utc }), flags)
+        }
     };
     let config = Config::load(&flags.into())?;
     init_logging(config.log_format);
@@ -144,6 +178,17 @@ pub async fn run() -> anyhow::Result<()> {
             println!("password of {username} changed");
             Ok(())
         }
+        CommandKind::ImportDjango(options) => {
+            // A dry run does not even create the database.
+            let target = if options.dry_run {
+                None
+            } else {
+                let db = open_database(&config).await?;
+                db::migrate(&db).await?;
+                Some(db)
+            };
+            import::run(&config, &options, target.as_ref()).await.map(drop)
+        }
     }
 }
 
@@ -154,6 +199,7 @@ enum CommandKind {
     Seed { goods: Option<u32> },
     CreateUser { username: String, mobile: Option<String>, superuser: bool },
     SetPassword { username: String },
+    ImportDjango(import::Options),
 }
 
 /// The first line of standard input, without its line ending (never from a flag: flags end up in

@@ -15,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod failpoints;
 pub mod http;
+pub mod import;
 pub mod member;
 pub mod money;
 pub mod openapi;

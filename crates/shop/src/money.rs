@@ -32,6 +32,34 @@ impl Money {
         yuan.checked_mul(100)?.checked_add(fen).map(Self)
     }
 
+    /// The amount nearest a float of yuan (how Django stores prices), rounding half to even on
+    /// the float's shortest decimal form (the digits Python and MySQL show, e.g. `656.6999999999999`),
+    /// and whether that form was an exact number of fen. `None` for negative, infinite or NaN
+    /// values, and for amounts beyond `i64` fen.
+    pub fn from_yuan_float(yuan: f64) -> Option<(Self, bool)> {
+        if !yuan.is_finite() || yuan < 0.0 {
+            return None;
+        }
+        // Rust prints floats in their shortest round-trip decimal form and never with an exponent.
+        let text = yuan.to_string();
+        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        let fraction = fraction.as_bytes();
+        let digit = |i: usize| i64::from(fraction.get(i).map_or(0, |d| d - b'0'));
+        let fen = whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(digit(0) * 10 + digit(1))?;
+        let rest = fraction.get(2..).unwrap_or_default();
+        let Some((&first, tail)) = rest.split_first() else {
+            return Some((Self(fen), true));
+        };
+        let beyond_half = tail.iter().any(|&d| d != b'0');
+        let up = match first {
+            b'6'..=b'9' => true,
+            b'5' => beyond_half || fen % 2 == 1,
+            _ => false,
+        };
+        let exact = first == b'0' && !beyond_half;
+        Some((Self(fen + i64::from(up)), exact))
+    }
+
     /// `self + price × quantity`, or `None` on overflow.
     pub fn checked_add_times(self, price: Money, quantity: i32) -> Option<Money> {
         price.0.checked_mul(i64::from(quantity)).and_then(|line| self.0.checked_add(line)).map(Money)
@@ -75,6 +103,23 @@ mod tests {
             let parsed: f64 = text.parse().unwrap();
             assert_eq!(format!("{parsed:.2}"), expected, "fen {fen} rendered {text}");
             assert!(text.split('.').nth(1).is_none_or(|d| d.len() <= 2), "fen {fen} rendered {text}");
+        }
+    }
+
+    #[test]
+    fn converts_django_floats_half_to_even() {
+        let convert = |yuan: f64| Money::from_yuan_float(yuan).map(|(money, exact)| (money.fen(), exact));
+        assert_eq!(convert(15.0), Some((1500, true)));
+        assert_eq!(convert(9.9), Some((990, true)));
+        assert_eq!(convert(0.07), Some((7, true)));
+        assert_eq!(convert(656.6999999999999), Some((65670, false)));
+        assert_eq!(convert(1.005), Some((100, false)), "a half rounds to the even fen");
+        assert_eq!(convert(1.015), Some((102, false)), "a half rounds to the even fen");
+        assert_eq!(convert(1.0051), Some((101, false)));
+        assert_eq!(convert(2.994), Some((299, false)));
+        assert_eq!(convert(0.1 + 0.2), Some((30, false)));
+        for bad in [-0.01, f64::NAN, f64::INFINITY, 1e30] {
+            assert_eq!(convert(bad), None, "{bad}");
         }
     }
 

@@ -28,9 +28,14 @@ impl RequestUrl {
         format!("{}{}", self.origin, self.path)
     }
 
-    /// The public URL of a stored media name (`goods/images/x.png`), or `None` for no image.
+    /// The public URL of a stored media name (`goods/images/x.png`), or `None` for no image. An
+    /// absolute URL (kept so by `mxshop import django`) is its own URL, as Django's storage
+    /// `urljoin` makes it.
     pub fn media(&self, name: Option<&str>) -> Option<String> {
         let name = name.filter(|name| !name.is_empty())?;
+        if name.starts_with("http://") || name.starts_with("https://") {
+            return Some(name.to_owned());
+        }
         let mut url = format!("{}/media/", self.origin);
         encode_path(name, &mut url);
         Some(url)
@@ -98,6 +103,7 @@ mod tests {
         );
         assert_eq!(url.media(Some("书.svg")).as_deref(), Some("http://127.0.0.1:8000/media/%E4%B9%A6.svg"));
         assert_eq!(url.media(Some("")), None);
+        assert_eq!(url.media(Some("https://cdn.example/a.png")).as_deref(), Some("https://cdn.example/a.png"));
         assert_eq!(url.media(None), None);
         assert_eq!(url.without_query(), "http://127.0.0.1:8000/goods/");
     }

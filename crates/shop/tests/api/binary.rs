@@ -72,6 +72,11 @@ impl Start {
     pub async fn run(self) -> Shop {
         let database = TestDatabase::create().await;
         let data_dir = tempfile::tempdir().expect("temp dir");
+        self.run_on(database, data_dir).await
+    }
+
+    /// Starts the server on a database and data directory (`<data_dir>/data`) prepared already.
+    pub async fn run_on(self, database: TestDatabase, data_dir: tempfile::TempDir) -> Shop {
         let mut child = self
             .command(&database, data_dir.path())
             .stdout(Stdio::piped())
@@ -153,6 +158,13 @@ impl Drop for Shop {
 }
 
 impl Shop {
+    /// Stops the server (its database and data directory stay until the test ends), so that
+    /// what runs next on its database does not race its background jobs.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -11,6 +11,7 @@ mod conventions;
 mod faults;
 mod goods;
 mod home;
+mod import;
 mod ledger;
 mod member;
 mod operations;

@@ -53,8 +53,14 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn create() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
         let (backend, admin_url) = backend();
+        Self::create_on(backend, admin_url).await
+    }
+
+    /// A database of its own on `backend` (at the server `admin_url` unless SQLite), whatever the
+    /// run's backend.
+    pub async fn create_on(backend: Backend, admin_url: Option<String>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
         let name = format!(
             "mxshop_t_{}_{}_{}",
             std::process::id(),
