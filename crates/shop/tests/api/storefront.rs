@@ -550,3 +550,27 @@ async fn goods_page_views_are_written_in_batches() {
     // Unknown goods are not counted (nor cached).
     browser.get("/shop/goods/999999/").await.assert_status(404);
 }
+
+#[tokio::test]
+async fn listing_parameters_the_page_does_not_offer_do_not_poison_the_cache() {
+    let app = TestApp::with_config(|config| config.catalog_cache_ms = 60_000).await;
+    shop::demo::seed_if_empty(&app.db, &app.config.media_dir()).await.unwrap();
+    let count = |text: &str| {
+        let start = text.find("共 ").expect("a count") + "共 ".len();
+        text[start..].split(' ').next().unwrap().parse::<u64>().unwrap()
+    };
+    // The full listing, built on a twin app without a cache, is what everyone must see.
+    let plain = Browser::new(&TestApp::with_demo().await).get("/shop/category/1/").await.text();
+    let full = count(&plain);
+    assert!(full > 1, "{plain}");
+    let mut browser = Browser::new(&app);
+    for junk in ["name=zzz", "is_new=true", "is_hot=true", "page_size=1", "top_category=999999"] {
+        // The junk filters are not the listing's: the page is the full listing for them too.
+        let poisoned = browser.get(&format!("/shop/category/1/?{junk}")).await;
+        poisoned.assert_status(200);
+        assert_eq!(count(&poisoned.text()), full, "{junk}");
+        assert_eq!(count(&browser.get("/shop/category/1/").await.text()), full, "after {junk}");
+    }
+    let searched = browser.get("/shop/search/?search=a&name=zzz").await;
+    assert_eq!(count(&searched.text()), count(&browser.get("/shop/search/?search=a").await.text()));
+}
