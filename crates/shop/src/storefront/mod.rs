@@ -41,7 +41,7 @@ pub fn routes(routes: Routes) -> Routes {
         .page("/shop/checkout/", page(get(trade::checkout_page).post(trade::checkout)))
         .page("/shop/orders/", page(get(trade::orders_page)))
         .page("/shop/orders/{id}/", page(get(trade::order_page)))
-        .page("/shop/orders/{id}/pay/", page(post(trade::pay_order)))
+        .page("/shop/orders/{id}/pay/", page(get(trade::pay_order)))
         .page("/shop/orders/{id}/cancel/", page(post(trade::cancel_order)))
         .page("/shop/alipay/return/", page(get(trade::alipay_return)))
         .page("/shop/favs/", page(get(member::favs_page)))

@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::db::entities::order_info;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
-use crate::http::{ApiError, Lookup, RequestUrl};
+use crate::http::{ApiError, Lookup, QueryParams, RequestUrl};
 use crate::member::addresses::AddressJson;
 use crate::money::Money;
 use crate::payments::Checkout;
@@ -339,24 +339,24 @@ pub async fn cancel_order(
     }
 }
 
-/// `POST /shop/orders/{id}/pay/` (`channel`: `page` or `wap`): to Alipay's cashier (the built-in
-/// sandbox by default), coming back to `/shop/alipay/return/`.
+/// `GET /shop/orders/{id}/pay/?channel=page|wap`: to Alipay's cashier (the built-in sandbox by
+/// default), coming back to `/shop/alipay/return/`. A link, not a form: browsers check the
+/// redirects that follow a form submission against CSP `form-action`, and Alipay's gateway
+/// redirects onwards to its cashier host. Signing a payment request changes nothing, so a GET
+/// needs no CSRF token; only the order's owner gets one, and only while the order is unpaid.
 pub async fn pay_order(
     State(state): State<AppState>,
     visitor: Visitor,
     url: RequestUrl,
     Lookup(id): Lookup,
-    form: Payload,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &format!("/shop/orders/{id}/")) };
-    if !visitor.csrf_ok(&state, &form) {
-        return view::stale_form(&state, &visitor);
-    }
     let order = match owned_order(&state, &user, id).await {
         Ok(order) => order,
         Err(error) => return view::failure(&state, &visitor, error),
     };
-    let wap = match form.text("channel") {
+    let wap = match QueryParams::parse(query.as_deref()).get("channel") {
         Some(channel) => channel == "wap",
         None => visitor.mobile,
     };

@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use super::session::Visitor;
 use crate::app::AppState;
 use crate::http::{ApiError, FieldErrors};
-use crate::payments::gateway::gateway_url;
 
 /// The layout's data: who is signed in, the CSRF token of the logout form, the search words.
 pub struct Chrome {
@@ -31,23 +30,16 @@ impl Chrome {
     }
 }
 
-/// Own scripts and styles only (served from `/shop/assets/`); forms may go to this site and to
-/// the Alipay gateway (the Pay form is answered with a redirect there); images from here or any
-/// HTTPS host (goods descriptions link theirs); never framed.
-fn content_security_policy(state: &AppState) -> String {
-    let gateway = gateway_url(&state.config);
-    let origin = gateway
-        .split_once("://")
-        .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or_default()))
-        .unwrap_or_default();
-    format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
-         form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
-    )
+/// Own scripts and styles only (served from `/shop/assets/`); forms go to this site only (Pay is
+/// a link, so the redirects to the Alipay gateway and on to its cashier are not form navigations);
+/// images from here or any HTTPS host (goods descriptions link theirs); never framed.
+fn content_security_policy() -> &'static str {
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }
 
 /// A rendered page with the storefront's headers and the visitor's cookies.
-pub fn page(state: &AppState, visitor: &Visitor, status: StatusCode, template: &impl Template) -> Response {
+pub fn page(_state: &AppState, visitor: &Visitor, status: StatusCode, template: &impl Template) -> Response {
     let body = match template.render() {
         Ok(body) => body,
         Err(error) => {
@@ -57,7 +49,7 @@ pub fn page(state: &AppState, visitor: &Visitor, status: StatusCode, template: &
     };
     let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     let headers = response.headers_mut();
-    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(state)) {
+    if let Ok(policy) = HeaderValue::from_str(content_security_policy()) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -387,10 +387,10 @@ async fn cart_and_checkout_errors_are_messages_and_orders_are_the_apis() {
 
     // Pay with a gateway that cannot be reached is still a redirect to it (the cashier is Alipay's).
     let id = order_page.trim_end_matches('/').rsplit('/').next().unwrap().to_owned();
-    let pay = browser.submit(&order_page, &format!("/shop/orders/{id}/pay/"), &[("channel", "wap")]).await;
+    let pay = browser.get(&format!("/shop/orders/{id}/pay/?channel=wap")).await;
     pay.assert_status(303);
     assert!(pay.header("location").unwrap().contains("alipay.trade.wap.pay"));
-    let pay = browser.submit(&order_page, &format!("/shop/orders/{id}/pay/"), &[("channel", "page")]).await;
+    let pay = browser.get(&format!("/shop/orders/{id}/pay/?channel=page")).await;
     assert!(pay.header("location").unwrap().contains("alipay.trade.page.pay"));
 
     browser.submit(&order_page, &format!("/shop/orders/{id}/cancel/"), &[]).await.assert_status(303);
@@ -503,10 +503,10 @@ async fn phones_pay_with_wap_by_default() {
     let placed = browser.submit("/shop/checkout/", "/shop/checkout/", &fields).await;
     let order_page = placed.header("location").unwrap().to_owned();
     let page = browser.get(&order_page).await.text();
-    assert!(page.contains("name=\"channel\" value=\"wap\""), "{page}");
-    // Without the channel field (no script), the phone still gets wap pay.
     let id = order_page.trim_end_matches('/').rsplit('/').next().unwrap().to_owned();
-    let pay = browser.submit(&order_page, &format!("/shop/orders/{id}/pay/"), &[]).await;
+    assert!(page.contains(&format!("href=\"/shop/orders/{id}/pay/?channel=wap\"")), "{page}");
+    // Without the channel parameter (no script, a hand-typed URL), the phone still gets wap pay.
+    let pay = browser.get(&format!("/shop/orders/{id}/pay/")).await;
     assert!(pay.header("location").unwrap().contains("alipay.trade.wap.pay"));
 }
 
@@ -573,4 +573,60 @@ async fn listing_parameters_the_page_does_not_offer_do_not_poison_the_cache() {
     }
     let searched = browser.get("/shop/search/?search=a&name=zzz").await;
     assert_eq!(count(&searched.text()), count(&browser.get("/shop/search/?search=a").await.text()));
+}
+
+/// Places an order for goods 1 with a new address; the order page's path.
+async fn place_order(browser: &mut Browser<'_>) -> String {
+    browser.submit("/shop/goods/1/", "/shop/cart/add/", &[("goods", "1"), ("nums", "1")]).await.assert_status(303);
+    let fields = [
+        ("address", "new"),
+        ("province", "上海市"),
+        ("city", "上海市"),
+        ("district", "浦东新区"),
+        ("detail", "世纪大道 1 号"),
+        ("signer_name", "王五"),
+        ("signer_mobile", "13912345678"),
+        ("post_script", "无"),
+    ];
+    let placed = browser.submit("/shop/checkout/", "/shop/checkout/", &fields).await;
+    placed.assert_status(303);
+    placed.header("location").unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn pay_is_a_link_that_no_form_action_policy_can_block() {
+    // Chrome and Safari check a form's redirects against CSP `form-action`, and Alipay's gateway
+    // redirects onwards to its cashier host: Pay is a plain navigation, not a form submission.
+    let app = TestApp::with_demo().await;
+    let mut owner = Browser::new(&app);
+    owner.register("13800138006").await;
+    let order_page = place_order(&mut owner).await;
+    let id = order_page.trim_end_matches('/').rsplit('/').next().unwrap().to_owned();
+    let pay_path = format!("/shop/orders/{id}/pay/");
+    let page = owner.get(&order_page).await;
+    let text = page.text();
+    assert!(
+        text.contains(&format!("<a id=\"pay\" class=\"button primary\" href=\"{pay_path}?channel=page\"")),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("action=\"{pay_path}\"")), "no form posts to Pay: {text}");
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(policy.contains("form-action 'self';"), "forms go to this site only: {policy}");
+    let pay = owner.get(&format!("{pay_path}?channel=page")).await;
+    pay.assert_status(303);
+    assert!(pay.header("location").unwrap().contains("alipay.trade.page.pay"));
+    // Only the owner; others do not learn that the order exists.
+    let mut other = Browser::new(&app);
+    other.register("13800138007").await;
+    assert_shows(&other.get(&pay_path).await, 404, "不存在");
+    let anonymous = Browser::new(&app).get(&pay_path).await;
+    anonymous.assert_status(303);
+    assert!(anonymous.header("location").unwrap().starts_with("/shop/login/"));
+    // Only while unpaid: a paid order has no Pay link and no redirect to the cashier.
+    let sn = order_info::Entity::find_by_id(id.parse::<i32>().unwrap()).one(&app.db).await.unwrap().unwrap();
+    let mut paid: order_info::ActiveModel = sn.into();
+    paid.pay_status = Set("TRADE_SUCCESS".to_owned());
+    paid.update(&app.db).await.unwrap();
+    assert!(!owner.get(&order_page).await.text().contains(&pay_path));
+    assert_shows(&owner.get(&pay_path).await, 409, "此订单已不能支付");
 }
