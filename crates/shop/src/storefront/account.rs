@@ -70,10 +70,17 @@ pub async fn login(
     }
 }
 
-/// `POST /shop/logout/`: the cookie is cleared.
+/// `POST /shop/logout/`: the session ends on the server (the user's session epoch moves on, so
+/// the token the cookie held is refused everywhere, as a cookie or a Bearer token, and the
+/// user's other sessions end too), then the cookie is cleared.
 pub async fn logout(State(state): State<AppState>, visitor: Visitor, form: Payload) -> Response {
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
+    }
+    if let Some(user) = &visitor.user
+        && let Err(error) = users::end_sessions(&state.db, user.id).await
+    {
+        return view::failure(&state, &visitor, error.into());
     }
     view::redirect(&visitor, "/shop/", Some(visitor.sign_out()))
 }

@@ -630,3 +630,34 @@ async fn pay_is_a_link_that_no_form_action_policy_can_block() {
     assert!(!owner.get(&order_page).await.text().contains(&pay_path));
     assert_shows(&owner.get(&pay_path).await, 409, "此订单已不能支付");
 }
+
+#[tokio::test]
+async fn logout_ends_the_session_on_the_server_too() {
+    let app = TestApp::with_demo().await;
+    let mut browser = Browser::new(&app);
+    browser.register("13800138008").await;
+    let token = browser.cookies["mxshop_session"].clone();
+    let bearer = format!("Bearer {token}");
+    app.send(Method::GET, "/address/", &[("authorization", &bearer)]).await.assert_status(200);
+    let mut copy = Browser::new(&app);
+    copy.cookies.insert("mxshop_session".to_owned(), token.clone());
+    assert!(copy.get("/shop/").await.text().contains("13800138008"), "a copied cookie is the same session");
+
+    let home = browser.get("/shop/").await.text();
+    assert!(home.contains("退出登录（所有设备）"), "the button says it ends every session: {home}");
+    browser.submit("/shop/", "/shop/logout/", &[]).await.assert_status(303);
+    assert!(!browser.cookies.contains_key("mxshop_session"));
+    // The token the cookie held is refused wherever it was copied: as a cookie and as a Bearer token.
+    let stale = copy.get("/shop/profile/").await;
+    stale.assert_status(303);
+    assert!(stale.header("location").unwrap().starts_with("/shop/login/"));
+    assert!(!copy.cookies.contains_key("mxshop_session"), "the copied cookie is cleared");
+    app.send(Method::GET, "/address/", &[("authorization", &bearer)]).await.assert_status(401);
+    // Signing in again gives a working session.
+    browser
+        .submit("/shop/login/", "/shop/login/", &[("username", "13800138008"), ("password", "secret123")])
+        .await
+        .assert_status(303);
+    let fresh = format!("Bearer {}", browser.cookies["mxshop_session"]);
+    app.send(Method::GET, "/address/", &[("authorization", &fresh)]).await.assert_status(200);
+}
