@@ -81,7 +81,16 @@ pub async fn cart_page(State(state): State<AppState>, visitor: Visitor, url: Req
 
 /// `POST /shop/cart/add/` (`goods`, `nums`): `POST /shopcarts/`. An error is shown on the goods
 /// page, next to the quantity.
-pub async fn add_to_cart(State(state): State<AppState>, visitor: Visitor, url: RequestUrl, form: Payload) -> Response {
+pub async fn add_to_cart(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    url: RequestUrl,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let goods_id = form.text("goods").and_then(|id| id.parse::<i32>().ok());
     let back = goods_id.map_or_else(|| "/shop/".to_owned(), |id| format!("/shop/goods/{id}/"));
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &back) };
@@ -106,8 +115,12 @@ pub async fn set_quantity(
     visitor: Visitor,
     url: RequestUrl,
     lookup: Lookup,
-    form: Payload,
+    form: Result<Payload, ApiError>,
 ) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/cart/") };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
@@ -125,7 +138,16 @@ pub async fn set_quantity(
 }
 
 /// `POST /shop/cart/{goods}/remove/`: `DELETE /shopcarts/{goods}/`.
-pub async fn remove_line(State(state): State<AppState>, visitor: Visitor, lookup: Lookup, form: Payload) -> Response {
+pub async fn remove_line(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    lookup: Lookup,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/cart/") };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
@@ -200,7 +222,16 @@ const CHECKOUT_FIELDS: &[&str] =
 /// `POST /shop/checkout/`: a new address is saved first (`POST /address/`), then the order is
 /// placed from the cart (`POST /orders/`) with the total this page showed, so that a cart that
 /// changed meanwhile is refused instead of ordered at another amount.
-pub async fn checkout(State(state): State<AppState>, visitor: Visitor, url: RequestUrl, form: Payload) -> Response {
+pub async fn checkout(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    url: RequestUrl,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/checkout/") };
     if !visitor.csrf_ok(&state, &form) {
         return checkout_view(
@@ -324,8 +355,12 @@ pub async fn cancel_order(
     visitor: Visitor,
     url: RequestUrl,
     lookup: Lookup,
-    form: Payload,
+    form: Result<Payload, ApiError>,
 ) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/orders/") };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);

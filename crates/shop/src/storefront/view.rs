@@ -189,6 +189,35 @@ impl FormErrors {
 }
 
 /// A form's outcome: an error a form can show becomes `FormErrors`, any other stays a page.
+/// A form body that could not be read (wrong type, broken or too large).
+pub const UNREADABLE_FORM: &str = "提交的表单无法读取（内容不完整或太大），请返回、刷新页面后重试。";
+/// A body that is not a form.
+pub const NOT_A_FORM: &str = "提交的内容不是表单，请使用页面上的表单提交。";
+
+/// Why a form's body could not be read, as the form page shows it: a file over the upload limit
+/// next to its field, a body that is not a form or does not parse on top; with the page's status.
+pub fn unreadable(error: ApiError, shown: &'static [&'static str]) -> Result<(StatusCode, FormErrors), ApiError> {
+    match error {
+        ApiError::UnsupportedMediaType(_) => Ok((StatusCode::UNSUPPORTED_MEDIA_TYPE, FormErrors::general(NOT_A_FORM))),
+        ApiError::ParseError(_) => Ok((StatusCode::BAD_REQUEST, FormErrors::general(UNREADABLE_FORM))),
+        other => form_errors(other, shown).map(|errors| (StatusCode::BAD_REQUEST, errors)),
+    }
+}
+
+/// The page for a form body that could not be read, for forms without a page of their own
+/// (buttons): nothing was changed.
+pub fn unreadable_page(state: &AppState, visitor: &Visitor, error: ApiError) -> Response {
+    match error {
+        ApiError::UnsupportedMediaType(_) => {
+            message(state, visitor, StatusCode::UNSUPPORTED_MEDIA_TYPE, "无法完成", vec![NOT_A_FORM.to_owned()])
+        }
+        ApiError::ParseError(_) => {
+            message(state, visitor, StatusCode::BAD_REQUEST, "无法完成", vec![UNREADABLE_FORM.to_owned()])
+        }
+        other => failure(state, visitor, other),
+    }
+}
+
 pub fn form_errors(error: ApiError, shown: &'static [&'static str]) -> Result<FormErrors, ApiError> {
     match error {
         ApiError::Validation(errors) => Ok(FormErrors::new(errors, shown)),

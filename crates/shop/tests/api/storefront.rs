@@ -661,3 +661,43 @@ async fn logout_ends_the_session_on_the_server_too() {
     let fresh = format!("Bearer {}", browser.cookies["mxshop_session"]);
     app.send(Method::GET, "/address/", &[("authorization", &fresh)]).await.assert_status(200);
 }
+
+#[tokio::test]
+async fn unreadable_form_bodies_get_the_form_page_with_a_message() {
+    let app = TestApp::with_config(|config| config.upload_limit_bytes = 16).await;
+    let mut browser = Browser::new(&app);
+    browser.register("13800138009").await;
+    let token = csrf_of(&browser.get("/shop/messages/").await.text());
+    let boundary = "XyZboundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"subject\"\r\n\r\n发票\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n请开发票\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\n{}\r\n--{boundary}--\r\n",
+        "x".repeat(64)
+    );
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/shop/messages/")
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"));
+    // The messages page itself, its form and the message next to the file field (not JSON).
+    let oversize = browser.send(request, Body::from(body)).await;
+    assert_shows(&oversize, 400, "文件大小不能超过 16 字节。");
+    assert!(oversize.text().contains("id=\"err-file\""), "{}", oversize.text());
+    assert!(oversize.text().contains("action=\"/shop/messages/\""), "{}", oversize.text());
+    // A body of another type, or one that does not parse, is a page too.
+    let request = Request::builder().method(Method::POST).uri("/shop/messages/").header("content-type", "text/plain");
+    let wrong_type = browser.send(request, Body::from("hello")).await;
+    wrong_type.assert_status(415);
+    assert!(wrong_type.text().contains("action=\"/shop/messages/\""), "{}", wrong_type.text());
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/shop/cart/add/")
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"));
+    let broken = browser.send(request, Body::from("--XyZboundary\r\nnot a part")).await;
+    broken.assert_status(400);
+    assert_eq!(cart_size(&app).await, 0);
+    let empty = shop::db::entities::user_message::Entity::find().all(&app.db).await.unwrap();
+    assert!(empty.is_empty(), "nothing was saved");
+}
