@@ -701,3 +701,26 @@ async fn unreadable_form_bodies_get_the_form_page_with_a_message() {
     let empty = shop::db::entities::user_message::Entity::find().all(&app.db).await.unwrap();
     assert!(empty.is_empty(), "nothing was saved");
 }
+
+#[tokio::test]
+async fn a_form_over_the_body_limit_is_a_page() {
+    let app = TestApp::with_config(|config| config.body_limit_bytes = 2048).await;
+    let mut browser = Browser::new(&app);
+    browser.register("13800138010").await;
+    let token = csrf_of(&browser.get("/shop/messages/").await.text());
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("csrf", token.as_str()), ("subject", "长"), ("message", &"字".repeat(2000))])
+        .finish();
+    // A browser sends the length first: the limit answers before any handler runs.
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/shop/messages/")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-length", body.len());
+    let refused = browser.send(request, Body::from(body)).await;
+    assert_shows(&refused, 413, "提交的内容太大");
+    assert!(refused.header("content-type").unwrap().starts_with("text/html"));
+    // The API keeps its JSON.
+    let api = app.send(Method::POST, "/messages/", &[("content-length", "4096")]).await;
+    api.assert_status(413);
+}
