@@ -170,7 +170,15 @@ struct CheckoutPage {
     chosen: String,
     address: AddressForm,
     post_script: String,
+    /// This page's order key (`Idempotency-Key`): a double click or a retry of the same page
+    /// places one order.
+    checkout_key: String,
     errors: FormErrors,
+}
+
+/// The page's checkout key if the form carries a well-formed one.
+fn checkout_key(form: &Payload) -> Option<&str> {
+    form.text("checkout_key").filter(|key| key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 async fn checkout_view(
@@ -202,6 +210,7 @@ async fn checkout_view(
                 chosen,
                 address: AddressForm::from(form),
                 post_script: form.text("post_script").unwrap_or_default().to_owned(),
+                checkout_key: checkout_key(form).map_or_else(|| hex::encode(rand::random::<[u8; 16]>()), str::to_owned),
                 errors,
             };
             view::page(state, visitor, status, &page)
@@ -244,9 +253,23 @@ pub async fn checkout(
         )
         .await;
     }
+    let key = checkout_key(&form).map(|key| format!("shop-{key}"));
+    // A second click of the same page: the order the first one placed (before anything is saved).
+    if let Some(key) = &key {
+        match orders::order_for_key(&state.db, user.id(), key).await {
+            Ok(Some(id)) => return view::redirect(&visitor, &format!("/shop/orders/{id}/"), None),
+            Ok(None) => {}
+            Err(error) => return view::failure(&state, &visitor, error.into()),
+        }
+    }
+    let mut saved_address = None;
     let placed = async {
         let address = match form.text("address") {
-            Some("new") | None => member::add_address(&state, &user, &form).await?,
+            Some("new") | None => {
+                let address = member::add_address(&state, &user, &form).await?;
+                saved_address = Some(address.id);
+                address
+            }
             Some(id) => {
                 let id = id.parse::<i32>().map_err(|_| ApiError::NotFound)?;
                 member::addresses_of(&state, &user).await?.into_iter().find(|a| a.id == id).ok_or_else(|| {
@@ -264,8 +287,11 @@ pub async fn checkout(
             ("signer_name".to_owned(), address.signer_name.clone()),
             ("singer_mobile".to_owned(), address.signer_mobile.clone()),
         ]);
-        let (_, Json(order)) =
-            orders::create_order(State(state.clone()), user.clone(), HeaderMap::new(), order).await?;
+        let mut headers = HeaderMap::new();
+        if let Some(key) = key.as_deref().and_then(|key| key.parse().ok()) {
+            headers.insert("idempotency-key", key);
+        }
+        let (_, Json(order)) = orders::create_order(State(state.clone()), user.clone(), headers, order).await?;
         Ok::<_, ApiError>(order.id)
     };
     match placed.await {
@@ -274,6 +300,19 @@ pub async fn checkout(
             Ok(errors) => {
                 // The order's names for the address fields are the address form's here.
                 let errors = errors.renamed("singer_mobile", "signer_mobile");
+                // A new address saved before the order was refused is chosen on the page that
+                // comes back, so that the retry does not save it again.
+                let form = match saved_address {
+                    Some(id) => {
+                        let names = ["checkout_key", "post_script", "province", "city", "district", "detail"];
+                        let kept = names.iter().chain(["signer_name", "signer_mobile"].iter());
+                        Payload::from_form(
+                            kept.filter_map(|name| form.text(name).map(|value| ((*name).to_owned(), value.to_owned())))
+                                .chain([("address".to_owned(), id.to_string())]),
+                        )
+                    }
+                    None => form,
+                };
                 checkout_view(&state, &visitor, &url, StatusCode::BAD_REQUEST, &form, errors).await
             }
             Err(error) => view::failure(&state, &visitor, error),

@@ -724,3 +724,49 @@ async fn a_form_over_the_body_limit_is_a_page() {
     let api = app.send(Method::POST, "/messages/", &[("content-length", "4096")]).await;
     api.assert_status(413);
 }
+
+#[tokio::test]
+async fn checkout_retries_place_one_order_and_save_one_address() {
+    let app = TestApp::with_demo().await;
+    let mut browser = Browser::new(&app);
+    browser.register("13800138011").await;
+    let addresses = || async { shop::db::entities::user_address::Entity::find().all(&app.db).await.unwrap().len() };
+    browser.submit("/shop/goods/1/", "/shop/cart/add/", &[("goods", "1"), ("nums", "1")]).await.assert_status(303);
+    let page = browser.get("/shop/checkout/").await.text();
+    let key_at = page.find("name=\"checkout_key\" value=\"").expect("a per-page checkout key") + 27;
+    let key = page[key_at..key_at + 32].to_owned();
+    let csrf = csrf_of(&page);
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("checkout_key", key.as_str()),
+        ("address", "new"),
+        ("province", "上海市"),
+        ("city", "上海市"),
+        ("district", "浦东新区"),
+        ("detail", "世纪大道 1 号"),
+        ("signer_name", "王五"),
+        ("signer_mobile", "13912345678"),
+        ("post_script", "无"),
+        ("order_mount", "0.01"),
+    ];
+    // Refused (the total is not the cart's): the new address is saved once and chosen on the page
+    // that comes back, so the retry does not save it again.
+    let refused = browser.post("/shop/checkout/", &fields).await;
+    refused.assert_status(400);
+    assert_eq!(addresses().await, 1);
+    let text = refused.text();
+    assert!(!text.contains("id=\"address-new\" checked"), "{text}");
+    let checked = text.find("\" checked>").expect("an address chosen");
+    let saved: String = text[..checked].rsplit('"').next().unwrap().to_owned();
+    assert!(saved.parse::<i32>().is_ok(), "the saved address is chosen: {saved}");
+    fields.retain(|(name, _)| !["order_mount", "address"].contains(name));
+    fields.push(("address", &saved));
+    // A double click: the same page's key twice is one order.
+    let first = browser.post("/shop/checkout/", &fields).await;
+    first.assert_status(303);
+    let second = browser.post("/shop/checkout/", &fields).await;
+    second.assert_status(303);
+    assert_eq!(first.header("location"), second.header("location"));
+    assert_eq!(order_info::Entity::find().all(&app.db).await.unwrap().len(), 1);
+    assert_eq!(addresses().await, 1, "the retries saved no other address");
+}
