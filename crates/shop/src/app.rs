@@ -103,6 +103,7 @@ pub fn build_app(mut state: AppState) -> Router {
     crate::telemetry::handle();
     let body_limit = state.config.body_limit_bytes;
     let cache_state = state.clone();
+    let limit_state = state.clone();
     let body_deadline = Duration::from_secs(state.config.body_read_timeout_secs.max(1));
     let (router, route_table, document) = assemble(&state).into_parts();
     state.api_document = crate::openapi::render(document).into();
@@ -116,6 +117,7 @@ pub fn build_app(mut state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(from_fn(drf_error_bodies))
+        .layer(from_fn_with_state(limit_state, crate::storefront::body_limit_page))
         .layer(from_fn(cors))
         .layer(from_fn_with_state(route_table, observe_requests))
 }

@@ -45,11 +45,18 @@ impl Keys {
         }
     }
 
-    /// A short tag of a stored password hash, carried in login tokens: when the password changes
-    /// (a new hash, a new salt), tokens issued before stop matching. Keyed, so a token reveals
-    /// nothing about the hash.
-    pub fn password_version(&self, stored_hash: &str) -> String {
-        hex::encode(&hmac::sign(&self.password_key, stored_hash.as_bytes()).as_ref()[..8])
+    /// A short tag of a stored password hash and the user's session epoch, carried in login
+    /// tokens: when the password changes (a new hash, a new salt) or the user logs out (the epoch
+    /// moves on), tokens issued before stop matching. Keyed, so a token reveals nothing about the
+    /// hash. Epoch 0 tags the hash alone, so tokens issued before epochs existed stay valid.
+    pub fn password_version(&self, stored_hash: &str, session_epoch: i32) -> String {
+        let tag = if session_epoch == 0 {
+            hmac::sign(&self.password_key, stored_hash.as_bytes())
+        } else {
+            // A PHC or Django hash never contains a newline, so the pair is unambiguous.
+            hmac::sign(&self.password_key, format!("{stored_hash}\n{session_epoch}").as_bytes())
+        };
+        hex::encode(&tag.as_ref()[..8])
     }
 
     /// The storefront's CSRF token for a session binding (browser id and login token): keyed, so

@@ -18,7 +18,8 @@ pub struct Claims {
     /// Not issued by us; checked when present so that a token "issued in the future" is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
-    /// The password version (`Keys::password_version`) at issue: a password change revokes it.
+    /// The password version (`Keys::password_version`) at issue: a password change or a logout
+    /// (which moves the user's session epoch on) revokes it.
     /// A token without one (issued before versions existed) matches no password.
     #[serde(default)]
     pub pwv: String,
@@ -57,7 +58,7 @@ pub fn issue(keys: &Keys, user: &user::Model, lifetime_secs: u64) -> Result<Stri
         exp: chrono::Utc::now().timestamp() + lifetime_secs as i64,
         email: user.email.clone(),
         iat: None,
-        pwv: keys.password_version(&user.password),
+        pwv: keys.password_version(&user.password, user.session_epoch),
     };
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.jwt_encoding)
 }

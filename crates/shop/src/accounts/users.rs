@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait,
     IntoActiveModel, QueryFilter, SqlErr, TransactionTrait,
@@ -238,6 +238,18 @@ pub async fn change_password(db: &DatabaseConnection, user: &user::Model, fields
         return Err(ApiError::Validation(FieldErrors::single("old_password", messages::WRONG_PASSWORD)));
     }
     tracing::info!(user_id = user.id, "password changed; earlier sessions revoked");
+    Ok(())
+}
+
+/// Ends every session of the user: the session epoch moves on (one single-column increment), so
+/// every login token issued before, copied cookies and Bearer tokens alike, stops matching.
+pub async fn end_sessions(db: &DatabaseConnection, user_id: i32) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::SessionEpoch, Expr::col(user::Column::SessionEpoch).add(1))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    tracing::info!(user_id, "logged out; every session revoked");
     Ok(())
 }
 

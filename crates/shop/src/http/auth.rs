@@ -58,7 +58,7 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<user::Model
     if !user.is_active {
         return Err(ApiError::Unauthorized(messages::INACTIVE));
     }
-    if claims.pwv != state.keys.password_version(&user.password) {
+    if claims.pwv != state.keys.password_version(&user.password, user.session_epoch) {
         return Err(ApiError::Unauthorized(tokens::TokenError::Revoked.message()));
     }
     Ok(user)

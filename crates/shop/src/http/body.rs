@@ -93,7 +93,7 @@ pub fn upload_too_large(limit: usize) -> String {
     format!("文件大小不能超过 {}。", human_size(limit))
 }
 
-fn human_size(bytes: usize) -> String {
+pub fn human_size(bytes: usize) -> String {
     if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
         format!("{} MB", bytes / (1024 * 1024))
     } else if bytes >= 1024 && bytes.is_multiple_of(1024) {

@@ -13,6 +13,7 @@ use crate::accounts::handlers::UserDetail;
 use crate::accounts::{codes, users};
 use crate::app::AppState;
 use crate::config::SmsProvider;
+use crate::http::ApiError;
 use crate::http::body::Payload;
 use crate::http::client_ip::ClientIp;
 use crate::http::fields::Fields;
@@ -52,8 +53,12 @@ pub async fn login(
     State(state): State<AppState>,
     visitor: Visitor,
     ClientIp(client): ClientIp,
-    form: Payload,
+    form: Result<Payload, ApiError>,
 ) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     if !visitor.csrf_ok(&state, &form) {
         return login_form(&state, &visitor, StatusCode::FORBIDDEN, FormErrors::general(view::STALE_FORM), &form);
     }
@@ -70,10 +75,21 @@ pub async fn login(
     }
 }
 
-/// `POST /shop/logout/`: the cookie is cleared.
-pub async fn logout(State(state): State<AppState>, visitor: Visitor, form: Payload) -> Response {
+/// `POST /shop/logout/`: the session ends on the server (the user's session epoch moves on, so
+/// the token the cookie held is refused everywhere, as a cookie or a Bearer token, and the
+/// user's other sessions end too), then the cookie is cleared.
+pub async fn logout(State(state): State<AppState>, visitor: Visitor, form: Result<Payload, ApiError>) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
+    }
+    if let Some(user) = &visitor.user
+        && let Err(error) = users::end_sessions(&state.db, user.id).await
+    {
+        return view::failure(&state, &visitor, error.into());
     }
     view::redirect(&visitor, "/shop/", Some(visitor.sign_out()))
 }
@@ -117,8 +133,12 @@ pub async fn send_code(
     State(state): State<AppState>,
     visitor: Visitor,
     ClientIp(client): ClientIp,
-    form: Payload,
+    form: Result<Payload, ApiError>,
 ) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     if !visitor.csrf_ok(&state, &form) {
         return register_form(
             &state,
@@ -157,8 +177,12 @@ pub async fn register(
     State(state): State<AppState>,
     visitor: Visitor,
     ClientIp(client): ClientIp,
-    form: Payload,
+    form: Result<Payload, ApiError>,
 ) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     if !visitor.csrf_ok(&state, &form) {
         return register_form(
             &state,
@@ -203,7 +227,15 @@ pub async fn profile_page(State(state): State<AppState>, visitor: Visitor) -> Re
 }
 
 /// `POST /shop/profile/`: `PUT /users/{id}/`.
-pub async fn update_profile(State(state): State<AppState>, mut visitor: Visitor, form: Payload) -> Response {
+pub async fn update_profile(
+    State(state): State<AppState>,
+    mut visitor: Visitor,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.user.clone() else { return view::to_login(&visitor, "/shop/profile/") };
     if !visitor.csrf_ok(&state, &form) {
         return profile_form(&state, &visitor, StatusCode::FORBIDDEN, FormErrors::general(view::STALE_FORM), false);
@@ -223,7 +255,15 @@ pub async fn update_profile(State(state): State<AppState>, mut visitor: Visitor,
 
 /// `POST /shop/profile/password/`: a new password ends every session (this one included: the
 /// login tokens name the old password), so the visitor signs in again.
-pub async fn change_password(State(state): State<AppState>, visitor: Visitor, form: Payload) -> Response {
+pub async fn change_password(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.user.clone() else { return view::to_login(&visitor, "/shop/profile/") };
     if !visitor.csrf_ok(&state, &form) {
         return profile_form(&state, &visitor, StatusCode::FORBIDDEN, FormErrors::general(view::STALE_FORM), false);

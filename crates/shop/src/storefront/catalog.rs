@@ -214,12 +214,15 @@ async fn build_listing(
     render(&part)
 }
 
-/// The cache key of a listing: its parameters, sorted, each once.
-fn listing_key(kind: &str, query: &QueryParams) -> String {
+/// A listing's query reduced to the parameters it offers, each once (its last value, the one
+/// read), sorted: the page is built from this and only this, so that it agrees with its cache
+/// key (any other parameter, such as the API's `name` or `page_size`, would otherwise change a
+/// page stored under the plain URL's key).
+fn listing_query(query: &QueryParams) -> String {
     let mut kept: Vec<(&str, &str)> =
         LIST_PARAMS.iter().filter_map(|name| query.get(name).map(|value| (*name, value))).collect();
     kept.sort_unstable();
-    format!("{kind}?{}", form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish())
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish()
 }
 
 async fn listing_page(
@@ -229,9 +232,10 @@ async fn listing_page(
     query: Option<String>,
     category: Option<i32>,
 ) -> Response {
-    let query = QueryParams::parse(query.as_deref());
+    let reduced = listing_query(&QueryParams::parse(query.as_deref()));
+    let query = QueryParams::parse(Some(&reduced));
     let kind = category.map_or_else(|| "search".to_owned(), |id| format!("category/{id}"));
-    let key = listing_key(&kind, &query);
+    let key = format!("{kind}?{reduced}");
     let mut chrome = Chrome::new(&visitor, &state);
     chrome.search = query.get("search").unwrap_or_default().to_owned();
     let title = if category.is_some() { "商品分类" } else { "搜索" };

@@ -126,7 +126,15 @@ pub async fn addresses_page(State(state): State<AppState>, visitor: Visitor) -> 
 const ADDRESS_FIELDS: &[&str] = &["province", "city", "district", "detail", "signer_name", "signer_mobile"];
 
 /// `POST /shop/addresses/`
-pub async fn create_address(State(state): State<AppState>, visitor: Visitor, form: Payload) -> Response {
+pub async fn create_address(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/addresses/") };
     if !visitor.csrf_ok(&state, &form) {
         return addresses_view(&state, &visitor, StatusCode::FORBIDDEN, &form, FormErrors::general(view::STALE_FORM))
@@ -146,8 +154,12 @@ pub async fn delete_address(
     State(state): State<AppState>,
     visitor: Visitor,
     lookup: Lookup,
-    form: Payload,
+    form: Result<Payload, ApiError>,
 ) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/addresses/") };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
@@ -177,7 +189,16 @@ pub async fn favs_page(State(state): State<AppState>, visitor: Visitor, url: Req
 }
 
 /// `POST /shop/favs/{goods}/` (`remove=1` to take it back): `POST`/`DELETE /userfavs/`.
-pub async fn toggle_fav(State(state): State<AppState>, visitor: Visitor, lookup: Lookup, form: Payload) -> Response {
+pub async fn toggle_fav(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    lookup: Lookup,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let back = format!("/shop/goods/{}/", lookup.0);
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &back) };
     if !visitor.csrf_ok(&state, &form) {
@@ -244,8 +265,17 @@ pub async fn leave_message(
     State(state): State<AppState>,
     visitor: Visitor,
     url: RequestUrl,
-    form: Payload,
+    form: Result<Payload, ApiError>,
 ) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => {
+            return match view::unreadable(error, &["message_type", "subject", "message", "file"]) {
+                Ok((status, errors)) => messages_view(&state, &visitor, &url, status, &Payload::empty(), errors).await,
+                Err(error) => view::failure(&state, &visitor, error),
+            };
+        }
+    };
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/messages/") };
     if !visitor.csrf_ok(&state, &form) {
         return messages_view(

@@ -10,14 +10,47 @@ mod session;
 mod trade;
 mod view;
 
-use axum::middleware::from_fn;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn};
+use axum::response::Response;
 use axum::routing::{get, post};
 
+use crate::app::AppState;
 use crate::http::conventions::page_security_headers;
 use crate::http::routes::Routes;
 
 pub use catalog::home_page;
 pub use session::Visitor;
+
+/// Outside the whole-body limit, which answers 413 before any handler runs when the length is
+/// known (a browser always sends it): a storefront form over the limit gets the layout's page
+/// instead of the API's JSON. Nothing was read, so nothing changed.
+pub async fn body_limit_page(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/shop/") {
+        return next.run(request).await;
+    }
+    // What the page needs to know its visitor (cookies, user agent); the body goes on.
+    let (mut probe, ()) = Request::new(()).into_parts();
+    probe.uri = request.uri().clone();
+    probe.headers = request.headers().clone();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let visitor = match Visitor::from_request_parts(&mut probe, &state).await {
+        Ok(visitor) => visitor,
+        Err(page) => return page,
+    };
+    let limit = crate::http::body::human_size(state.config.body_limit_bytes);
+    view::message(
+        &state,
+        &visitor,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "无法完成",
+        vec![format!("提交的内容太大（最多 {limit}），请缩小文件或内容后重试。")],
+    )
+}
 
 pub fn routes(routes: Routes) -> Routes {
     let page =
@@ -41,7 +74,7 @@ pub fn routes(routes: Routes) -> Routes {
         .page("/shop/checkout/", page(get(trade::checkout_page).post(trade::checkout)))
         .page("/shop/orders/", page(get(trade::orders_page)))
         .page("/shop/orders/{id}/", page(get(trade::order_page)))
-        .page("/shop/orders/{id}/pay/", page(post(trade::pay_order)))
+        .page("/shop/orders/{id}/pay/", page(get(trade::pay_order)))
         .page("/shop/orders/{id}/cancel/", page(post(trade::cancel_order)))
         .page("/shop/alipay/return/", page(get(trade::alipay_return)))
         .page("/shop/favs/", page(get(member::favs_page)))

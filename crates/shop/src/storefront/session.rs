@@ -3,19 +3,18 @@
 //! cookie holds a random browser id. CSRF tokens are an HMAC of both, so a token is good only for
 //! this browser and this login, and another site can neither read nor forge one.
 
-use std::convert::Infallible;
-
 use axum::extract::FromRequestParts;
 use axum::http::header::{COOKIE, USER_AGENT};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 
 use crate::accounts::handlers::token_for;
 use crate::app::AppState;
 use crate::db::entities::user;
-use crate::http::ApiResult;
 use crate::http::auth::{CurrentUser, user_for_token};
 use crate::http::body::Payload;
+use crate::http::{ApiError, ApiResult};
 
 const SESSION_COOKIE: &str = "mxshop_session";
 const BROWSER_COOKIE: &str = "mxshop_browser";
@@ -54,30 +53,61 @@ fn random_browser_id() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
+/// What a presented login cookie means for this request.
+enum SessionCheck {
+    SignedIn(user::Model),
+    /// The token no longer holds (expired, revoked, unknown or inactive user): the cookie is
+    /// cleared.
+    Refused(ApiError),
+    /// The token could not be checked (database down or busy): the cookie is kept.
+    Unavailable(ApiError),
+}
+
+fn session_check(checked: Result<user::Model, ApiError>) -> SessionCheck {
+    match checked {
+        Ok(user) => SessionCheck::SignedIn(user),
+        Err(error @ ApiError::Unauthorized(_)) => SessionCheck::Refused(error),
+        Err(error) => SessionCheck::Unavailable(error),
+    }
+}
+
 impl FromRequestParts<AppState> for Visitor {
-    type Rejection = Infallible;
+    /// The layout's 503 page when the login cookie could not be checked.
+    type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let (browser, new_browser) = match cookie(parts, BROWSER_COOKIE) {
             Some(id) if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) => (id.to_owned(), false),
             _ => (random_browser_id(), true),
         };
-        let presented = cookie(parts, SESSION_COOKIE).filter(|token| !token.is_empty()).map(str::to_owned);
-        let (user, token) = match presented {
-            Some(token) => match user_for_token(state, &token).await {
-                Ok(user) => (Some(user), Some(token)),
-                Err(error) => {
-                    tracing::debug!(%error, "storefront session refused");
-                    (None, None)
-                }
-            },
-            None => (None, None),
-        };
-        let stale_session = cookie(parts, SESSION_COOKIE).is_some_and(|t| !t.is_empty()) && token.is_none();
         let agent = parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let mobile = ["Mobile", "Android", "iPhone"].iter().any(|word| agent.contains(word));
         let secure = state.config.public_url().starts_with("https://");
-        Ok(Self { user, token, browser, new_browser, stale_session, secure, mobile })
+        let mut visitor = Self { user: None, token: None, browser, new_browser, stale_session: false, secure, mobile };
+        if let Some(token) = cookie(parts, SESSION_COOKIE).filter(|token| !token.is_empty()) {
+            match session_check(user_for_token(state, token).await) {
+                SessionCheck::SignedIn(user) => {
+                    visitor.user = Some(user);
+                    visitor.token = Some(token.to_owned());
+                }
+                SessionCheck::Refused(error) => {
+                    tracing::debug!(%error, "storefront session refused");
+                    visitor.stale_session = true;
+                }
+                SessionCheck::Unavailable(error) => {
+                    tracing::warn!(error = ?error, "storefront session could not be checked");
+                    // The cookie is kept: the visitor is still signed in once the database answers.
+                    return Err(super::view::message(
+                        state,
+                        &visitor,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "服务器繁忙",
+                        vec!["暂时无法确认您的登录状态，请稍后再试。".to_owned()],
+                    ));
+                }
+            }
+        }
+        Ok(visitor)
     }
 }
 
@@ -139,4 +169,22 @@ pub fn with_cookies(mut response: axum::response::Response, cookies: Vec<HeaderV
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refused_token_clears_the_login_cookie() {
+        let refused = session_check(Err(ApiError::Unauthorized("revoked")));
+        assert!(matches!(refused, SessionCheck::Refused(_)));
+        // A database that cannot answer says nothing about the token: the visitor stays signed in
+        // and is told to retry.
+        let down = session_check(Err(ApiError::Database(sea_orm::DbErr::Custom("connection timed out".into()))));
+        assert!(matches!(down, SessionCheck::Unavailable(_)));
+        assert!(matches!(session_check(Err(ApiError::Busy(1))), SessionCheck::Unavailable(_)));
+        let internal = session_check(Err(ApiError::Internal(anyhow::anyhow!("pool closed"))));
+        assert!(matches!(internal, SessionCheck::Unavailable(_)));
+    }
 }

@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::db::entities::order_info;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
-use crate::http::{ApiError, Lookup, RequestUrl};
+use crate::http::{ApiError, Lookup, QueryParams, RequestUrl};
 use crate::member::addresses::AddressJson;
 use crate::money::Money;
 use crate::payments::Checkout;
@@ -81,7 +81,16 @@ pub async fn cart_page(State(state): State<AppState>, visitor: Visitor, url: Req
 
 /// `POST /shop/cart/add/` (`goods`, `nums`): `POST /shopcarts/`. An error is shown on the goods
 /// page, next to the quantity.
-pub async fn add_to_cart(State(state): State<AppState>, visitor: Visitor, url: RequestUrl, form: Payload) -> Response {
+pub async fn add_to_cart(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    url: RequestUrl,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let goods_id = form.text("goods").and_then(|id| id.parse::<i32>().ok());
     let back = goods_id.map_or_else(|| "/shop/".to_owned(), |id| format!("/shop/goods/{id}/"));
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &back) };
@@ -106,8 +115,12 @@ pub async fn set_quantity(
     visitor: Visitor,
     url: RequestUrl,
     lookup: Lookup,
-    form: Payload,
+    form: Result<Payload, ApiError>,
 ) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/cart/") };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
@@ -125,7 +138,16 @@ pub async fn set_quantity(
 }
 
 /// `POST /shop/cart/{goods}/remove/`: `DELETE /shopcarts/{goods}/`.
-pub async fn remove_line(State(state): State<AppState>, visitor: Visitor, lookup: Lookup, form: Payload) -> Response {
+pub async fn remove_line(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    lookup: Lookup,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/cart/") };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
@@ -148,7 +170,15 @@ struct CheckoutPage {
     chosen: String,
     address: AddressForm,
     post_script: String,
+    /// This page's order key (`Idempotency-Key`): a double click or a retry of the same page
+    /// places one order.
+    checkout_key: String,
     errors: FormErrors,
+}
+
+/// The page's checkout key if the form carries a well-formed one.
+fn checkout_key(form: &Payload) -> Option<&str> {
+    form.text("checkout_key").filter(|key| key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 async fn checkout_view(
@@ -180,6 +210,7 @@ async fn checkout_view(
                 chosen,
                 address: AddressForm::from(form),
                 post_script: form.text("post_script").unwrap_or_default().to_owned(),
+                checkout_key: checkout_key(form).map_or_else(|| hex::encode(rand::random::<[u8; 16]>()), str::to_owned),
                 errors,
             };
             view::page(state, visitor, status, &page)
@@ -200,7 +231,16 @@ const CHECKOUT_FIELDS: &[&str] =
 /// `POST /shop/checkout/`: a new address is saved first (`POST /address/`), then the order is
 /// placed from the cart (`POST /orders/`) with the total this page showed, so that a cart that
 /// changed meanwhile is refused instead of ordered at another amount.
-pub async fn checkout(State(state): State<AppState>, visitor: Visitor, url: RequestUrl, form: Payload) -> Response {
+pub async fn checkout(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    url: RequestUrl,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/checkout/") };
     if !visitor.csrf_ok(&state, &form) {
         return checkout_view(
@@ -213,9 +253,23 @@ pub async fn checkout(State(state): State<AppState>, visitor: Visitor, url: Requ
         )
         .await;
     }
+    let key = checkout_key(&form).map(|key| format!("shop-{key}"));
+    // A second click of the same page: the order the first one placed (before anything is saved).
+    if let Some(key) = &key {
+        match orders::order_for_key(&state.db, user.id(), key).await {
+            Ok(Some(id)) => return view::redirect(&visitor, &format!("/shop/orders/{id}/"), None),
+            Ok(None) => {}
+            Err(error) => return view::failure(&state, &visitor, error.into()),
+        }
+    }
+    let mut saved_address = None;
     let placed = async {
         let address = match form.text("address") {
-            Some("new") | None => member::add_address(&state, &user, &form).await?,
+            Some("new") | None => {
+                let address = member::add_address(&state, &user, &form).await?;
+                saved_address = Some(address.id);
+                address
+            }
             Some(id) => {
                 let id = id.parse::<i32>().map_err(|_| ApiError::NotFound)?;
                 member::addresses_of(&state, &user).await?.into_iter().find(|a| a.id == id).ok_or_else(|| {
@@ -233,8 +287,11 @@ pub async fn checkout(State(state): State<AppState>, visitor: Visitor, url: Requ
             ("signer_name".to_owned(), address.signer_name.clone()),
             ("singer_mobile".to_owned(), address.signer_mobile.clone()),
         ]);
-        let (_, Json(order)) =
-            orders::create_order(State(state.clone()), user.clone(), HeaderMap::new(), order).await?;
+        let mut headers = HeaderMap::new();
+        if let Some(key) = key.as_deref().and_then(|key| key.parse().ok()) {
+            headers.insert("idempotency-key", key);
+        }
+        let (_, Json(order)) = orders::create_order(State(state.clone()), user.clone(), headers, order).await?;
         Ok::<_, ApiError>(order.id)
     };
     match placed.await {
@@ -243,6 +300,19 @@ pub async fn checkout(State(state): State<AppState>, visitor: Visitor, url: Requ
             Ok(errors) => {
                 // The order's names for the address fields are the address form's here.
                 let errors = errors.renamed("singer_mobile", "signer_mobile");
+                // A new address saved before the order was refused is chosen on the page that
+                // comes back, so that the retry does not save it again.
+                let form = match saved_address {
+                    Some(id) => {
+                        let names = ["checkout_key", "post_script", "province", "city", "district", "detail"];
+                        let kept = names.iter().chain(["signer_name", "signer_mobile"].iter());
+                        Payload::from_form(
+                            kept.filter_map(|name| form.text(name).map(|value| ((*name).to_owned(), value.to_owned())))
+                                .chain([("address".to_owned(), id.to_string())]),
+                        )
+                    }
+                    None => form,
+                };
                 checkout_view(&state, &visitor, &url, StatusCode::BAD_REQUEST, &form, errors).await
             }
             Err(error) => view::failure(&state, &visitor, error),
@@ -324,8 +394,12 @@ pub async fn cancel_order(
     visitor: Visitor,
     url: RequestUrl,
     lookup: Lookup,
-    form: Payload,
+    form: Result<Payload, ApiError>,
 ) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/orders/") };
     if !visitor.csrf_ok(&state, &form) {
         return view::stale_form(&state, &visitor);
@@ -339,24 +413,24 @@ pub async fn cancel_order(
     }
 }
 
-/// `POST /shop/orders/{id}/pay/` (`channel`: `page` or `wap`): to Alipay's cashier (the built-in
-/// sandbox by default), coming back to `/shop/alipay/return/`.
+/// `GET /shop/orders/{id}/pay/?channel=page|wap`: to Alipay's cashier (the built-in sandbox by
+/// default), coming back to `/shop/alipay/return/`. A link, not a form: browsers check the
+/// redirects that follow a form submission against CSP `form-action`, and Alipay's gateway
+/// redirects onwards to its cashier host. Signing a payment request changes nothing, so a GET
+/// needs no CSRF token; only the order's owner gets one, and only while the order is unpaid.
 pub async fn pay_order(
     State(state): State<AppState>,
     visitor: Visitor,
     url: RequestUrl,
     Lookup(id): Lookup,
-    form: Payload,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &format!("/shop/orders/{id}/")) };
-    if !visitor.csrf_ok(&state, &form) {
-        return view::stale_form(&state, &visitor);
-    }
     let order = match owned_order(&state, &user, id).await {
         Ok(order) => order,
         Err(error) => return view::failure(&state, &visitor, error),
     };
-    let wap = match form.text("channel") {
+    let wap = match QueryParams::parse(query.as_deref()).get("channel") {
         Some(channel) => channel == "wap",
         None => visitor.mobile,
     };

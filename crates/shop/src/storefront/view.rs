@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use super::session::Visitor;
 use crate::app::AppState;
 use crate::http::{ApiError, FieldErrors};
-use crate::payments::gateway::gateway_url;
 
 /// The layout's data: who is signed in, the CSRF token of the logout form, the search words.
 pub struct Chrome {
@@ -31,23 +30,16 @@ impl Chrome {
     }
 }
 
-/// Own scripts and styles only (served from `/shop/assets/`); forms may go to this site and to
-/// the Alipay gateway (the Pay form is answered with a redirect there); images from here or any
-/// HTTPS host (goods descriptions link theirs); never framed.
-fn content_security_policy(state: &AppState) -> String {
-    let gateway = gateway_url(&state.config);
-    let origin = gateway
-        .split_once("://")
-        .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or_default()))
-        .unwrap_or_default();
-    format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
-         form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
-    )
+/// Own scripts and styles only (served from `/shop/assets/`); forms go to this site only (Pay is
+/// a link, so the redirects to the Alipay gateway and on to its cashier are not form navigations);
+/// images from here or any HTTPS host (goods descriptions link theirs); never framed.
+fn content_security_policy() -> &'static str {
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }
 
 /// A rendered page with the storefront's headers and the visitor's cookies.
-pub fn page(state: &AppState, visitor: &Visitor, status: StatusCode, template: &impl Template) -> Response {
+pub fn page(_state: &AppState, visitor: &Visitor, status: StatusCode, template: &impl Template) -> Response {
     let body = match template.render() {
         Ok(body) => body,
         Err(error) => {
@@ -57,7 +49,7 @@ pub fn page(state: &AppState, visitor: &Visitor, status: StatusCode, template: &
     };
     let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     let headers = response.headers_mut();
-    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(state)) {
+    if let Ok(policy) = HeaderValue::from_str(content_security_policy()) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -197,6 +189,35 @@ impl FormErrors {
 }
 
 /// A form's outcome: an error a form can show becomes `FormErrors`, any other stays a page.
+/// A form body that could not be read (wrong type, broken or too large).
+pub const UNREADABLE_FORM: &str = "提交的表单无法读取（内容不完整或太大），请返回、刷新页面后重试。";
+/// A body that is not a form.
+pub const NOT_A_FORM: &str = "提交的内容不是表单，请使用页面上的表单提交。";
+
+/// Why a form's body could not be read, as the form page shows it: a file over the upload limit
+/// next to its field, a body that is not a form or does not parse on top; with the page's status.
+pub fn unreadable(error: ApiError, shown: &'static [&'static str]) -> Result<(StatusCode, FormErrors), ApiError> {
+    match error {
+        ApiError::UnsupportedMediaType(_) => Ok((StatusCode::UNSUPPORTED_MEDIA_TYPE, FormErrors::general(NOT_A_FORM))),
+        ApiError::ParseError(_) => Ok((StatusCode::BAD_REQUEST, FormErrors::general(UNREADABLE_FORM))),
+        other => form_errors(other, shown).map(|errors| (StatusCode::BAD_REQUEST, errors)),
+    }
+}
+
+/// The page for a form body that could not be read, for forms without a page of their own
+/// (buttons): nothing was changed.
+pub fn unreadable_page(state: &AppState, visitor: &Visitor, error: ApiError) -> Response {
+    match error {
+        ApiError::UnsupportedMediaType(_) => {
+            message(state, visitor, StatusCode::UNSUPPORTED_MEDIA_TYPE, "无法完成", vec![NOT_A_FORM.to_owned()])
+        }
+        ApiError::ParseError(_) => {
+            message(state, visitor, StatusCode::BAD_REQUEST, "无法完成", vec![UNREADABLE_FORM.to_owned()])
+        }
+        other => failure(state, visitor, other),
+    }
+}
+
 pub fn form_errors(error: ApiError, shown: &'static [&'static str]) -> Result<FormErrors, ApiError> {
     match error {
         ApiError::Validation(errors) => Ok(FormErrors::new(errors, shown)),

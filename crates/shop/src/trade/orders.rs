@@ -11,8 +11,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 
 use super::lifecycle::{self, Changes};
@@ -60,6 +60,16 @@ fn read_order(payload: &Payload) -> ApiResult<OrderInput> {
     let singer_mobile = fields.text("singer_mobile", Text::required(11)).flatten();
     let (post_script, singer_mobile) = fields.finish_with(post_script.zip(singer_mobile))?;
     Ok(OrderInput { post_script, order_mount, pay_type: pay_type.to_owned(), address, signer_name, singer_mobile })
+}
+
+/// The order `user_id` placed with `key` (an `Idempotency-Key`), if any.
+pub async fn order_for_key(db: &DatabaseConnection, user_id: i32, key: &str) -> Result<Option<i32>, DbErr> {
+    let order = order_info::Entity::find()
+        .filter(order_info::Column::UserId.eq(user_id))
+        .filter(order_info::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?;
+    Ok(order.map(|order| order.id))
 }
 
 /// The `Idempotency-Key` header, if any.

@@ -387,10 +387,10 @@ async fn cart_and_checkout_errors_are_messages_and_orders_are_the_apis() {
 
     // Pay with a gateway that cannot be reached is still a redirect to it (the cashier is Alipay's).
     let id = order_page.trim_end_matches('/').rsplit('/').next().unwrap().to_owned();
-    let pay = browser.submit(&order_page, &format!("/shop/orders/{id}/pay/"), &[("channel", "wap")]).await;
+    let pay = browser.get(&format!("/shop/orders/{id}/pay/?channel=wap")).await;
     pay.assert_status(303);
     assert!(pay.header("location").unwrap().contains("alipay.trade.wap.pay"));
-    let pay = browser.submit(&order_page, &format!("/shop/orders/{id}/pay/"), &[("channel", "page")]).await;
+    let pay = browser.get(&format!("/shop/orders/{id}/pay/?channel=page")).await;
     assert!(pay.header("location").unwrap().contains("alipay.trade.page.pay"));
 
     browser.submit(&order_page, &format!("/shop/orders/{id}/cancel/"), &[]).await.assert_status(303);
@@ -503,10 +503,10 @@ async fn phones_pay_with_wap_by_default() {
     let placed = browser.submit("/shop/checkout/", "/shop/checkout/", &fields).await;
     let order_page = placed.header("location").unwrap().to_owned();
     let page = browser.get(&order_page).await.text();
-    assert!(page.contains("name=\"channel\" value=\"wap\""), "{page}");
-    // Without the channel field (no script), the phone still gets wap pay.
     let id = order_page.trim_end_matches('/').rsplit('/').next().unwrap().to_owned();
-    let pay = browser.submit(&order_page, &format!("/shop/orders/{id}/pay/"), &[]).await;
+    assert!(page.contains(&format!("href=\"/shop/orders/{id}/pay/?channel=wap\"")), "{page}");
+    // Without the channel parameter (no script, a hand-typed URL), the phone still gets wap pay.
+    let pay = browser.get(&format!("/shop/orders/{id}/pay/")).await;
     assert!(pay.header("location").unwrap().contains("alipay.trade.wap.pay"));
 }
 
@@ -549,4 +549,224 @@ async fn goods_page_views_are_written_in_batches() {
     assert_eq!(clicks().await, before + 4, "the batch holds every view");
     // Unknown goods are not counted (nor cached).
     browser.get("/shop/goods/999999/").await.assert_status(404);
+}
+
+#[tokio::test]
+async fn listing_parameters_the_page_does_not_offer_do_not_poison_the_cache() {
+    let app = TestApp::with_config(|config| config.catalog_cache_ms = 60_000).await;
+    shop::demo::seed_if_empty(&app.db, &app.config.media_dir()).await.unwrap();
+    let count = |text: &str| {
+        let start = text.find("共 ").expect("a count") + "共 ".len();
+        text[start..].split(' ').next().unwrap().parse::<u64>().unwrap()
+    };
+    // The full listing, built on a twin app without a cache, is what everyone must see.
+    let plain = Browser::new(&TestApp::with_demo().await).get("/shop/category/1/").await.text();
+    let full = count(&plain);
+    assert!(full > 1, "{plain}");
+    let mut browser = Browser::new(&app);
+    for junk in ["name=zzz", "is_new=true", "is_hot=true", "page_size=1", "top_category=999999"] {
+        // The junk filters are not the listing's: the page is the full listing for them too.
+        let poisoned = browser.get(&format!("/shop/category/1/?{junk}")).await;
+        poisoned.assert_status(200);
+        assert_eq!(count(&poisoned.text()), full, "{junk}");
+        assert_eq!(count(&browser.get("/shop/category/1/").await.text()), full, "after {junk}");
+    }
+    let searched = browser.get("/shop/search/?search=a&name=zzz").await;
+    assert_eq!(count(&searched.text()), count(&browser.get("/shop/search/?search=a").await.text()));
+}
+
+/// Places an order for goods 1 with a new address; the order page's path.
+async fn place_order(browser: &mut Browser<'_>) -> String {
+    browser.submit("/shop/goods/1/", "/shop/cart/add/", &[("goods", "1"), ("nums", "1")]).await.assert_status(303);
+    let fields = [
+        ("address", "new"),
+        ("province", "上海市"),
+        ("city", "上海市"),
+        ("district", "浦东新区"),
+        ("detail", "世纪大道 1 号"),
+        ("signer_name", "王五"),
+        ("signer_mobile", "13912345678"),
+        ("post_script", "无"),
+    ];
+    let placed = browser.submit("/shop/checkout/", "/shop/checkout/", &fields).await;
+    placed.assert_status(303);
+    placed.header("location").unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn pay_is_a_link_that_no_form_action_policy_can_block() {
+    // Chrome and Safari check a form's redirects against CSP `form-action`, and Alipay's gateway
+    // redirects onwards to its cashier host: Pay is a plain navigation, not a form submission.
+    let app = TestApp::with_demo().await;
+    let mut owner = Browser::new(&app);
+    owner.register("13800138006").await;
+    let order_page = place_order(&mut owner).await;
+    let id = order_page.trim_end_matches('/').rsplit('/').next().unwrap().to_owned();
+    let pay_path = format!("/shop/orders/{id}/pay/");
+    let page = owner.get(&order_page).await;
+    let text = page.text();
+    assert!(
+        text.contains(&format!("<a id=\"pay\" class=\"button primary\" href=\"{pay_path}?channel=page\"")),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("action=\"{pay_path}\"")), "no form posts to Pay: {text}");
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(policy.contains("form-action 'self';"), "forms go to this site only: {policy}");
+    let pay = owner.get(&format!("{pay_path}?channel=page")).await;
+    pay.assert_status(303);
+    assert!(pay.header("location").unwrap().contains("alipay.trade.page.pay"));
+    // Only the owner; others do not learn that the order exists.
+    let mut other = Browser::new(&app);
+    other.register("13800138007").await;
+    assert_shows(&other.get(&pay_path).await, 404, "不存在");
+    let anonymous = Browser::new(&app).get(&pay_path).await;
+    anonymous.assert_status(303);
+    assert!(anonymous.header("location").unwrap().starts_with("/shop/login/"));
+    // Only while unpaid: a paid order has no Pay link and no redirect to the cashier.
+    let sn = order_info::Entity::find_by_id(id.parse::<i32>().unwrap()).one(&app.db).await.unwrap().unwrap();
+    let mut paid: order_info::ActiveModel = sn.into();
+    paid.pay_status = Set("TRADE_SUCCESS".to_owned());
+    paid.update(&app.db).await.unwrap();
+    assert!(!owner.get(&order_page).await.text().contains(&pay_path));
+    assert_shows(&owner.get(&pay_path).await, 409, "此订单已不能支付");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_on_the_server_too() {
+    let app = TestApp::with_demo().await;
+    let mut browser = Browser::new(&app);
+    browser.register("13800138008").await;
+    let token = browser.cookies["mxshop_session"].clone();
+    let bearer = format!("Bearer {token}");
+    app.send(Method::GET, "/address/", &[("authorization", &bearer)]).await.assert_status(200);
+    let mut copy = Browser::new(&app);
+    copy.cookies.insert("mxshop_session".to_owned(), token.clone());
+    assert!(copy.get("/shop/").await.text().contains("13800138008"), "a copied cookie is the same session");
+
+    let home = browser.get("/shop/").await.text();
+    assert!(home.contains("退出登录（所有设备）"), "the button says it ends every session: {home}");
+    browser.submit("/shop/", "/shop/logout/", &[]).await.assert_status(303);
+    assert!(!browser.cookies.contains_key("mxshop_session"));
+    // The token the cookie held is refused wherever it was copied: as a cookie and as a Bearer token.
+    let stale = copy.get("/shop/profile/").await;
+    stale.assert_status(303);
+    assert!(stale.header("location").unwrap().starts_with("/shop/login/"));
+    assert!(!copy.cookies.contains_key("mxshop_session"), "the copied cookie is cleared");
+    app.send(Method::GET, "/address/", &[("authorization", &bearer)]).await.assert_status(401);
+    // Signing in again gives a working session.
+    browser
+        .submit("/shop/login/", "/shop/login/", &[("username", "13800138008"), ("password", "secret123")])
+        .await
+        .assert_status(303);
+    let fresh = format!("Bearer {}", browser.cookies["mxshop_session"]);
+    app.send(Method::GET, "/address/", &[("authorization", &fresh)]).await.assert_status(200);
+}
+
+#[tokio::test]
+async fn unreadable_form_bodies_get_the_form_page_with_a_message() {
+    let app = TestApp::with_config(|config| config.upload_limit_bytes = 16).await;
+    let mut browser = Browser::new(&app);
+    browser.register("13800138009").await;
+    let token = csrf_of(&browser.get("/shop/messages/").await.text());
+    let boundary = "XyZboundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"subject\"\r\n\r\n发票\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n请开发票\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\n{}\r\n--{boundary}--\r\n",
+        "x".repeat(64)
+    );
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/shop/messages/")
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"));
+    // The messages page itself, its form and the message next to the file field (not JSON).
+    let oversize = browser.send(request, Body::from(body)).await;
+    assert_shows(&oversize, 400, "文件大小不能超过 16 字节。");
+    assert!(oversize.text().contains("id=\"err-file\""), "{}", oversize.text());
+    assert!(oversize.text().contains("action=\"/shop/messages/\""), "{}", oversize.text());
+    // A body of another type, or one that does not parse, is a page too.
+    let request = Request::builder().method(Method::POST).uri("/shop/messages/").header("content-type", "text/plain");
+    let wrong_type = browser.send(request, Body::from("hello")).await;
+    wrong_type.assert_status(415);
+    assert!(wrong_type.text().contains("action=\"/shop/messages/\""), "{}", wrong_type.text());
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/shop/cart/add/")
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"));
+    let broken = browser.send(request, Body::from("--XyZboundary\r\nnot a part")).await;
+    broken.assert_status(400);
+    assert_eq!(cart_size(&app).await, 0);
+    let empty = shop::db::entities::user_message::Entity::find().all(&app.db).await.unwrap();
+    assert!(empty.is_empty(), "nothing was saved");
+}
+
+#[tokio::test]
+async fn a_form_over_the_body_limit_is_a_page() {
+    let app = TestApp::with_config(|config| config.body_limit_bytes = 2048).await;
+    let mut browser = Browser::new(&app);
+    browser.register("13800138010").await;
+    let token = csrf_of(&browser.get("/shop/messages/").await.text());
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("csrf", token.as_str()), ("subject", "长"), ("message", &"字".repeat(2000))])
+        .finish();
+    // A browser sends the length first: the limit answers before any handler runs.
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/shop/messages/")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-length", body.len());
+    let refused = browser.send(request, Body::from(body)).await;
+    assert_shows(&refused, 413, "提交的内容太大");
+    assert!(refused.header("content-type").unwrap().starts_with("text/html"));
+    // The API keeps its JSON.
+    let api = app.send(Method::POST, "/messages/", &[("content-length", "4096")]).await;
+    api.assert_status(413);
+}
+
+#[tokio::test]
+async fn checkout_retries_place_one_order_and_save_one_address() {
+    let app = TestApp::with_demo().await;
+    let mut browser = Browser::new(&app);
+    browser.register("13800138011").await;
+    let addresses = || async { shop::db::entities::user_address::Entity::find().all(&app.db).await.unwrap().len() };
+    browser.submit("/shop/goods/1/", "/shop/cart/add/", &[("goods", "1"), ("nums", "1")]).await.assert_status(303);
+    let page = browser.get("/shop/checkout/").await.text();
+    let key_at = page.find("name=\"checkout_key\" value=\"").expect("a per-page checkout key") + 27;
+    let key = page[key_at..key_at + 32].to_owned();
+    let csrf = csrf_of(&page);
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("checkout_key", key.as_str()),
+        ("address", "new"),
+        ("province", "上海市"),
+        ("city", "上海市"),
+        ("district", "浦东新区"),
+        ("detail", "世纪大道 1 号"),
+        ("signer_name", "王五"),
+        ("signer_mobile", "13912345678"),
+        ("post_script", "无"),
+        ("order_mount", "0.01"),
+    ];
+    // Refused (the total is not the cart's): the new address is saved once and chosen on the page
+    // that comes back, so the retry does not save it again.
+    let refused = browser.post("/shop/checkout/", &fields).await;
+    refused.assert_status(400);
+    assert_eq!(addresses().await, 1);
+    let text = refused.text();
+    assert!(!text.contains("id=\"address-new\" checked"), "{text}");
+    let checked = text.find("\" checked>").expect("an address chosen");
+    let saved: String = text[..checked].rsplit('"').next().unwrap().to_owned();
+    assert!(saved.parse::<i32>().is_ok(), "the saved address is chosen: {saved}");
+    fields.retain(|(name, _)| !["order_mount", "address"].contains(name));
+    fields.push(("address", &saved));
+    // A double click: the same page's key twice is one order.
+    let first = browser.post("/shop/checkout/", &fields).await;
+    first.assert_status(303);
+    let second = browser.post("/shop/checkout/", &fields).await;
+    second.assert_status(303);
+    assert_eq!(first.header("location"), second.header("location"));
+    assert_eq!(order_info::Entity::find().all(&app.db).await.unwrap().len(), 1);
+    assert_eq!(addresses().await, 1, "the retries saved no other address");
 }

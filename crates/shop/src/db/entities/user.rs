@@ -22,6 +22,8 @@ pub struct Model {
     pub is_superuser: bool,
     pub date_joined: DateTime,
     pub last_login: Option<DateTime>,
+    /// Incremented by a logout: tokens carry it (in `pwv`), so a logout ends every session.
+    pub session_epoch: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ mod m20261126_000001_catalog;
 mod m20261126_000002_accounts;
 mod m20261126_000003_trade;
 mod m20261130_000001_ledger;
+mod m20261130_000002_session_epoch;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_accounts::Migration),
             Box::new(m20261126_000003_trade::Migration),
             Box::new(m20261130_000001_ledger::Migration),
+            Box::new(m20261130_000002_session_epoch::Migration),
         ]
     }
 }

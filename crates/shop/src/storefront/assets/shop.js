@@ -3,8 +3,8 @@
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   var narrow = window.matchMedia("(max-width: 640px)").matches;
-  document.querySelectorAll("input[name=channel]").forEach(function (input) {
-    input.value = narrow ? "wap" : "page";
+  document.querySelectorAll("a#pay").forEach(function (link) {
+    link.href = link.href.replace(/channel=[a-z]*/, "channel=" + (narrow ? "wap" : "page"));
   });
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
