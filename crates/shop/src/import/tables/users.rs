@@ -25,9 +25,9 @@ pub const USERS: Table<user::Entity> = Table {
         "email",
     ],
     map: map_user,
-    // A user who has logged in here since has a new hash (and may have changed the password): an
-    // import must never bring the old one back.
-    kept_on_merge: &["password", "last_login"],
+    // A user who has logged in here since has a new hash (and may have changed the password), or
+    // logged out everywhere: an import must never bring the old state back.
+    kept_on_merge: &["password", "last_login", "session_epoch"],
     write_order: None,
     identity: Identity::unique("username"),
     unique: &["mobile"],
@@ -127,5 +127,6 @@ fn map_user(row: &Row<'_>, ctx: &mut Context) -> anyhow::Result<Mapped<user::Act
         is_superuser: Set(is_superuser),
         date_joined: Set(ctx.time(E, row, "date_joined")?),
         last_login: Set(row.datetime("last_login")?),
+        session_epoch: Set(0),
     }))
 }
