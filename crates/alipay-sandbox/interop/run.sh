@@ -60,16 +60,9 @@ NODE_VER="$(node -p "require('$NODE_DIR/node_modules/alipay-sdk/package.json').v
 echo "peer: npm alipay-sdk $NODE_VER, playwright-core $(node -p "require('$NODE_DIR/node_modules/playwright-core/package.json').version")"
 cp "$HERE/peer.js" "$NODE_DIR/peer.js"
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "installing Debian's chromium"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; } \
-      || die "cannot apt-get install chromium"
-  else
-    sudo apt-get install -y chromium >/dev/null || die "cannot apt-get install chromium"
-  fi
-fi
-[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing"
+# shellcheck source=/dev/null
+source "$ROOT/.ci/lib/apt.sh"
+ensure_chromium
 echo "peer: $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
 
 # The SDKs stamp requests with the machine's local time; Alipay wants Beijing time, so run them in it.

@@ -68,16 +68,9 @@ NODE_DIR="$WORK/node"
 mkdir -p "$NODE_DIR"
 [ -f "$NODE_DIR/package.json" ] || echo '{"name":"mxshop-docs-ui","private":true,"type":"module"}' > "$NODE_DIR/package.json"
 (cd "$NODE_DIR" && npm install --silent --no-audit --no-fund --no-save playwright-core) || die "cannot npm-install playwright-core"
-if [ ! -x /usr/bin/chromium ]; then
-  echo "installing Debian's chromium"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; } \
-      || die "cannot apt-get install chromium"
-  else
-    sudo apt-get install -y chromium >/dev/null || die "cannot apt-get install chromium"
-  fi
-fi
-[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing"
+# shellcheck source=/dev/null
+source "$ROOT/.ci/lib/apt.sh"
+ensure_chromium
 cp "$HERE/docs.mjs" "$NODE_DIR/docs.mjs"
 (cd "$NODE_DIR" && node docs.mjs "$BASE" "$ARTIFACTS/docs-ui.png") || die "the docs UI check failed"
 echo "docs UI check passed; screenshot in $ARTIFACTS/docs-ui.png"

@@ -39,27 +39,12 @@ if [ ! -f "$NODE_DIR/node_modules/playwright-core/package.json" ]; then
 fi
 echo "peer: playwright-core $(node -p "require('$NODE_DIR/node_modules/playwright-core/package.json').version")"
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "installing Debian's chromium"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; } \
-      || die "cannot apt-get install chromium"
-  else
-    sudo apt-get install -y chromium >/dev/null || die "cannot apt-get install chromium"
-  fi
-fi
-[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing"
+# shellcheck source=/dev/null
+source "$ROOT/.ci/lib/apt.sh"
+ensure_chromium
 echo "peer: $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
 # The pages are Chinese: without a CJK font the screenshots show empty boxes.
-if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
-  echo "installing a Chinese font (fonts-wqy-zenhei)"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get install -y fonts-wqy-zenhei >/dev/null || { apt-get update >/dev/null && apt-get install -y fonts-wqy-zenhei >/dev/null; } \
-      || die "cannot apt-get install fonts-wqy-zenhei"
-  else
-    sudo apt-get install -y fonts-wqy-zenhei >/dev/null || die "cannot apt-get install fonts-wqy-zenhei"
-  fi
-fi
+fc-list :lang=zh 2>/dev/null | grep -q . || apt_install fonts-wqy-zenhei
 fc-list :lang=zh 2>/dev/null | grep -q . || die "no Chinese font is installed"
 
 (cd "$ROOT" && cargo build --quiet -p mxshop --bin mxshop) || die "cannot build mxshop"
