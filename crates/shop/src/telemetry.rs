@@ -129,11 +129,14 @@ struct RequestSeries {
 
 type SeriesKey = (&'static str, Arc<str>, &'static str);
 
+/// Shared, so that a request outside every route allocates no label.
+static UNMATCHED_LABEL: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(UNMATCHED));
+
 static REQUEST_SERIES: LazyLock<RwLock<HashMap<SeriesKey, RequestSeries>>> = LazyLock::new(RwLock::default);
 
 /// Counts an answered request and its latency.
 pub fn record_request(method: &'static str, route: Option<Arc<str>>, status: StatusCode, elapsed: Duration) {
-    let key: SeriesKey = (method, route.unwrap_or_else(|| Arc::from(UNMATCHED)), status_class(status));
+    let key: SeriesKey = (method, route.unwrap_or_else(|| UNMATCHED_LABEL.clone()), status_class(status));
     let cached = REQUEST_SERIES.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&key).cloned();
     let series = cached.unwrap_or_else(|| {
         let labels = vec![
