@@ -15,7 +15,12 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::accounts::sms::{self, SmsSender};
-use crate::catalog::views::ViewCounts;
+use crate::accounts::user_cache::UserCache;
+use crate::catalog::categories::CategoryCache;
+use crate::catalog::detail::GoodsDetails;
+use crate::catalog::goods::GoodsSource;
+use crate::catalog::snapshot::Catalogue;
+use crate::catalog::views::GoodsViews;
 use crate::config::Config;
 use crate::failpoints::FailPoints;
 use crate::http::cache::{ResponseCache, cache_catalogue};
@@ -38,8 +43,16 @@ pub struct AppState {
     pub payments: Arc<Payments>,
     /// Short-lived copies of catalogue reads (see `http::cache`).
     pub catalog_cache: Arc<ResponseCache>,
-    /// Storefront goods-page views not yet written (see `catalog::views`).
-    pub goods_views: Arc<ViewCounts>,
+    /// Users recently authenticated (see `accounts::user_cache`).
+    pub users: Arc<UserCache>,
+    /// The goods held in memory for lists (see `catalog::snapshot`).
+    pub catalogue: Arc<Catalogue>,
+    /// The category tree, read once per catalogue cache period (see `catalog::categories`).
+    pub categories: Arc<CategoryCache>,
+    /// Goods views not yet written (see `catalog::views`).
+    pub goods_views: Arc<GoodsViews>,
+    /// The API's goods details, read once per batch of views (see `catalog::detail`).
+    pub goods_details: Arc<GoodsDetails>,
     /// The built-in Alipay sandbox, mounted at `/sandbox/alipay/` when configured.
     pub sandbox: Option<payments::gateway::BuiltinSandbox>,
     /// Armed only by tests.
@@ -75,7 +88,12 @@ impl AppState {
             config.catalog_cache_bytes,
             config.own_hosts(),
         );
-        let goods_views = ViewCounts::new(Duration::from_millis(config.catalog_cache_ms));
+        let goods_views = GoodsViews::new(Duration::from_millis(config.catalog_cache_ms));
+        // A copy lives one period at most: a quarter of the catalogue cache's budget is plenty.
+        let goods_details = GoodsDetails::new(config.own_hosts(), config.catalog_cache_bytes / 4);
+        let users = UserCache::new(Duration::from_millis(config.auth_cache_ms));
+        let categories = CategoryCache::new(Duration::from_millis(config.catalog_cache_ms));
+        let catalogue = Catalogue::new(Duration::from_millis(config.catalog_cache_ms));
         let public_host = config.listen.to_string();
         Ok(Self {
             db,
@@ -85,12 +103,23 @@ impl AppState {
             sms,
             payments: Arc::new(payments),
             catalog_cache: Arc::new(catalog_cache),
+            users: Arc::new(users),
+            catalogue: Arc::new(catalogue),
+            categories: Arc::new(categories),
             goods_views: Arc::new(goods_views),
+            goods_details: Arc::new(goods_details),
             sandbox: None,
             failpoints: Arc::default(),
             api_document: axum::body::Bytes::new(),
             readiness: Arc::default(),
         })
+    }
+}
+
+impl AppState {
+    /// Where goods are read from (the catalogue in memory, the category tree, the database).
+    pub fn goods(&self) -> GoodsSource<'_> {
+        GoodsSource { db: &self.db, catalogue: &self.catalogue, categories: &self.categories }
     }
 }
 

@@ -158,7 +158,8 @@ pub async fn run() -> anyhow::Result<()> {
         }
     };
     let config = Config::load(&flags.into())?;
-    init_logging(config.log_format);
+    // Held to the end: dropping it writes the lines still queued.
+    let _log_writer = init_logging(config.log_format);
     match command {
         CommandKind::Serve => serve(config).await,
         CommandKind::Migrate => migrate(&config).await,
@@ -212,15 +213,28 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-fn init_logging(format: LogFormat) {
+/// Lines are formatted on the thread that logs and written by a thread of their own, many per
+/// write: a request never waits on a `write` to a slow terminal, pipe or journal. When the queue
+/// is full, logging waits rather than dropping lines. The guard writes what is queued when dropped.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    const QUEUED_LINES: usize = 64 * 1024;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     use std::io::IsTerminal;
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(QUEUED_LINES)
+        .thread_name("mxshop-log")
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
     // Colours only for a person at a terminal, not in files and journals.
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stdout().is_terminal());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
+        .with_writer(writer);
     match format {
         LogFormat::Pretty => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }
 
 async fn open_database(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
@@ -307,6 +321,8 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         std::time::Duration::from_secs(config.alipay.job_interval_secs.max(1)),
         jobs_stopped,
     );
+    let (views, views_db) = (state.goods_views.clone(), state.db.clone());
+    let views_writer = crate::catalog::views::spawn_writer(views_db.clone(), views.clone(), stop_jobs.subscribe());
     let readiness = state.readiness.clone();
     let server = Server::with_listener(listener, state);
     let base = format!("http://{}", config.listen);
@@ -348,6 +364,16 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         tracing::warn!(
             "the payment jobs did not finish within the shutdown grace; their orders are retried at the next start"
         );
+    }
+    // Drained: no request counts a view any more.
+    let last_views = async {
+        let _ = views_writer.await;
+        views.write(&views_db).await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), last_views).await {
+        Ok(Ok(goods)) => tracing::info!(goods, "goods views written"),
+        Ok(Err(error)) => tracing::error!(%error, "writing goods views at shutdown; the last period's are lost"),
+        Err(_) => tracing::error!("writing goods views took over 5 s at shutdown; the last period's are lost"),
     }
     tracing::info!("stopped");
     Ok(())

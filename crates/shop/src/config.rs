@@ -54,6 +54,13 @@ pub struct Config {
     pub catalog_cache_ms: u64,
     /// Most bytes the catalogue cache holds (responses and their keys).
     pub catalog_cache_bytes: usize,
+    /// Goods embedded in each `/indexgoods/` section (the original embedded them all, so the
+    /// page grew with the catalogue; the Vue home page shows a handful per tab).
+    pub index_goods_per_section: u64,
+    /// How long an authenticated user is trusted without reading it again, in milliseconds (0:
+    /// every request reads it): how long a password change, logout or deactivation takes to
+    /// reach the other instances.
+    pub auth_cache_ms: u64,
     /// Seconds a client has to send a request's headers (also how long an idle kept-alive
     /// connection stays open).
     pub header_read_timeout_secs: u64,
@@ -317,7 +324,9 @@ impl Default for Config {
             max_unpaid_units_per_user: 200,
             trusted_proxies: Vec::new(),
             catalog_cache_ms: 1000,
-            catalog_cache_bytes: 64 * 1024 * 1024,
+            catalog_cache_bytes: 16 * 1024 * 1024,
+            auth_cache_ms: 1000,
+            index_goods_per_section: 20,
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 20,
             max_connections: 8192,

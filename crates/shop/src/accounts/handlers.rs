@@ -127,7 +127,7 @@ pub async fn patch_profile(
     payload: Payload,
 ) -> ApiResult<Json<UserDetail>> {
     let mut fields = Fields::new(&payload, true);
-    let updated = users::update_profile(&state.db, user.0, &mut fields).await?;
+    let updated = users::update_profile(&state.db, &state.users, user.0, &mut fields).await?;
     Ok(Json(UserDetail::from(&updated)))
 }
 
@@ -143,6 +143,6 @@ pub async fn put_profile(
     payload: Payload,
 ) -> ApiResult<Json<UserDetail>> {
     let mut fields = Fields::new(&payload, false);
-    let updated = users::update_profile(&state.db, user.0, &mut fields).await?;
+    let updated = users::update_profile(&state.db, &state.users, user.0, &mut fields).await?;
     Ok(Json(UserDetail::from(&updated)))
 }

@@ -5,6 +5,7 @@ pub(crate) mod handlers;
 pub mod passwords;
 pub mod sms;
 pub mod tokens;
+pub mod user_cache;
 pub mod users;
 
 use utoipa_axum::routes;

@@ -11,6 +11,7 @@ use sea_orm::{
 
 use super::codes::{self, CodeCheck};
 use super::passwords::{self, Verdict};
+use crate::accounts::user_cache::UserCache;
 use crate::app::AppState;
 use crate::clock::now_utc;
 use crate::db;
@@ -174,6 +175,7 @@ pub async fn login(state: &AppState, fields: &mut Fields<'_>, client: &str) -> A
             if verdict == Verdict::ValidNeedsRehash {
                 // The token issued below names the new hash.
                 user.password = rehash(&state.db, &user, password).await?;
+                state.users.forget(user.id);
             }
             user
         }
@@ -211,7 +213,12 @@ async fn rehash(db: &DatabaseConnection, user: &user::Model, password: String) -
 /// The signed-in user's new password (`old_password`, `new_password`). The stored hash changes,
 /// so every login token issued before (they carry its version) stops working. The update is
 /// conditional on the hash that was checked, so two changes at once cannot both win.
-pub async fn change_password(db: &DatabaseConnection, user: &user::Model, fields: &mut Fields<'_>) -> ApiResult<()> {
+pub async fn change_password(
+    db: &DatabaseConnection,
+    cache: &UserCache,
+    user: &user::Model,
+    fields: &mut Fields<'_>,
+) -> ApiResult<()> {
     let old = fields.text("old_password", Text::required(128)).flatten();
     let new = fields.text("new_password", Text::required(128)).flatten();
     if let Some(problem) = new.as_deref().and_then(password_problem) {
@@ -234,6 +241,7 @@ pub async fn change_password(db: &DatabaseConnection, user: &user::Model, fields
         .filter(user::Column::Password.eq(user.password.as_str()))
         .exec(db)
         .await?;
+    cache.forget(user.id);
     if updated.rows_affected == 0 {
         return Err(ApiError::Validation(FieldErrors::single("old_password", messages::WRONG_PASSWORD)));
     }
@@ -243,12 +251,13 @@ pub async fn change_password(db: &DatabaseConnection, user: &user::Model, fields
 
 /// Ends every session of the user: the session epoch moves on (one single-column increment), so
 /// every login token issued before, copied cookies and Bearer tokens alike, stops matching.
-pub async fn end_sessions(db: &DatabaseConnection, user_id: i32) -> Result<(), DbErr> {
+pub async fn end_sessions(db: &DatabaseConnection, cache: &UserCache, user_id: i32) -> Result<(), DbErr> {
     user::Entity::update_many()
         .col_expr(user::Column::SessionEpoch, Expr::col(user::Column::SessionEpoch).add(1))
         .filter(user::Column::Id.eq(user_id))
         .exec(db)
         .await?;
+    cache.forget(user_id);
     tracing::info!(user_id, "logged out; every session revoked");
     Ok(())
 }
@@ -257,6 +266,7 @@ pub async fn end_sessions(db: &DatabaseConnection, user_id: i32) -> Result<(), D
 /// `email`; `mobile` is read-only (it is the login identity).
 pub async fn update_profile(
     db: &DatabaseConnection,
+    cache: &UserCache,
     user: user::Model,
     fields: &mut Fields<'_>,
 ) -> ApiResult<user::Model> {
@@ -292,7 +302,9 @@ pub async fn update_profile(
     if let Some(email) = email {
         active.email = Set(email);
     }
-    match active.update(db).await {
+    let updated = active.update(db).await;
+    cache.forget(id);
+    match updated {
         Ok(user) => Ok(user),
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Err(ApiError::Validation(FieldErrors::single("username", messages::USERNAME_TAKEN)))

@@ -2,6 +2,8 @@
 //! root of the contract's `sub_cat` tree, and any node's subtree ids are known.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryOrder};
 
@@ -77,5 +79,50 @@ impl CategoryIndex {
             ids.extend(self.children(child.id).map(|grandchild| grandchild.id));
         }
         ids
+    }
+}
+
+/// The category tree, read at most once per `period` (the catalogue cache's): every goods
+/// rendered names its category, and `top_category` filters by a subtree, so without it each
+/// list, cart and favourites page would read the tree again. A category added or renamed shows
+/// within a period, as it does in the cached catalogue pages.
+pub struct CategoryCache {
+    period: Duration,
+    current: Mutex<Option<(Arc<CategoryIndex>, Instant)>>,
+}
+
+impl CategoryCache {
+    /// `period` zero: read on every use.
+    pub fn new(period: Duration) -> Self {
+        Self { period, current: Mutex::default() }
+    }
+
+    pub async fn get(&self, db: &DatabaseConnection) -> Result<Arc<CategoryIndex>, DbErr> {
+        {
+            let current = self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some((index, read_at)) = current.as_ref()
+                && read_at.elapsed() < self.period
+            {
+                return Ok(index.clone());
+            }
+        }
+        self.read(db).await
+    }
+
+    /// The tree, read again when it lacks one of `ids` (a category added within the period).
+    pub async fn covering(
+        &self,
+        db: &DatabaseConnection,
+        mut ids: impl Iterator<Item = i32>,
+    ) -> Result<Arc<CategoryIndex>, DbErr> {
+        let index = self.get(db).await?;
+        if ids.all(|id| index.get(id).is_some()) { Ok(index) } else { self.read(db).await }
+    }
+
+    async fn read(&self, db: &DatabaseConnection) -> Result<Arc<CategoryIndex>, DbErr> {
+        // Two requests may both read it when it expires: cheaper than making one wait.
+        let index = Arc::new(CategoryIndex::load(db).await?);
+        *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((index.clone(), Instant::now()));
+        Ok(index)
     }
 }

@@ -79,7 +79,7 @@ impl GoodsFilter {
     }
 }
 
-/// Each search term costs three `LIKE`s over the catalogue; a real query has a few short words.
+/// Each search term is a scan of the whole catalogue's text; a real query has a few short words.
 const MAX_SEARCH_TERMS: usize = 10;
 const MAX_SEARCH_TERM_CHARS: usize = 100;
 

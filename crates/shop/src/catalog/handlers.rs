@@ -3,9 +3,8 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 
-use super::categories::CategoryIndex;
 use super::filters::GoodsFilter;
-use super::goods::{list_goods as query_goods, render_goods, view_goods};
+use super::goods::list_goods as list_goods_page;
 use super::home;
 use super::render::{BannerJson, CategoryTree, GoodsJson, HotSearchJson, IndexCategoryJson};
 use crate::app::AppState;
@@ -37,9 +36,8 @@ pub async fn list_goods(
     let query = QueryParams::parse(raw.as_deref());
     let filter = GoodsFilter::from_query(&query)?;
     let page = PageRequest::from_query(&query)?;
-    let found = query_goods(&state.db, &filter, page).await?;
-    let results = render_goods(&state.db, &url, &found.rows, None).await?;
-    Ok(Json(Paginated::new(found.window, found.count, &url, &query, results)))
+    let found = list_goods_page(state.goods(), &url, &filter, page).await?;
+    Ok(Json(Paginated::new(found.window, found.count, &url, &query, found.goods)))
 }
 
 /// `GET /goods/{id}/` — counts the view.
@@ -52,10 +50,8 @@ pub async fn get_goods(
     State(state): State<AppState>,
     url: RequestUrl,
     Lookup(id): Lookup,
-) -> ApiResult<Json<GoodsJson>> {
-    let row = view_goods(&state.db, id).await?;
-    let mut rendered = render_goods(&state.db, &url, std::slice::from_ref(&row), None).await?;
-    rendered.pop().map(Json).ok_or(ApiError::NotFound)
+) -> ApiResult<axum::response::Response> {
+    super::detail::view(&state, &url, id).await
 }
 
 /// `GET /categories/`
@@ -65,7 +61,7 @@ pub async fn get_goods(
     responses((status = 200, description = "The level-1 categories with their sub-categories", body = Vec<crate::catalog::render::CategoryTree>))
 )]
 pub async fn list_categories(State(state): State<AppState>) -> ApiResult<Json<Vec<CategoryTree>>> {
-    let index = CategoryIndex::load(&state.db).await?;
+    let index = state.categories.get(&state.db).await?;
     let trees = index.top_level().filter_map(|category| index.tree(category.id)).collect();
     Ok(Json(trees))
 }
@@ -77,7 +73,7 @@ pub async fn list_categories(State(state): State<AppState>) -> ApiResult<Json<Ve
     responses((status = 200, description = "The category with its sub-categories", body = crate::catalog::render::CategoryTree), crate::openapi::answers::NotFound)
 )]
 pub async fn get_category(State(state): State<AppState>, Lookup(id): Lookup) -> ApiResult<Json<CategoryTree>> {
-    let index = CategoryIndex::load(&state.db).await?;
+    let index = state.categories.get(&state.db).await?;
     index.tree(id).map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -111,5 +107,5 @@ pub async fn list_index_goods(
     State(state): State<AppState>,
     url: RequestUrl,
 ) -> ApiResult<Json<Vec<IndexCategoryJson>>> {
-    Ok(Json(home::index_sections(&state.db, &url).await?))
+    Ok(Json(home::index_sections(&state.db, &state.categories, &url, state.config.index_goods_per_section).await?))
 }

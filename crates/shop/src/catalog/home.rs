@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::categories::CategoryIndex;
+use super::categories::CategoryCache;
 use super::goods::render_goods;
 use super::render::{AdGoods, BannerJson, BrandJson, GoodsJson, HotSearchJson, IndexCategoryJson};
 use crate::db::entities::{banner, brand, goods, hot_search_word, index_ad};
@@ -27,10 +27,15 @@ pub async fn hot_searches(db: &DatabaseConnection) -> ApiResult<Vec<HotSearchJso
     Ok(rows.iter().map(HotSearchJson::from).collect())
 }
 
-/// Every top-level `is_tab` category with its brands, the goods of its whole subtree (by id), its
-/// level-2 tree and its first ad — in five queries however many sections and goods there are.
-pub async fn index_sections(db: &DatabaseConnection, url: &RequestUrl) -> ApiResult<Vec<IndexCategoryJson>> {
-    let categories = CategoryIndex::load(db).await?;
+/// Every top-level `is_tab` category with its brands, the first goods of its whole subtree (by
+/// id), its level-2 tree and its first ad: a query per section, and four more.
+pub async fn index_sections(
+    db: &DatabaseConnection,
+    category_cache: &CategoryCache,
+    url: &RequestUrl,
+    goods_per_section: u64,
+) -> ApiResult<Vec<IndexCategoryJson>> {
+    let categories = category_cache.get(db).await?;
     let tabs: Vec<i32> = categories.top_level().filter(|c| c.is_tab).map(|c| c.id).collect();
     if tabs.is_empty() {
         return Ok(Vec::new());
@@ -60,26 +65,37 @@ pub async fn index_sections(db: &DatabaseConnection, url: &RequestUrl) -> ApiRes
         first_ad.entry(ad.category_id).or_insert(ad.goods_id);
     }
 
-    // The sections' goods and the advertised goods, rendered together in one pass.
-    let mut wanted: Vec<i32> = first_ad.values().copied().collect();
+    // The first goods of each section (by id, as the original lists them; at most
+    // `goods_per_section`, so the page does not grow with the catalogue) and the advertised
+    // goods, rendered together in one pass.
+    let mut rows = Vec::new();
+    for &tab in &tabs {
+        rows.extend(
+            goods::Entity::find()
+                .filter(goods::Column::CategoryId.is_in(categories.subtree_ids(tab)))
+                .order_by_asc(goods::Column::Id)
+                .limit(goods_per_section)
+                .all(db)
+                .await?,
+        );
+    }
+    let mut wanted: Vec<i32> =
+        first_ad.values().copied().filter(|id| !rows.iter().any(|row: &goods::Model| row.id == *id)).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let rows = goods::Entity::find()
-        .filter(
-            sea_orm::Condition::any()
-                .add(goods::Column::CategoryId.is_in(section_of.keys().copied().collect::<Vec<_>>()))
-                .add(goods::Column::Id.is_in(wanted)),
-        )
-        .order_by_asc(goods::Column::Id)
-        .all(db)
-        .await?;
-    let rendered = render_goods(db, url, &rows, Some(&categories)).await?;
+    if !wanted.is_empty() {
+        rows.extend(goods::Entity::find().filter(goods::Column::Id.is_in(wanted)).all(db).await?);
+    }
+    let rendered = render_goods(db, url, &rows, category_cache).await?;
 
     let mut section_goods: HashMap<i32, Vec<GoodsJson>> = HashMap::new();
     let mut by_id: HashMap<i32, GoodsJson> = HashMap::new();
     for (row, json) in rows.iter().zip(rendered) {
         if let Some(&tab) = section_of.get(&row.category_id) {
-            section_goods.entry(tab).or_default().push(json.clone());
+            let section = section_goods.entry(tab).or_default();
+            if (section.len() as u64) < goods_per_section {
+                section.push(json.clone());
+            }
         }
         by_id.insert(row.id, json);
     }

@@ -1,11 +1,13 @@
 //! The catalogue (Django app `goods`): goods, categories, banners, hot words, home-page sections.
 
 pub(crate) mod categories;
+pub mod detail;
 pub mod filters;
 pub mod goods;
 mod handlers;
 pub(crate) mod home;
 pub mod render;
+pub mod snapshot;
 pub mod views;
 
 use utoipa_axum::routes;

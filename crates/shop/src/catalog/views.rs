@@ -1,114 +1,148 @@
-//! Views of the storefront's goods pages, counted in memory and written in batches: one
-//! `click_num = click_num + n` per goods per period instead of a write per page, so a detail page
-//! can come from the catalogue cache. The period is the catalogue cache's: the page shows
-//! figures at most that old, and its views reach the database at most that late (views of the
-//! last period are lost if the process dies). The API's detail still counts each view at once,
-//! because it answers with the new count.
+//! Goods views (the API's `GET /goods/{id}/` and the storefront's goods page), counted in memory
+//! and written in one statement per period (the catalogue cache's) by a background task, and
+//! once more at shutdown: a view costs no database write of its own. A crash loses the views of
+//! the last period, never an order or a payment. With a period of zero every view is written
+//! before it is answered.
+//!
+//! The count a detail answers is exact for this instance: the goods as read from the database
+//! plus the views not written yet. A detail reads and counts while holding off the batches
+//! (`hold_batches`), and its copy is tagged with the number of batches written so far, so a copy
+//! read before a batch committed is never combined with the counts of that batch.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use crate::db::entities::goods;
 
-pub struct ViewCounts {
+/// Goods per statement: three parameters each, well within every database's limit.
+const GOODS_PER_STATEMENT: usize = 1000;
+
+pub struct GoodsViews {
     period: Duration,
-    pending: Mutex<Pending>,
+    counts: Mutex<Counts>,
+    /// Written by a batch (one at a time); read by a detail while it reads and counts.
+    batches: tokio::sync::RwLock<()>,
 }
 
-struct Pending {
-    views: HashMap<i32, i32>,
-    since: Instant,
+#[derive(Default)]
+struct Counts {
+    /// Counted, not yet in a batch.
+    pending: HashMap<i32, i32>,
+    /// Batches written so far.
+    generation: u64,
 }
 
-impl ViewCounts {
+impl GoodsViews {
     pub fn new(period: Duration) -> Self {
-        Self { period, pending: Mutex::new(Pending { views: HashMap::new(), since: Instant::now() }) }
+        Self { period, counts: Mutex::default(), batches: tokio::sync::RwLock::new(()) }
     }
 
-    /// Counts a view of `goods_id`; when the period is over, writes every count held (the
-    /// request that notices pays for one batch).
-    pub async fn count(&self, db: &DatabaseConnection, goods_id: i32) -> Result<(), DbErr> {
-        let due = {
-            let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let views = pending.views.entry(goods_id).or_default();
-            *views = views.saturating_add(1);
-            if pending.since.elapsed() < self.period {
-                return Ok(());
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// No batch is written while the guard lives: a goods read from the database meanwhile
+    /// holds exactly the views of `generation()` batches.
+    pub async fn hold_batches(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.batches.read().await
+    }
+
+    /// Batches written so far.
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Counts a view of `goods_id`; the views of that goods not in the database yet, this one
+    /// included. With a period of zero, the caller writes them at once (`write_if_immediate`).
+    pub fn count(&self, goods_id: i32) -> i32 {
+        let mut counts = self.lock();
+        let pending = counts.pending.entry(goods_id).or_default();
+        *pending = pending.saturating_add(1);
+        *pending
+    }
+
+    /// With a period of zero (no cache), writes the views now.
+    pub async fn write_if_immediate(&self, db: &DatabaseConnection) {
+        if self.period.is_zero()
+            && let Err(error) = self.write(db).await
+        {
+            tracing::warn!(%error, "writing goods views; they are written with the next batch");
+        }
+    }
+
+    /// Writes every view counted so far: one `UPDATE … CASE` per thousand goods, in one
+    /// transaction. On failure the counts stay for the next batch.
+    pub async fn write(&self, db: &DatabaseConnection) -> Result<usize, DbErr> {
+        let _batch = self.batches.write().await;
+        let batch: Vec<(i32, i32)> = self.lock().pending.iter().map(|(&id, &views)| (id, views)).collect();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        write_batch(db, &batch).await?;
+        // Views counted meanwhile (storefront pages count without holding off batches) stay.
+        let mut counts = self.lock();
+        for (id, views) in &batch {
+            if let Some(pending) = counts.pending.get_mut(id) {
+                *pending -= views;
+                if *pending <= 0 {
+                    counts.pending.remove(id);
+                }
             }
-            pending.since = Instant::now();
-            std::mem::take(&mut pending.views)
-        };
-        let result = write_all(due, |id, views| async move {
+        }
+        counts.generation += 1;
+        Ok(batch.len())
+    }
+}
+
+async fn write_batch(db: &DatabaseConnection, batch: &[(i32, i32)]) -> Result<(), DbErr> {
+    crate::db::transaction!(db, DbErr, |txn| {
+        for chunk in batch.chunks(GOODS_PER_STATEMENT) {
+            let mut added = CaseStatement::new();
+            for &(id, views) in chunk {
+                added = added.case(goods::Column::Id.eq(id), views);
+            }
             goods::Entity::update_many()
-                .col_expr(goods::Column::ClickNum, Expr::col(goods::Column::ClickNum).add(views))
-                .filter(goods::Column::Id.eq(id))
-                .exec(db)
-                .await
-                .map(drop)
-        })
-        .await;
-        result.map_err(|(error, unwritten)| {
-            // Not lost: the next batch writes them.
-            self.restore(unwritten);
-            error
-        })
-    }
-
-    /// Puts counts that were not written back among the pending ones.
-    fn restore(&self, unwritten: HashMap<i32, i32>) {
-        let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (id, views) in unwritten {
-            let held = pending.views.entry(id).or_default();
-            *held = held.saturating_add(views);
+                .col_expr(goods::Column::ClickNum, Expr::col(goods::Column::ClickNum).add(added.finally(0)))
+                .filter(goods::Column::Id.is_in(chunk.iter().map(|&(id, _)| id)))
+                .exec(&txn)
+                .await?;
         }
-    }
+        Ok(())
+    })
 }
 
-/// Writes each goods' count with `write`; on the first error, that error and every count not
-/// written (the failed one included).
-async fn write_all<F, Fut>(due: HashMap<i32, i32>, mut write: F) -> Result<(), (DbErr, HashMap<i32, i32>)>
-where
-    F: FnMut(i32, i32) -> Fut,
-    Fut: Future<Output = Result<(), DbErr>>,
-{
-    let mut left: Vec<(i32, i32)> = due.into_iter().collect();
-    while let Some((id, views)) = left.pop() {
-        if let Err(error) = write(id, views).await {
-            left.push((id, views));
-            return Err((error, left.into_iter().collect()));
+/// Writes the views every period until `stop` turns true (the last ones are written by the
+/// caller once no request can count any more).
+pub fn spawn_writer(
+    db: DatabaseConnection,
+    views: std::sync::Arc<GoodsViews>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if views.period.is_zero() {
+            return;
         }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn counts_not_written_are_put_back_for_the_next_batch() {
-        let counts = ViewCounts::new(Duration::ZERO);
-        let due = HashMap::from([(1, 3), (2, 5), (3, 7)]);
-        let mut written = Vec::new();
-        let result = write_all(due, |id, views| {
-            let fails = !written.is_empty();
-            if !fails {
-                written.push((id, views));
+        let mut every = tokio::time::interval(views.period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                // The guard `wait_for` returns is not `Send`: dropped inside.
+                () = async { drop(stop.wait_for(|stopped| *stopped).await) } => return,
+                _ = every.tick() => {
+                    if let Err(error) = views.write(&db).await {
+                        tracing::warn!(%error, "writing goods views; they are written with the next batch");
+                    }
+                }
             }
-            async move { if fails { Err(DbErr::Custom("database is locked".into())) } else { Ok(()) } }
-        })
-        .await;
-        let (_, unwritten) = result.expect_err("the second write fails");
-        assert_eq!(unwritten.len(), 2, "the failed count and the one after it");
-        counts.pending.lock().unwrap().views.insert(2, 1);
-        counts.restore(unwritten.clone());
-        let pending = counts.pending.lock().unwrap().views.clone();
-        let total: i32 = pending.values().sum();
-        assert_eq!(total + written.iter().map(|(_, views)| views).sum::<i32>(), 3 + 5 + 7 + 1, "{pending:?}");
-        assert!(!pending.contains_key(&written[0].0) || written[0].0 == 2, "written counts are not put back");
-    }
+        }
+    })
 }

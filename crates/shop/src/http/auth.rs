@@ -51,6 +51,9 @@ impl FromRequestParts<AppState> for CurrentUser {
 /// cookie carries the same token, so both are checked here.
 pub async fn user_for_token(state: &AppState, token: &str) -> Result<user::Model, ApiError> {
     let claims = tokens::verify(&state.keys, token).map_err(|error| ApiError::Unauthorized(error.message()))?;
+    if let Some(user) = state.users.get(claims.user_id, &claims.pwv) {
+        return Ok(user);
+    }
     let user = user::Entity::find_by_id(claims.user_id)
         .one(&state.db)
         .await?
@@ -58,7 +61,9 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<user::Model
     if !user.is_active {
         return Err(ApiError::Unauthorized(messages::INACTIVE));
     }
-    if claims.pwv != state.keys.password_version(&user.password, user.session_epoch) {
+    let version = state.keys.password_version(&user.password, user.session_epoch);
+    state.users.keep(&user, &version);
+    if claims.pwv != version {
         return Err(ApiError::Unauthorized(tokens::TokenError::Revoked.message()));
     }
     Ok(user)

@@ -6,7 +6,9 @@
 //!
 //! Memory is bounded whatever the URLs: the query is reduced to the parameters the endpoint reads
 //! (before the handler sees it, so the body and the key agree), only the shop's own host names
-//! are cached, and the entries' total size is capped in bytes.
+//! are cached, and the entries' total size is capped in bytes. A URL is kept from its second
+//! request on: one asked for once (a crawler's, a filter nobody repeats) is built and not kept,
+//! so it never pushes out the pages people do repeat.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -55,6 +57,8 @@ impl Slot {
 #[derive(Default)]
 struct Slots {
     map: HashMap<String, Slot>,
+    /// Hashes of keys asked for once and not kept (see the module's comment).
+    seen: std::collections::HashSet<u64>,
     /// Keys holding a value, oldest first: eviction order.
     order: VecDeque<String>,
     /// Sum of the weights of the entries holding a value.
@@ -69,11 +73,18 @@ pub struct ResponseCache {
     /// built on each request (their absolute URLs name that host).
     hosts: Vec<String>,
     slots: Mutex<Slots>,
+    /// Keyed per process, so that nobody can pick URLs whose hashes collide.
+    hasher: std::hash::RandomState,
 }
+
+/// Keys asked for once remembered at most (as hashes); then forgotten all at once.
+const SEEN_KEYS: usize = 64 * 1024;
 
 /// What to do with a request, decided under the lock.
 enum Plan<'a> {
     Serve(Cached),
+    /// First time this key is asked for: build it, keep nothing.
+    Pass,
     /// Build the response (the first copy: while holding the fill guard).
     Refresh(Refresh<'a>),
     /// Another request is building the first copy: wait for it, then look again.
@@ -108,7 +119,7 @@ impl Drop for Refresh<'_> {
 impl ResponseCache {
     /// `ttl` zero disables caching; `budget` is in bytes; `hosts` as above.
     pub fn new(ttl: Duration, budget: usize, hosts: Vec<String>) -> Self {
-        Self { ttl, budget, hosts, slots: Mutex::default() }
+        Self { ttl, budget, hosts, slots: Mutex::default(), hasher: std::hash::RandomState::new() }
     }
 
     /// Bytes held now.
@@ -134,6 +145,15 @@ impl ResponseCache {
                 None => Plan::Wait(slot.fill.clone()),
             };
         }
+        let hash = std::hash::BuildHasher::hash_one(&self.hasher, key);
+        if !slots.seen.contains(&hash) {
+            if slots.seen.len() >= SEEN_KEYS {
+                slots.seen.clear();
+            }
+            slots.seen.insert(hash);
+            return Plan::Pass;
+        }
+        slots.seen.remove(&hash);
         let fill = Arc::new(tokio::sync::Mutex::new(()));
         // A new mutex: nobody else can hold it yet.
         let guard = fill.clone().try_lock_owned().ok();
@@ -213,6 +233,7 @@ impl ResponseCache {
         }
         let refresh = match self.plan(key) {
             Plan::Serve(cached) => return Ok(cached.body),
+            Plan::Pass => return build.await.map(Bytes::from),
             Plan::Refresh(refresh) => refresh,
             Plan::Wait(fill) => {
                 let _guard = fill.lock_owned().await;
@@ -280,9 +301,10 @@ pub async fn cache_catalogue(State(state): State<AppState>, mut request: Request
     // Absolute URLs in the body name the host, so the host is part of the key.
     let key = format!("{} {}", host.to_ascii_lowercase(), request.uri());
     let plan = cache.plan(&key);
-    crate::telemetry::cache_lookup(!matches!(plan, Plan::Refresh(_)));
+    crate::telemetry::cache_lookup(!matches!(plan, Plan::Refresh(_) | Plan::Pass));
     let refresh = match plan {
         Plan::Serve(cached) => return response(cached),
+        Plan::Pass => return next.run(request).await,
         Plan::Refresh(refresh) => refresh,
         Plan::Wait(fill) => {
             let guard = fill.lock_owned().await;
@@ -292,7 +314,7 @@ pub async fn cache_catalogue(State(state): State<AppState>, mut request: Request
                 None => match cache.plan(&key) {
                     Plan::Serve(cached) => return response(cached),
                     Plan::Refresh(refresh) => refresh,
-                    Plan::Wait(_) => {
+                    Plan::Pass | Plan::Wait(_) => {
                         drop(guard);
                         return next.run(request).await;
                     }
@@ -351,7 +373,8 @@ mod tests {
     #[test]
     fn the_first_copy_is_built_once_and_stale_ones_served_while_refreshing() {
         let cache = ResponseCache::new(Duration::from_nanos(1), 1 << 20, Vec::new());
-        let Plan::Refresh(refresh) = cache.plan("k") else { panic!("the first request builds") };
+        assert!(matches!(cache.plan("k"), Plan::Pass), "asked for once: built, not kept");
+        let Plan::Refresh(refresh) = cache.plan("k") else { panic!("the second request builds the copy") };
         assert!(matches!(cache.plan("k"), Plan::Wait(_)), "others wait for the first copy");
         refresh.store(cached(b"v1"));
         std::thread::sleep(Duration::from_millis(2));
@@ -366,12 +389,24 @@ mod tests {
     }
 
     #[test]
+    fn urls_asked_for_once_are_not_kept() {
+        let cache = ResponseCache::new(Duration::from_secs(60), 1 << 20, Vec::new());
+        for n in 0..(SEEN_KEYS * 2) {
+            assert!(matches!(cache.plan(&format!("/goods/?pricemin={n}")), Plan::Pass), "{n}");
+        }
+        let slots = cache.lock();
+        assert!(slots.map.is_empty() && slots.bytes == 0);
+        assert!(slots.seen.len() <= SEEN_KEYS, "the memory of keys is bounded too");
+    }
+
+    #[test]
     fn entries_fit_the_byte_budget() {
         let budget = 4 * (ENTRY_OVERHEAD + 100);
         let cache = ResponseCache::new(Duration::from_secs(60), budget, Vec::new());
         for n in 0..100 {
             let key = format!("k{n}");
-            let Plan::Refresh(refresh) = cache.plan(&key) else { panic!("new key") };
+            assert!(matches!(cache.plan(&key), Plan::Pass));
+            let Plan::Refresh(refresh) = cache.plan(&key) else { panic!("asked for again") };
             refresh.store(cached(&[b'x'; 90]));
             assert!(cache.lock().bytes <= budget, "after {n}");
         }

@@ -57,6 +57,14 @@ impl PageRequest {
         Ok(Self { page, size })
     }
 
+    /// The first row of a numbered page, known before the count (`None` for `last`).
+    pub fn offset_before_count(&self) -> Option<u64> {
+        match self.page {
+            PageNumber::Number(number) => Some((number - 1).saturating_mul(self.size)),
+            PageNumber::Last => None,
+        }
+    }
+
     /// Django's `Paginator.page`: past the end is 404, except page 1 of an empty result.
     pub fn resolve(&self, count: u64) -> ApiResult<PageWindow> {
         let pages = count.div_ceil(self.size).max(1);

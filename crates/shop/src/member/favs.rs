@@ -49,7 +49,7 @@ pub async fn list_favs(
         .order_by_asc(user_fav::Column::Id)
         .all(&state.db)
         .await?;
-    let mut by_id = render_goods_by_id(&state.db, &url, favs.iter().map(|f| f.goods_id)).await?;
+    let mut by_id = render_goods_by_id(state.goods(), &url, favs.iter().map(|f| f.goods_id)).await?;
     Ok(Json(
         favs.iter().filter_map(|fav| Some(FavDetail { goods: by_id.remove(&fav.goods_id)?, id: fav.id })).collect(),
     ))

@@ -87,7 +87,7 @@ pub async fn logout(State(state): State<AppState>, visitor: Visitor, form: Resul
         return view::stale_form(&state, &visitor);
     }
     if let Some(user) = &visitor.user
-        && let Err(error) = users::end_sessions(&state.db, user.id).await
+        && let Err(error) = users::end_sessions(&state.db, &state.users, user.id).await
     {
         return view::failure(&state, &visitor, error.into());
     }
@@ -241,7 +241,7 @@ pub async fn update_profile(
         return profile_form(&state, &visitor, StatusCode::FORBIDDEN, FormErrors::general(view::STALE_FORM), false);
     }
     let mut fields = Fields::new(&form, false);
-    match users::update_profile(&state.db, user, &mut fields).await {
+    match users::update_profile(&state.db, &state.users, user, &mut fields).await {
         Ok(updated) => {
             visitor.user = Some(updated);
             profile_form(&state, &visitor, StatusCode::OK, FormErrors::default(), true)
@@ -269,7 +269,7 @@ pub async fn change_password(
         return profile_form(&state, &visitor, StatusCode::FORBIDDEN, FormErrors::general(view::STALE_FORM), false);
     }
     let mut fields = Fields::new(&form, false);
-    match users::change_password(&state.db, &user, &mut fields).await {
+    match users::change_password(&state.db, &state.users, &user, &mut fields).await {
         Ok(()) => view::redirect(&visitor, "/shop/login/?next=/shop/profile/", Some(visitor.sign_out())),
         Err(error) => match view::form_errors(error, &["old_password", "new_password"]) {
             Ok(errors) => profile_form(&state, &visitor, StatusCode::BAD_REQUEST, errors, false),

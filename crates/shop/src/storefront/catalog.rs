@@ -72,12 +72,8 @@ async fn build_home(state: &AppState, url: &RequestUrl) -> ApiResult<String> {
     let hot = home::hot_searches(&state.db).await?;
     let filter = GoodsFilter { is_new: Some(true), ..GoodsFilter::default() };
     let page = PageRequest::from_query(&QueryParams::parse(Some(&format!("page_size={HOME_GOODS}"))))?;
-    let rows = goods::list_goods(&state.db, &filter, page).await?.rows;
-    let new_goods = render_goods(&state.db, url, &rows, None).await?;
-    let mut sections = home::index_sections(&state.db, url).await?;
-    for section in &mut sections {
-        section.goods.truncate(HOME_GOODS);
-    }
+    let new_goods = goods::list_goods(state.goods(), url, &filter, page).await?.goods;
+    let sections = home::index_sections(&state.db, &state.categories, url, HOME_GOODS as u64).await?;
     render(&HomePart { banners, hot, new_goods, sections })
 }
 
@@ -168,7 +164,7 @@ async fn build_listing(
     query: QueryParams,
     category: Option<i32>,
 ) -> ApiResult<String> {
-    let index = CategoryIndex::load(&state.db).await?;
+    let index = state.categories.get(&state.db).await?;
     let (heading, trail, tree, base) = match category {
         Some(id) => {
             let current = index.get(id).ok_or(ApiError::NotFound)?;
@@ -203,8 +199,9 @@ async fn build_listing(
             if let Some(id) = category {
                 filter.top_category = Some(TopCategory::Id(id));
             }
-            let found = goods::list_goods(&state.db, &filter, PageRequest::from_query(&part.links.query)?).await?;
-            part.goods = render_goods(&state.db, url, &found.rows, Some(&index)).await?;
+            let found =
+                goods::list_goods(state.goods(), url, &filter, PageRequest::from_query(&part.links.query)?).await?;
+            part.goods = found.goods;
             part.count = found.count;
             part.page = found.window.number;
             part.pages = found.window.pages;
@@ -279,8 +276,10 @@ struct DetailPart {
 
 async fn build_detail(state: &AppState, url: &RequestUrl, id: i32) -> ApiResult<String> {
     let row = crate::db::entities::goods::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
-    let goods =
-        render_goods(&state.db, url, std::slice::from_ref(&row), None).await?.pop().ok_or(ApiError::NotFound)?;
+    let goods = render_goods(&state.db, url, std::slice::from_ref(&row), &state.categories)
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
     let description = ammonia::clean(&goods.goods_desc);
     render(&DetailPart { goods, description })
 }
@@ -307,11 +306,9 @@ pub async fn goods_page(
 ) -> Response {
     let Ok(id) = id.parse::<i32>() else { return view::failure(&state, &visitor, ApiError::NotFound) };
     let page = goods_view(&state, &visitor, &url, id, view::FormErrors::default()).await;
-    if page.status() == StatusCode::OK
-        && let Err(error) = state.goods_views.count(&state.db, id).await
-    {
-        // The page is shown all the same; only the counts of one batch are lost.
-        tracing::warn!(%error, "writing goods views");
+    if page.status() == StatusCode::OK {
+        state.goods_views.count(id);
+        state.goods_views.write_if_immediate(&state.db).await;
     }
     page
 }

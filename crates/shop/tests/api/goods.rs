@@ -350,11 +350,13 @@ async fn listing_issues_a_constant_number_of_statements() {
         body.assert_status(200);
         counts.push(app.statement_count() - before);
     }
-    // count, page, categories, images
-    assert_eq!(counts, [4, 4, 4, 4]);
+    // With no cache period: the catalogue (goods, images) and the category tree, read whole.
+    assert_eq!(counts, [3, 3, 3, 3]);
     let before = app.statement_count();
     app.get("/indexgoods/").await.assert_status(200);
-    assert_eq!(app.statement_count() - before, 5, "indexgoods");
+    // The tree, brands, ads, the first goods of each of the demo's three tabs, their images, and
+    // the tree again for rendering (no cache period): bounded by the tabs, not the goods.
+    assert_eq!(app.statement_count() - before, 8, "indexgoods");
 }
 
 #[tokio::test]
@@ -364,20 +366,22 @@ async fn catalogue_reads_are_cached_briefly() {
     let top = fx.category("文学类", 1, None, true).await;
     let id = fx.goods("a", top, 100).await;
     let first = app.get("/goods/?page_size=5").await;
+    assert_eq!(first.json()["count"], 1);
     let statements = app.statement_count();
-    let second = app.get("/goods/?page_size=5").await;
-    assert_eq!(app.statement_count(), statements, "served from the cache");
-    assert_eq!(second.body, first.body);
-    assert_eq!(second.header("content-type"), Some("application/json"));
+    // Kept from its second request on; the catalogue itself is held for the period too.
+    for _ in 0..2 {
+        let again = app.get("/goods/?page_size=5").await;
+        assert_eq!(again.body, first.body);
+        assert_eq!(again.header("content-type"), Some("application/json"));
+    }
+    assert_eq!(app.statement_count(), statements, "served from memory");
+    fx.goods("b", top, 200).await;
+    assert_eq!(app.get("/goods/?page_size=5").await.body, first.body, "at most a period old");
     // Another host gets its own copy (absolute URLs name the host).
     let other = app.send(axum::http::Method::GET, "/goods/?page_size=5", &[("host", "shop.example")]).await;
     assert!(other.text().contains("http://shop.example/media/"), "{}", other.text());
-    // Details are never cached: each view counts.
+    // Details count each view.
     assert_eq!(app.get(&format!("/goods/{id}/")).await.json()["click_num"], 1);
     assert_eq!(app.get(&format!("/goods/{id}/")).await.json()["click_num"], 2);
-    // Errors are not cached.
     app.get("/goods/?page=9").await.assert_status(404);
-    let before = app.statement_count();
-    app.get("/goods/?page=9").await.assert_status(404);
-    assert!(app.statement_count() > before);
 }

@@ -17,6 +17,7 @@ mod member;
 mod operations;
 mod payments;
 mod security;
+mod speed;
 mod storefront;
 mod support;
 mod trade;

@@ -626,6 +626,8 @@ const EVERY_SETTING: &[(&str, &str, &str)] = &[
     ("max_unpaid_units_per_user", "MXSHOP_MAX_UNPAID_UNITS_PER_USER", "40"),
     ("trusted_proxies", "MXSHOP_TRUSTED_PROXIES", r#"["10.0.0.2"]"#),
     ("catalog_cache_ms", "MXSHOP_CATALOG_CACHE_MS", "250"),
+    ("auth_cache_ms", "MXSHOP_AUTH_CACHE_MS", "750"),
+    ("index_goods_per_section", "MXSHOP_INDEX_GOODS_PER_SECTION", "7"),
     ("catalog_cache_bytes", "MXSHOP_CATALOG_CACHE_BYTES", "1048576"),
     ("header_read_timeout_secs", "MXSHOP_HEADER_READ_TIMEOUT_SECS", "5"),
     ("body_read_timeout_secs", "MXSHOP_BODY_READ_TIMEOUT_SECS", "9"),

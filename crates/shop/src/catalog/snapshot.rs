@@ -1,0 +1,320 @@
+//! The goods list's read model: every goods with its gallery, held in memory and read again in
+//! the background once it is older than the catalogue cache period, or ten times as long as
+//! reading it took (so that a large catalogue costs at most a tenth of a core to keep fresh).
+//!
+//! Filtering, searching, ordering, counting and rendering a list then cost no database round
+//! trip. Those were the list's cost when the response cache cannot help (every URL new): a
+//! `COUNT(*)` over thousands of rows, a sort of every match, three `LIKE`s per row per term, and
+//! a hand-off to the driver's thread for every row read. A list shows goods at most that old, as
+//! the cached pages do; carts, favourites and orders render their goods from it too. The cost is
+//! memory: about a kilobyte per goods (README, Performance). With a period of zero every use
+//! reads the catalogue.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::categories::CategoryIndex;
+use super::filters::{GoodsFilter, OrderField, OrderKey, TopCategory};
+use super::render::GoodsJson;
+use crate::db::entities::{goods, goods_image};
+use crate::http::pagination::{PageRequest, PageWindow};
+use crate::http::{ApiResult, RequestUrl};
+
+/// Rows per statement while reading: the driver holds a statement's rows all at once.
+const ROWS_PER_READ: u64 = 2000;
+
+/// A catalogue this much slower to read than the period is read this many times as rarely.
+const READ_COST_FACTOR: u32 = 10;
+
+pub struct Catalogue {
+    period: Duration,
+    current: Mutex<Option<Arc<Snapshot>>>,
+    /// Held while the catalogue is being read: one read at a time.
+    reading: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Catalogue {
+    /// `period` zero: every use reads the catalogue.
+    pub fn new(period: Duration) -> Self {
+        Self { period, current: Mutex::default(), reading: Arc::default() }
+    }
+
+    fn held(&self) -> Option<Arc<Snapshot>> {
+        self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    fn hold(&self, snapshot: Arc<Snapshot>) {
+        *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(snapshot);
+    }
+
+    /// The catalogue as last read. When that is stale, a read starts in the background and this
+    /// request is served the stale one; only the first request waits for a read.
+    pub async fn get(self: &Arc<Self>, db: &DatabaseConnection) -> Result<Arc<Snapshot>, DbErr> {
+        if self.period.is_zero() {
+            return Ok(Arc::new(Snapshot::read(db).await?));
+        }
+        if let Some(snapshot) = self.held() {
+            let due = self.period.max(snapshot.took * READ_COST_FACTOR);
+            if snapshot.read_at.elapsed() >= due
+                && let Ok(reading) = self.reading.clone().try_lock_owned()
+            {
+                let (catalogue, db) = (self.clone(), db.clone());
+                tokio::spawn(async move {
+                    match Snapshot::read(&db).await {
+                        Ok(fresh) => catalogue.hold(Arc::new(fresh)),
+                        Err(error) => tracing::warn!(%error, "reading the catalogue; the previous copy is served"),
+                    }
+                    drop(reading);
+                });
+            }
+            return Ok(snapshot);
+        }
+        let _reading = self.reading.lock().await;
+        if let Some(snapshot) = self.held() {
+            return Ok(snapshot);
+        }
+        let snapshot = Arc::new(Snapshot::read(db).await?);
+        self.hold(snapshot.clone());
+        Ok(snapshot)
+    }
+}
+
+/// What the list filters and orders by, packed (a list scans every goods).
+#[derive(Clone, Copy)]
+struct Keys {
+    shop_price_fen: i64,
+    add_time: i64,
+    id: i32,
+    category_id: i32,
+    sold_num: i32,
+    is_new: bool,
+    is_hot: bool,
+}
+
+impl Keys {
+    fn get(&self, field: OrderField) -> i64 {
+        match field {
+            OrderField::ShopPrice => self.shop_price_fen,
+            OrderField::SoldNum => i64::from(self.sold_num),
+            OrderField::AddTime => self.add_time,
+        }
+    }
+}
+
+const FIELDS: [OrderField; 3] = [OrderField::ShopPrice, OrderField::SoldNum, OrderField::AddTime];
+
+/// One goods as the list renders it.
+pub struct Entry {
+    pub model: goods::Model,
+    /// Gallery image names, by image id.
+    pub images: Vec<Option<String>>,
+}
+
+/// Every goods' name, brief and description lower-cased, one after the other: a search term is
+/// looked for once in the whole text (SIMD `memmem`), not once per goods and field.
+#[derive(Default)]
+struct SearchText {
+    text: String,
+    /// Where each goods' text starts, by position.
+    starts: Vec<usize>,
+}
+
+impl SearchText {
+    fn push(&mut self, goods: &goods::Model) {
+        self.starts.push(self.text.len());
+        // Terms hold neither NUL nor whitespace: no match spans two fields or two goods.
+        for field in [&goods.name, &goods.goods_brief, &goods.goods_desc] {
+            self.text.push_str(&field.to_lowercase());
+            self.text.push('\n');
+        }
+        self.text.push('\0');
+    }
+
+    /// Marks, by position, the goods whose text holds `term`.
+    fn mentioning(&self, term: &str) -> Vec<bool> {
+        if term.is_empty() {
+            return vec![true; self.starts.len()];
+        }
+        let mut found = vec![false; self.starts.len()];
+        for at in memchr::memmem::find_iter(self.text.as_bytes(), term.as_bytes()) {
+            found[self.starts.partition_point(|&start| start <= at) - 1] = true;
+        }
+        found
+    }
+}
+
+/// Every goods by ascending id: its keys packed apart from the rest, because a list scans the
+/// keys of every goods and only the page's entries.
+pub struct Snapshot {
+    keys: Vec<Keys>,
+    entries: Vec<Entry>,
+    search: SearchText,
+    /// Positions ordered by each field, ascending then descending, ties by id: a single-key
+    /// ordering walks one of these instead of sorting.
+    orders: Vec<Vec<u32>>,
+    read_at: Instant,
+    took: Duration,
+}
+
+fn slot(key: OrderKey) -> usize {
+    let field = FIELDS.iter().position(|field| *field == key.field).unwrap_or_default();
+    field * 2 + usize::from(key.descending)
+}
+
+/// One page of goods from the snapshot and the number matching.
+pub struct Found<'a> {
+    pub count: u64,
+    pub window: PageWindow,
+    pub goods: Vec<&'a Entry>,
+}
+
+impl Snapshot {
+    async fn read(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        let started = Instant::now();
+        let mut gallery: HashMap<i32, Vec<Option<String>>> = HashMap::new();
+        let mut after = i32::MIN;
+        loop {
+            let images = goods_image::Entity::find()
+                .filter(goods_image::Column::Id.gt(after))
+                .order_by_asc(goods_image::Column::Id)
+                .limit(ROWS_PER_READ)
+                .all(db)
+                .await?;
+            let Some(last) = images.last() else { break };
+            after = last.id;
+            let complete = images.len() < ROWS_PER_READ as usize;
+            for image in images {
+                gallery.entry(image.goods_id).or_default().push(image.image);
+            }
+            if complete {
+                break;
+            }
+        }
+        let (mut keys, mut entries, mut search) = (Vec::new(), Vec::new(), SearchText::default());
+        let mut after = i32::MIN;
+        loop {
+            let rows = goods::Entity::find()
+                .filter(goods::Column::Id.gt(after))
+                .order_by_asc(goods::Column::Id)
+                .limit(ROWS_PER_READ)
+                .all(db)
+                .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            let complete = rows.len() < ROWS_PER_READ as usize;
+            for model in rows {
+                keys.push(Keys {
+                    shop_price_fen: model.shop_price_fen,
+                    add_time: model.add_time.and_utc().timestamp(),
+                    id: model.id,
+                    category_id: model.category_id,
+                    sold_num: model.sold_num,
+                    is_new: model.is_new,
+                    is_hot: model.is_hot,
+                });
+                search.push(&model);
+                entries.push(Entry { images: gallery.remove(&model.id).unwrap_or_default(), model });
+            }
+            if complete {
+                break;
+            }
+        }
+        keys.shrink_to_fit();
+        entries.shrink_to_fit();
+        search.text.shrink_to_fit();
+        let mut orders = Vec::with_capacity(FIELDS.len() * 2);
+        for field in FIELDS {
+            // Stable sorts over positions in id order: ties stay by id.
+            let mut ascending: Vec<u32> = (0..keys.len() as u32).collect();
+            ascending.sort_by_key(|&at| keys[at as usize].get(field));
+            let mut descending: Vec<u32> = (0..keys.len() as u32).collect();
+            descending.sort_by_key(|&at| Reverse(keys[at as usize].get(field)));
+            orders.push(ascending);
+            orders.push(descending);
+        }
+        let took = started.elapsed();
+        tracing::debug!(goods = keys.len(), ?took, "catalogue read");
+        Ok(Self { keys, entries, search, orders, read_at: Instant::now(), took })
+    }
+
+    /// The goods with this id.
+    pub fn get(&self, id: i32) -> Option<&Entry> {
+        self.keys.binary_search_by_key(&id, |keys| keys.id).ok().map(|at| &self.entries[at])
+    }
+
+    /// Filters → search → ordering → pagination, as DRF runs them.
+    pub fn list(&self, filter: &GoodsFilter, categories: &CategoryIndex, page: PageRequest) -> ApiResult<Found<'_>> {
+        let subtree = match filter.top_category {
+            Some(TopCategory::Id(id)) => {
+                let mut ids = categories.subtree_ids(id);
+                ids.sort_unstable();
+                Some(ids)
+            }
+            Some(TopCategory::MatchesNothing) => Some(Vec::new()),
+            None => None,
+        };
+        // One pass over the text per term; every term must occur.
+        let mut mentioned: Option<Vec<bool>> = None;
+        for term in &filter.search_terms {
+            let found = self.search.mentioning(term);
+            mentioned = Some(match mentioned {
+                Some(all) => all.iter().zip(found).map(|(a, b)| *a && b).collect(),
+                None => found,
+            });
+        }
+        let matches = |at: u32| {
+            let at = at as usize;
+            let goods = &self.keys[at];
+            filter.price_min_fen.is_none_or(|min| goods.shop_price_fen >= min)
+                && filter.price_max_fen.is_none_or(|max| goods.shop_price_fen <= max)
+                && subtree.as_ref().is_none_or(|ids| ids.binary_search(&goods.category_id).is_ok())
+                && filter.is_new.is_none_or(|is_new| goods.is_new == is_new)
+                && filter.is_hot.is_none_or(|is_hot| goods.is_hot == is_hot)
+                && filter.name.as_ref().is_none_or(|name| self.entries[at].model.name == *name)
+                && mentioned.as_ref().is_none_or(|mentioned| mentioned[at])
+        };
+        let every = 0..self.keys.len() as u32;
+        let positions: Vec<u32> = match filter.ordering.as_slice() {
+            [] => every.filter(|&at| matches(at)).collect(),
+            [key] => self.orders[slot(*key)].iter().copied().filter(|&at| matches(at)).collect(),
+            keys => {
+                let mut found: Vec<u32> = every.filter(|&at| matches(at)).collect();
+                found.sort_by(|&a, &b| {
+                    let (a, b) = (&self.keys[a as usize], &self.keys[b as usize]);
+                    keys.iter()
+                        .map(|key| {
+                            let order = a.get(key.field).cmp(&b.get(key.field));
+                            if key.descending { order.reverse() } else { order }
+                        })
+                        .find(|order| order.is_ne())
+                        .unwrap_or(Ordering::Equal)
+                });
+                found
+            }
+        };
+        let count = positions.len() as u64;
+        let window = page.resolve(count)?;
+        let start = usize::try_from(window.offset()).unwrap_or(usize::MAX).min(positions.len());
+        let end = start.saturating_add(window.size as usize).min(positions.len());
+        let goods = positions[start..end].iter().map(|&at| &self.entries[at as usize]).collect();
+        Ok(Found { count, window, goods })
+    }
+
+    /// Renders goods of this snapshot; a category the tree lacks means a broken database.
+    pub fn render(&self, goods: &[&Entry], categories: &CategoryIndex, url: &RequestUrl) -> ApiResult<Vec<GoodsJson>> {
+        goods
+            .iter()
+            .map(|entry| {
+                let goods = &entry.model;
+                let category = categories.flat(goods.category_id).ok_or_else(|| {
+                    DbErr::RecordNotFound(format!("category {} of goods {}", goods.category_id, goods.id))
+                })?;
+                Ok(GoodsJson::new(goods, category, &entry.images, url))
+            })
+            .collect()
+    }
+}

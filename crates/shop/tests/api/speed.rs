@@ -1,0 +1,149 @@
+//! What the speed work relies on: views counted in memory and written in batches (and at
+//! shutdown), the authenticated user read once per period, the catalogue held in memory and
+//! read again within a period, and the bounded home sections. Figures are measured by
+//! `bench/load.py`, never asserted here; statement counts are.
+
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use sea_orm::EntityTrait;
+use serde_json::Value;
+use shop::db::entities::goods;
+
+use crate::binary::Start;
+use crate::support::TestApp;
+
+async fn clicks(db: &sea_orm::DatabaseConnection, id: i32) -> i32 {
+    goods::Entity::find_by_id(id).one(db).await.unwrap().unwrap().click_num
+}
+
+#[tokio::test]
+async fn repeated_views_within_a_period_run_no_statement_and_answer_the_live_count() {
+    let app = TestApp::with_config(|config| config.catalog_cache_ms = 60_000).await;
+    let fx = app.fixture();
+    let top = fx.category("文学类", 1, None, true).await;
+    let id = fx.goods("a", top, 100).await;
+    assert_eq!(app.get(&format!("/goods/{id}/")).await.json()["click_num"], 1);
+    let before = app.statement_count();
+    for expected in 2..=6 {
+        let view = app.get(&format!("/goods/{id}/")).await;
+        view.assert_status(200);
+        assert_eq!(view.header("content-type"), Some("application/json"));
+        assert_eq!(view.json()["click_num"], expected, "each view answers the count with itself");
+    }
+    assert_eq!(app.statement_count(), before, "views within a period are counted in memory");
+    assert_eq!(clicks(&app.db, id).await, 0, "not written before the period's batch");
+    app.get("/goods/999999/").await.assert_status(404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_are_written_every_period_and_at_shutdown() {
+    let mut shop = Start::new().env("MXSHOP_CATALOG_CACHE_MS", "300").run().await;
+    let db = shop.db().await;
+    let http = shop.client_from("127.0.0.1");
+    let start = clicks(&db, 1).await;
+    let mut answered = Vec::new();
+    for _ in 0..10 {
+        let view: Value = http.get(shop.url("/goods/1/")).send().await.unwrap().json().await.unwrap();
+        answered.push(view["click_num"].as_i64().unwrap());
+    }
+    let expected: Vec<i64> = (1..=10).map(|n| i64::from(start) + n).collect();
+    assert_eq!(answered, expected);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while clicks(&db, 1).await != start + 10 {
+        assert!(Instant::now() < deadline, "the views were not written within a few periods");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shop.stop();
+
+    // A period longer than the test: only the shutdown writes them. The storefront's goods
+    // page counts in the same batches.
+    let mut shop = Start::new().env("MXSHOP_CATALOG_CACHE_MS", "600000").env("RUST_LOG", "warn,shop=info").run().await;
+    let db = shop.db().await;
+    let http = shop.client_from("127.0.0.1");
+    let start = clicks(&db, 2).await;
+    for page in ["/goods/2/", "/shop/goods/2/"].iter().cycle().take(7) {
+        assert_eq!(http.get(shop.url(page)).send().await.unwrap().status(), 200);
+    }
+    assert_eq!(http.get(shop.url("/shop/goods/999999/")).send().await.unwrap().status(), 404);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(clicks(&db, 2).await, start, "held in memory within the period");
+    shop.signal("TERM");
+    assert_eq!(shop.wait_exit(Duration::from_secs(20)).code(), Some(0));
+    assert_eq!(clicks(&db, 2).await, start + 7, "the shutdown writes the views held");
+    assert!(shop.log_lines().iter().any(|line| line.contains("goods views written")), "{:#?}", shop.log_lines());
+}
+
+#[tokio::test]
+async fn an_authenticated_request_reads_the_user_once_per_period() {
+    let app = TestApp::new().await;
+    let token = app.register("13800138000", "pw123456").await;
+    let statements = || async {
+        let before = app.statement_count();
+        app.json(Method::GET, "/users/", &Value::Null, Some(&token)).await.assert_status(200);
+        app.statement_count() - before
+    };
+    // The registration kept nothing: the first request reads the user.
+    assert_eq!(statements().await, 1);
+    assert_eq!(statements().await, 0, "the user read a moment ago is trusted");
+    // A profile change on this instance is seen at once.
+    let patched = app.json(Method::PATCH, "/users/1/", &serde_json::json!({"email": "a@b.cn"}), Some(&token)).await;
+    patched.assert_status(200);
+    let profile = app.json(Method::GET, "/users/", &Value::Null, Some(&token)).await;
+    assert_eq!(profile.json()["email"], "a@b.cn");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_changed_elsewhere_revokes_tokens_here_within_auth_cache_ms() {
+    let shop = Start::new().env("MXSHOP_AUTH_CACHE_MS", "400").run().await;
+    let token = shop.user("alice", "13800138000", "pw-alice-1").await;
+    let http = shop.client_from("127.0.0.1");
+    let profile =
+        || async { http.get(shop.url("/users/")).bearer_auth(&token).send().await.unwrap().status().as_u16() };
+    assert_eq!(profile().await, 200);
+    // Another process (as another instance would) changes the password.
+    shop.cli(&["user", "set-password", "alice"], "pw-alice-2\n");
+    let changed = Instant::now();
+    while profile().await == 200 {
+        assert!(changed.elapsed() < Duration::from_millis(1500), "the old token still works after auth_cache_ms");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(profile().await, 401, "and stays refused");
+}
+
+#[tokio::test]
+async fn catalogue_changes_reach_the_lists_within_a_period() {
+    let app = TestApp::with_config(|config| config.catalog_cache_ms = 200).await;
+    let fx = app.fixture();
+    let top = fx.category("文学类", 1, None, true).await;
+    fx.goods("a", top, 100).await;
+    // A new query each time: the response cache keeps nothing a first request asks for.
+    let app = &app;
+    let count = |n: u32| async move { app.get(&format!("/goods/?pricemin=0.0{n}")).await.json()["count"].clone() };
+    assert_eq!(count(1).await, 1);
+    let added = fx.goods("b", top, 200).await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut n = 2;
+    while count(n).await != 2 {
+        assert!(Instant::now() < deadline, "goods {added} not listed within a few periods");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        n += 1;
+    }
+}
+
+#[tokio::test]
+async fn home_sections_embed_at_most_the_configured_goods() {
+    let app = TestApp::with_config(|config| config.index_goods_per_section = 2).await;
+    let seeded = shop::demo::seed_if_empty(&app.db, &app.config.media_dir()).await.unwrap();
+    assert!(seeded);
+    let sections = app.get("/indexgoods/").await.json();
+    let sections = sections.as_array().unwrap();
+    assert!(!sections.is_empty());
+    for section in sections {
+        let goods = section["goods"].as_array().unwrap();
+        assert!(goods.len() <= 2, "{}: {} goods", section["name"], goods.len());
+        let ids: Vec<i64> = goods.iter().map(|g| g["id"].as_i64().unwrap()).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "the first goods by id: {ids:?}");
+    }
+    assert!(sections.iter().any(|section| section["goods"].as_array().unwrap().len() == 2));
+}
