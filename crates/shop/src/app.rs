@@ -90,7 +90,11 @@ impl AppState {
         );
         let goods_views = GoodsViews::new(Duration::from_millis(config.catalog_cache_ms));
         // A copy lives one period at most: a quarter of the catalogue cache's budget is plenty.
-        let goods_details = GoodsDetails::new(config.own_hosts(), config.catalog_cache_bytes / 4);
+        let goods_details = GoodsDetails::new(
+            config.own_hosts(),
+            config.catalog_cache_bytes / 4,
+            Duration::from_millis(config.catalog_cache_ms),
+        );
         let users = UserCache::new(Duration::from_millis(config.auth_cache_ms));
         let categories = CategoryCache::new(Duration::from_millis(config.catalog_cache_ms));
         let catalogue = Catalogue::new(Duration::from_millis(config.catalog_cache_ms));

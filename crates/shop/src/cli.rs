@@ -322,7 +322,10 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         jobs_stopped,
     );
     let (views, views_db) = (state.goods_views.clone(), state.db.clone());
-    let views_writer = crate::catalog::views::spawn_writer(views_db.clone(), views.clone(), stop_jobs.subscribe());
+    // Stopped after the drain: requests served meanwhile still count views, and their copies of
+    // goods details still expire.
+    let (stop_views, views_stopped) = tokio::sync::watch::channel(false);
+    let views_writer = crate::catalog::views::spawn_writer(views_db.clone(), views.clone(), views_stopped);
     let readiness = state.readiness.clone();
     let server = Server::with_listener(listener, state);
     let base = format!("http://{}", config.listen);
@@ -366,6 +369,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         );
     }
     // Drained: no request counts a view any more.
+    let _ = stop_views.send(true);
     let last_views = async {
         let _ = views_writer.await;
         views.write(&views_db).await

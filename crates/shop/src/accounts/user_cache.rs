@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::db::entities::user;
@@ -17,6 +18,16 @@ const MAX_USERS: usize = 100_000;
 pub struct UserCache {
     ttl: Duration,
     users: Mutex<HashMap<i32, Held>>,
+    /// Moves on at every `forget`: a copy read while it moved may predate the change, and is
+    /// not kept.
+    forgotten: AtomicU64,
+}
+
+/// Taken before reading a user from the database; `keep` takes it back.
+#[derive(Clone, Copy)]
+pub struct ReadStart {
+    forgotten: u64,
+    at: Instant,
 }
 
 struct Held {
@@ -29,7 +40,7 @@ struct Held {
 impl UserCache {
     /// `ttl` zero: every request reads the user.
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, users: Mutex::default() }
+        Self { ttl, users: Mutex::default(), forgotten: AtomicU64::new(0) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Held>> {
@@ -44,24 +55,36 @@ impl UserCache {
         (held.read_at.elapsed() < self.ttl && held.version == version).then(|| held.user.clone())
     }
 
-    /// Keeps an active user just read, with its password version.
-    pub fn keep(&self, user: &user::Model, version: &str) {
+    /// Call before reading the user from the database.
+    pub fn read_start(&self) -> ReadStart {
+        ReadStart { forgotten: self.forgotten.load(Ordering::SeqCst), at: Instant::now() }
+    }
+
+    /// Keeps an active user read since `start`, with its password version, unless a user was
+    /// forgotten meanwhile (the read may hold what the change replaced). Its age counts from
+    /// the start of the read.
+    pub fn keep(&self, start: ReadStart, user: &user::Model, version: &str) {
         if self.ttl.is_zero() || !user.is_active {
             return;
         }
         let mut users = self.lock();
+        if self.forgotten.load(Ordering::SeqCst) != start.forgotten {
+            return;
+        }
         if users.len() >= MAX_USERS {
             users.retain(|_, held| held.read_at.elapsed() < self.ttl);
             if users.len() >= MAX_USERS {
                 users.clear();
             }
         }
-        users.insert(user.id, Held { user: user.clone(), version: version.to_owned(), read_at: Instant::now() });
+        users.insert(user.id, Held { user: user.clone(), version: version.to_owned(), read_at: start.at });
     }
 
     /// After a change to the user: the next request reads it again.
     pub fn forget(&self, id: i32) {
-        self.lock().remove(&id);
+        let mut users = self.lock();
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
+        users.remove(&id);
     }
 }
 
@@ -90,20 +113,32 @@ mod tests {
     #[test]
     fn a_copy_serves_only_its_own_version_and_only_until_forgotten() {
         let cache = UserCache::new(Duration::from_secs(60));
-        cache.keep(&user(1), "v1");
+        cache.keep(cache.read_start(), &user(1), "v1");
         assert!(cache.get(1, "v1").is_some());
         assert!(cache.get(1, "v0").is_none(), "a token of another password version reads the user again");
         cache.forget(1);
         assert!(cache.get(1, "v1").is_none());
         let inactive = user::Model { is_active: false, ..user(2) };
-        cache.keep(&inactive, "v1");
+        cache.keep(cache.read_start(), &inactive, "v1");
         assert!(cache.get(2, "v1").is_none(), "inactive users are not kept");
+    }
+
+    #[test]
+    fn a_read_that_overlaps_a_change_is_not_kept() {
+        let cache = UserCache::new(Duration::from_secs(60));
+        let start = cache.read_start();
+        // The password changes (and the user is forgotten) while the old row is being read.
+        cache.forget(1);
+        cache.keep(start, &user(1), "old-version");
+        assert!(cache.get(1, "old-version").is_none(), "the revoked version must not be trusted");
+        cache.keep(cache.read_start(), &user(1), "new-version");
+        assert!(cache.get(1, "new-version").is_some());
     }
 
     #[test]
     fn copies_expire() {
         let cache = UserCache::new(Duration::from_millis(1));
-        cache.keep(&user(1), "v1");
+        cache.keep(cache.read_start(), &user(1), "v1");
         std::thread::sleep(Duration::from_millis(5));
         assert!(cache.get(1, "v1").is_none());
     }

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -25,6 +26,7 @@ const KEY_LENGTH: usize = b"\"click_num\":".len();
 
 /// One goods as JSON, without its click count.
 struct Detail {
+    read_at: Instant,
     /// Up to and including `"click_num":`.
     head: Vec<u8>,
     click_num: i32,
@@ -59,13 +61,15 @@ struct Entries {
 pub struct GoodsDetails {
     hosts: Vec<String>,
     budget: usize,
+    /// A copy is dropped after this too (no batch is written while views fail to write).
+    ttl: Duration,
     entries: Mutex<Entries>,
 }
 
 impl GoodsDetails {
-    /// `hosts`: the shop's own host names; `budget`: most bytes held.
-    pub fn new(hosts: Vec<String>, budget: usize) -> Self {
-        Self { hosts, budget, entries: Mutex::default() }
+    /// `hosts`: the shop's own host names; `budget`: most bytes held; `ttl`: the period.
+    pub fn new(hosts: Vec<String>, budget: usize, ttl: Duration) -> Self {
+        Self { hosts, budget, ttl, entries: Mutex::default() }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -78,7 +82,7 @@ impl GoodsDetails {
             *entries = Entries { generation, ..Entries::default() };
             return None;
         }
-        entries.map.get(key).cloned()
+        entries.map.get(key).filter(|detail| detail.read_at.elapsed() < self.ttl).cloned()
     }
 
     fn keep(&self, key: (String, i32), generation: u64, detail: Arc<Detail>) {
@@ -99,8 +103,9 @@ impl GoodsDetails {
 pub async fn view(state: &AppState, url: &RequestUrl, id: i32) -> ApiResult<Response> {
     let (db, details, views) = (&state.db, &state.goods_details, &state.goods_views);
     let host = url.host();
-    let cacheable = details.hosts.iter().any(|known| known.eq_ignore_ascii_case(host));
-    let key = (host.to_ascii_lowercase(), id);
+    // Spelled as the shop spells it: the copy's image URLs name the host as this request does.
+    let cacheable = details.hosts.iter().any(|known| known == host);
+    let key = (host.to_owned(), id);
     let (detail, unwritten) = {
         let _no_batch = views.hold_batches().await;
         let generation = views.generation();
@@ -132,7 +137,12 @@ async fn read(db: &DatabaseConnection, categories: &CategoryCache, url: &Request
         .windows(PLACEHOLDER.len())
         .position(|window| window == PLACEHOLDER)
         .ok_or_else(|| anyhow::anyhow!("goods {id}: JSON without click_num"))?;
-    Ok(Detail { head: body[..at + KEY_LENGTH].to_vec(), click_num, tail: body[at + PLACEHOLDER.len()..].to_vec() })
+    Ok(Detail {
+        read_at: Instant::now(),
+        head: body[..at + KEY_LENGTH].to_vec(),
+        click_num,
+        tail: body[at + PLACEHOLDER.len()..].to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -141,15 +151,20 @@ mod tests {
 
     #[test]
     fn the_count_is_written_between_head_and_tail() {
-        let detail = Detail { head: b"{\"id\":1,\"click_num\":".to_vec(), click_num: 41, tail: b",\"x\":2}".to_vec() };
+        let detail = Detail {
+            read_at: Instant::now(),
+            head: b"{\"id\":1,\"click_num\":".to_vec(),
+            click_num: 41,
+            tail: b",\"x\":2}".to_vec(),
+        };
         assert_eq!(detail.render(1), b"{\"id\":1,\"click_num\":42,\"x\":2}");
     }
 
     #[test]
     fn copies_of_an_older_generation_are_dropped() {
-        let details = GoodsDetails::new(Vec::new(), 1 << 20);
+        let details = GoodsDetails::new(Vec::new(), 1 << 20, Duration::from_secs(60));
         let key = ("shop".to_owned(), 1);
-        let detail = Arc::new(Detail { head: Vec::new(), click_num: 1, tail: Vec::new() });
+        let detail = Arc::new(Detail { read_at: Instant::now(), head: Vec::new(), click_num: 1, tail: Vec::new() });
         details.keep(key.clone(), 2, detail);
         assert!(details.get(&key, 2).is_some());
         assert!(details.get(&key, 4).is_none(), "a batch was written since");

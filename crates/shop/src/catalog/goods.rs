@@ -50,8 +50,8 @@ pub async fn list_goods(
     Ok(GoodsPage { count: found.count, window: found.window, goods })
 }
 
-/// The goods with these ids, rendered, by id (for carts, favourites and order lines): from the
-/// catalogue in memory, and from the database those it does not hold yet.
+/// The goods with these ids, rendered, by id (for favourites): from the catalogue in memory (at
+/// most a period old), and from the database those it does not hold yet.
 pub async fn render_goods_by_id(
     source: GoodsSource<'_>,
     url: &RequestUrl,
@@ -63,10 +63,23 @@ pub async fn render_goods_by_id(
     let tree = source.categories.covering(source.db, entries.iter().map(|entry| entry.model.category_id)).await?;
     let mut by_id: HashMap<i32, GoodsJson> = held.into_iter().zip(snapshot.render(&entries, &tree, url)?).collect();
     if !missing.is_empty() {
-        let rows = goods::Entity::find().filter(goods::Column::Id.is_in(missing)).all(source.db).await?;
-        by_id.extend(rows.iter().map(|row| row.id).zip(render_goods(source.db, url, &rows, source.categories).await?));
+        by_id.extend(read_goods_by_id(source.db, source.categories, url, missing).await?);
     }
     Ok(by_id)
+}
+
+/// The goods with these ids read from the database now, rendered, by id: for the cart and order
+/// lines, whose prices and stock must be current (the cart's total is sent back with the order).
+pub async fn read_goods_by_id(
+    db: &DatabaseConnection,
+    categories: &CategoryCache,
+    url: &RequestUrl,
+    ids: impl IntoIterator<Item = i32>,
+) -> Result<HashMap<i32, GoodsJson>, DbErr> {
+    let rows =
+        goods::Entity::find().filter(goods::Column::Id.is_in(ids.into_iter().collect::<Vec<_>>())).all(db).await?;
+    let rendered = render_goods(db, url, &rows, categories).await?;
+    Ok(rows.iter().map(|row| row.id).zip(rendered).collect())
 }
 
 /// Renders goods with their flat category (from the tree held in memory) and gallery: one

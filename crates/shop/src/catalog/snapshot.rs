@@ -12,6 +12,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,17 +31,24 @@ const ROWS_PER_READ: u64 = 2000;
 /// A catalogue this much slower to read than the period is read this many times as rarely.
 const READ_COST_FACTOR: u32 = 10;
 
+/// A copy this many refresh intervals old (the background reads kept failing) is not served:
+/// requests wait for a fresh read instead.
+const STALE_LIMIT: u32 = 30;
+
 pub struct Catalogue {
     period: Duration,
     current: Mutex<Option<Arc<Snapshot>>>,
-    /// Held while the catalogue is being read: one read at a time.
+    /// Held while the catalogue is being read: one read at a time, however many requests.
     reading: Arc<tokio::sync::Mutex<()>>,
+    /// Reads started so far; each snapshot carries the number of its own.
+    started: AtomicU64,
 }
 
 impl Catalogue {
-    /// `period` zero: every use reads the catalogue.
+    /// `period` zero: every list is served from a read that started after it arrived (requests
+    /// arriving during a read share the next one, so the database sees one read at a time).
     pub fn new(period: Duration) -> Self {
-        Self { period, current: Mutex::default(), reading: Arc::default() }
+        Self { period, current: Mutex::default(), reading: Arc::default(), started: AtomicU64::new(0) }
     }
 
     fn held(&self) -> Option<Arc<Snapshot>> {
@@ -52,32 +60,43 @@ impl Catalogue {
     }
 
     /// The catalogue as last read. When that is stale, a read starts in the background and this
-    /// request is served the stale one; only the first request waits for a read.
+    /// request is served the stale one; the first request, and any when the copy is far too old
+    /// (reads failing), wait for a read.
     pub async fn get(self: &Arc<Self>, db: &DatabaseConnection) -> Result<Arc<Snapshot>, DbErr> {
-        if self.period.is_zero() {
-            return Ok(Arc::new(Snapshot::read(db).await?));
+        let arrived = self.started.load(AtomicOrdering::SeqCst);
+        let Some(snapshot) = self.held().filter(|_| !self.period.is_zero()) else {
+            return self.read_after(db, arrived).await;
+        };
+        let due = self.period.max(snapshot.took * READ_COST_FACTOR);
+        let age = snapshot.read_at.elapsed();
+        if age >= due * STALE_LIMIT {
+            return self.read_after(db, arrived).await;
         }
-        if let Some(snapshot) = self.held() {
-            let due = self.period.max(snapshot.took * READ_COST_FACTOR);
-            if snapshot.read_at.elapsed() >= due
-                && let Ok(reading) = self.reading.clone().try_lock_owned()
-            {
-                let (catalogue, db) = (self.clone(), db.clone());
-                tokio::spawn(async move {
-                    match Snapshot::read(&db).await {
-                        Ok(fresh) => catalogue.hold(Arc::new(fresh)),
-                        Err(error) => tracing::warn!(%error, "reading the catalogue; the previous copy is served"),
-                    }
-                    drop(reading);
-                });
-            }
-            return Ok(snapshot);
+        if age >= due
+            && let Ok(reading) = self.reading.clone().try_lock_owned()
+        {
+            let (catalogue, db) = (self.clone(), db.clone());
+            tokio::spawn(async move {
+                let sequence = catalogue.started.fetch_add(1, AtomicOrdering::SeqCst) + 1;
+                match Snapshot::read(&db, sequence).await {
+                    Ok(fresh) => catalogue.hold(Arc::new(fresh)),
+                    Err(error) => tracing::warn!(%error, "reading the catalogue; the previous copy is served"),
+                }
+                drop(reading);
+            });
         }
+        Ok(snapshot)
+    }
+
+    /// A snapshot whose read started after `arrived` reads had: the one another request just
+    /// made, or one read now.
+    async fn read_after(&self, db: &DatabaseConnection, arrived: u64) -> Result<Arc<Snapshot>, DbErr> {
         let _reading = self.reading.lock().await;
-        if let Some(snapshot) = self.held() {
+        if let Some(snapshot) = self.held().filter(|snapshot| snapshot.sequence > arrived) {
             return Ok(snapshot);
         }
-        let snapshot = Arc::new(Snapshot::read(db).await?);
+        let sequence = self.started.fetch_add(1, AtomicOrdering::SeqCst) + 1;
+        let snapshot = Arc::new(Snapshot::read(db, sequence).await?);
         self.hold(snapshot.clone());
         Ok(snapshot)
     }
@@ -136,12 +155,22 @@ impl SearchText {
 
     /// Marks, by position, the goods whose text holds `term`.
     fn mentioning(&self, term: &str) -> Vec<bool> {
-        if term.is_empty() {
-            return vec![true; self.starts.len()];
-        }
         let mut found = vec![false; self.starts.len()];
-        for at in memchr::memmem::find_iter(self.text.as_bytes(), term.as_bytes()) {
-            found[self.starts.partition_point(|&start| start <= at) - 1] = true;
+        if term.is_empty() {
+            found.fill(true);
+            return found;
+        }
+        let finder = memchr::memmem::Finder::new(term.as_bytes());
+        let text = self.text.as_bytes();
+        let mut from = 0;
+        while let Some(at) = finder.find(&text[from..]).map(|at| from + at) {
+            let goods = self.starts.partition_point(|&start| start <= at) - 1;
+            found[goods] = true;
+            // One hit per goods is enough: go on from the next goods' text.
+            match self.starts.get(goods + 1) {
+                Some(&next) => from = next,
+                None => break,
+            }
         }
         found
     }
@@ -156,8 +185,10 @@ pub struct Snapshot {
     /// Positions ordered by each field, ascending then descending, ties by id: a single-key
     /// ordering walks one of these instead of sorting.
     orders: Vec<Vec<u32>>,
+    /// When its read started, how long it took, and which read it was.
     read_at: Instant,
     took: Duration,
+    sequence: u64,
 }
 
 fn slot(key: OrderKey) -> usize {
@@ -173,7 +204,7 @@ pub struct Found<'a> {
 }
 
 impl Snapshot {
-    async fn read(db: &DatabaseConnection) -> Result<Self, DbErr> {
+    async fn read(db: &DatabaseConnection, sequence: u64) -> Result<Self, DbErr> {
         let started = Instant::now();
         let mut gallery: HashMap<i32, Vec<Option<String>>> = HashMap::new();
         let mut after = i32::MIN;
@@ -238,7 +269,7 @@ impl Snapshot {
         }
         let took = started.elapsed();
         tracing::debug!(goods = keys.len(), ?took, "catalogue read");
-        Ok(Self { keys, entries, search, orders, read_at: Instant::now(), took })
+        Ok(Self { keys, entries, search, orders, read_at: started, took, sequence })
     }
 
     /// The goods with this id.
@@ -248,11 +279,18 @@ impl Snapshot {
 
     /// Filters → search → ordering → pagination, as DRF runs them.
     pub fn list(&self, filter: &GoodsFilter, categories: &CategoryIndex, page: PageRequest) -> ApiResult<Found<'_>> {
-        let subtree = match filter.top_category {
+        // The subtree as a table by category id (ids are small and dense).
+        let subtree: Option<Vec<bool>> = match filter.top_category {
             Some(TopCategory::Id(id)) => {
-                let mut ids = categories.subtree_ids(id);
-                ids.sort_unstable();
-                Some(ids)
+                let ids = categories.subtree_ids(id);
+                let size = ids.iter().filter_map(|&id| usize::try_from(id).ok()).max().map_or(0, |max| max + 1);
+                let mut table = vec![false; size];
+                for id in ids {
+                    if let Ok(at) = usize::try_from(id) {
+                        table[at] = true;
+                    }
+                }
+                Some(table)
             }
             Some(TopCategory::MatchesNothing) => Some(Vec::new()),
             None => None,
@@ -266,23 +304,36 @@ impl Snapshot {
                 None => found,
             });
         }
-        let matches = |at: u32| {
-            let at = at as usize;
-            let goods = &self.keys[at];
+        let matches = |at: usize, goods: &Keys| {
             filter.price_min_fen.is_none_or(|min| goods.shop_price_fen >= min)
                 && filter.price_max_fen.is_none_or(|max| goods.shop_price_fen <= max)
-                && subtree.as_ref().is_none_or(|ids| ids.binary_search(&goods.category_id).is_ok())
+                && subtree.as_ref().is_none_or(|table| {
+                    usize::try_from(goods.category_id).ok().and_then(|id| table.get(id).copied()).unwrap_or(false)
+                })
                 && filter.is_new.is_none_or(|is_new| goods.is_new == is_new)
                 && filter.is_hot.is_none_or(|is_hot| goods.is_hot == is_hot)
                 && filter.name.as_ref().is_none_or(|name| self.entries[at].model.name == *name)
                 && mentioned.as_ref().is_none_or(|mentioned| mentioned[at])
         };
-        let every = 0..self.keys.len() as u32;
-        let positions: Vec<u32> = match filter.ordering.as_slice() {
-            [] => every.filter(|&at| matches(at)).collect(),
-            [key] => self.orders[slot(*key)].iter().copied().filter(|&at| matches(at)).collect(),
+        // One pass in storage order marks the matches and counts them; then the ordering is
+        // walked only as far as the page, testing the marks (a few kilobytes: cache-resident).
+        let mut marked = vec![0u64; self.keys.len().div_ceil(64)];
+        let mut count = 0u64;
+        for (at, goods) in self.keys.iter().enumerate() {
+            if matches(at, goods) {
+                marked[at / 64] |= 1 << (at % 64);
+                count += 1;
+            }
+        }
+        let is_marked = |at: &u32| marked[*at as usize / 64] & (1 << (*at % 64)) != 0;
+        let window = page.resolve(count)?;
+        let skip = usize::try_from(window.offset()).unwrap_or(usize::MAX);
+        let take = usize::try_from(window.size).unwrap_or(usize::MAX);
+        let page: Vec<u32> = match filter.ordering.as_slice() {
+            [] => (0..self.keys.len() as u32).filter(is_marked).skip(skip).take(take).collect(),
+            [key] => self.orders[slot(*key)].iter().copied().filter(is_marked).skip(skip).take(take).collect(),
             keys => {
-                let mut found: Vec<u32> = every.filter(|&at| matches(at)).collect();
+                let mut found: Vec<u32> = (0..self.keys.len() as u32).filter(is_marked).collect();
                 found.sort_by(|&a, &b| {
                     let (a, b) = (&self.keys[a as usize], &self.keys[b as usize]);
                     keys.iter()
@@ -293,14 +344,10 @@ impl Snapshot {
                         .find(|order| order.is_ne())
                         .unwrap_or(Ordering::Equal)
                 });
-                found
+                found.into_iter().skip(skip).take(take).collect()
             }
         };
-        let count = positions.len() as u64;
-        let window = page.resolve(count)?;
-        let start = usize::try_from(window.offset()).unwrap_or(usize::MAX).min(positions.len());
-        let end = start.saturating_add(window.size as usize).min(positions.len());
-        let goods = positions[start..end].iter().map(|&at| &self.entries[at as usize]).collect();
+        let goods = page.iter().map(|&at| &self.entries[at as usize]).collect();
         Ok(Found { count, window, goods })
     }
 

@@ -54,6 +54,7 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<user::Model
     if let Some(user) = state.users.get(claims.user_id, &claims.pwv) {
         return Ok(user);
     }
+    let read = state.users.read_start();
     let user = user::Entity::find_by_id(claims.user_id)
         .one(&state.db)
         .await?
@@ -62,7 +63,7 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<user::Model
         return Err(ApiError::Unauthorized(messages::INACTIVE));
     }
     let version = state.keys.password_version(&user.password, user.session_epoch);
-    state.users.keep(&user, &version);
+    state.users.keep(read, &user, &version);
     if claims.pwv != version {
         return Err(ApiError::Unauthorized(tokens::TokenError::Revoked.message()));
     }

@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, Q
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::catalog::goods::render_goods_by_id;
+use crate::catalog::goods::read_goods_by_id;
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
 use crate::db::{self, entities::goods, entities::shopping_cart};
@@ -87,7 +87,7 @@ pub async fn list_cart(
         .order_by_asc(shopping_cart::Column::Id)
         .all(&state.db)
         .await?;
-    let mut by_id = render_goods_by_id(state.goods(), &url, lines.iter().map(|l| l.goods_id)).await?;
+    let mut by_id = read_goods_by_id(&state.db, &state.categories, &url, lines.iter().map(|l| l.goods_id)).await?;
     Ok(Json(
         lines.iter().filter_map(|l| Some(CartLineJson { goods: by_id.remove(&l.goods_id)?, nums: l.nums })).collect(),
     ))

@@ -21,7 +21,7 @@ use super::render::{OrderDetailJson, OrderGoodsJson, OrderJson};
 use super::status::{PayEvent, PayStatus};
 use super::stock;
 use crate::app::AppState;
-use crate::catalog::goods::render_goods_by_id;
+use crate::catalog::goods::read_goods_by_id;
 use crate::clock::now_utc;
 use crate::config::Config;
 use crate::db::entities::{goods, order_goods, order_info, shopping_cart};
@@ -398,7 +398,7 @@ pub async fn get_order(
         .order_by_asc(order_goods::Column::Id)
         .all(&state.db)
         .await?;
-    let by_id = render_goods_by_id(state.goods(), &url, lines.iter().map(|l| l.goods_id)).await?;
+    let by_id = read_goods_by_id(&state.db, &state.categories, &url, lines.iter().map(|l| l.goods_id)).await?;
     let goods =
         lines.iter().filter_map(|line| Some(OrderGoodsJson::new(line, by_id.get(&line.goods_id)?.clone()))).collect();
     Ok(Json(OrderDetailJson::new(&order, goods, state.payments.pay_url(&order))))
