@@ -126,6 +126,21 @@ impl MaybeTransient for DbErr {
     }
 }
 
+/// SQLite has one writer at a time. Left to itself, a transaction that finds the database locked
+/// sleeps and tries again (SQLite's busy handler sleeps up to 100 ms a time), so under load
+/// writers wait far longer than the writes take and the slowest wait most of a second. The shop's
+/// write transactions (`transaction!`) take turns here instead, in arrival order. One turn per
+/// process: tests that run several SQLite databases side by side share it.
+static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// This process's turn to write, on SQLite; nothing to wait for on the other databases.
+pub async fn writer_turn(db: &DatabaseConnection) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => Some(SQLITE_WRITER.lock().await),
+        _ => None,
+    }
+}
+
 /// A transaction that lost a lock race is run again this many times before the caller hears.
 pub const ATTEMPTS: usize = 4;
 
@@ -137,6 +152,7 @@ pub const ATTEMPTS: usize = 4;
 /// closures cannot be shown to be `Send` for axum handlers.
 macro_rules! transaction {
     ($db:expr, $error:ty, |$txn:ident| $body:expr) => {{
+        let _turn = $crate::db::writer_turn($db).await;
         let mut attempt = 1;
         loop {
             let $txn = match sea_orm::TransactionTrait::begin($db).await {
