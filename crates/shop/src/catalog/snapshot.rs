@@ -6,9 +6,10 @@
 //! trip. Those were the list's cost when the response cache cannot help (every URL new): a
 //! `COUNT(*)` over thousands of rows, a sort of every match, three `LIKE`s per row per term, and
 //! a hand-off to the driver's thread for every row read. A list shows goods at most that old, as
-//! the cached pages do; carts, favourites and orders render their goods from it too. The cost is
-//! memory: about a kilobyte per goods (README, Performance). With a period of zero every use
-//! reads the catalogue.
+//! the cached pages do; favourites render their goods from it too (the cart and order lines read
+//! theirs from the database: the cart's total is sent back with the order). The cost is
+//! memory: about a kilobyte per goods (README, Performance). With a period of zero, requests
+//! share one read that started after they arrived.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::HashMap;
