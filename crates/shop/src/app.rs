@@ -31,9 +31,28 @@ use crate::payments::{self, Payments};
 use crate::secrets::Keys;
 use crate::{accounts, catalog, member, outbound, storefront, trade, web};
 
-/// What every handler can reach. Cheap to clone.
+/// What every handler can reach: one `Arc` around the services, because axum clones the state for
+/// every extractor and a clone of twenty `Arc`s was a third of a cached request's CPU.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl From<Services> for AppState {
+    fn from(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+/// The services behind `AppState`.
+#[derive(Clone)]
+pub struct Services {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     /// Host (and port) used in absolute URLs when a request has no usable `Host` header.
@@ -71,7 +90,18 @@ impl AppState {
         let http = outbound::http_client()?;
         let sms = sms::from_config(&config.sms, http.clone())?;
         let sandbox = payments::gateway::builtin_sandbox(&config).await?;
-        Ok(Self { sandbox, ..Self::with_services(db, config, keys, sms, http)? })
+        let services = Self::with_services(db, config, keys, sms, http)?.into_services();
+        Ok(Services { sandbox, ..services }.into())
+    }
+
+    /// The same state with another SMS provider (tests pass a `LogSms` they can read).
+    pub fn with_sms(self, sms: Arc<dyn SmsSender>) -> Self {
+        Services { sms, ..self.into_services() }.into()
+    }
+
+    /// The services, copied only if another handle to this state is alive.
+    fn into_services(self) -> Services {
+        Arc::try_unwrap(self.0).unwrap_or_else(|shared| Services::clone(&shared))
     }
 
     /// The state with the given SMS provider (tests pass a `LogSms` they can read).
@@ -99,7 +129,7 @@ impl AppState {
         let categories = CategoryCache::new(Duration::from_millis(config.catalog_cache_ms));
         let catalogue = Catalogue::new(Duration::from_millis(config.catalog_cache_ms));
         let public_host = config.listen.to_string();
-        Ok(Self {
+        Ok(Self::from(Services {
             db,
             config: Arc::new(config),
             public_host,
@@ -116,7 +146,7 @@ impl AppState {
             failpoints: Arc::default(),
             api_document: axum::body::Bytes::new(),
             readiness: Arc::default(),
-        })
+        }))
     }
 }
 
@@ -131,7 +161,7 @@ impl AppState {
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The whole HTTP surface, with the conventions of `http::conventions` applied to every route.
-pub fn build_app(mut state: AppState) -> Router {
+pub fn build_app(state: AppState) -> Router {
     // Installed before the first request records anything.
     crate::telemetry::handle();
     let body_limit = state.config.body_limit_bytes;
@@ -139,7 +169,8 @@ pub fn build_app(mut state: AppState) -> Router {
     let limit_state = state.clone();
     let body_deadline = Duration::from_secs(state.config.body_read_timeout_secs.max(1));
     let (router, route_table, document) = assemble(&state).into_parts();
-    state.api_document = crate::openapi::render(document).into();
+    let state =
+        AppState::from(Services { api_document: crate::openapi::render(document).into(), ..state.into_services() });
     // Each `layer` wraps the ones before it: the request log is outermost, the body limit innermost.
     router
         .with_state(state)

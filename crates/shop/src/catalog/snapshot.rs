@@ -154,19 +154,18 @@ impl SearchText {
         self.text.push('\0');
     }
 
-    /// Marks, by position, the goods whose text holds `term`.
-    fn mentioning(&self, term: &str) -> Vec<bool> {
-        let mut found = vec![false; self.starts.len()];
+    /// The goods whose text holds `term`, as bits by position (64 to a word).
+    fn mentioning(&self, term: &str) -> Vec<u64> {
+        let mut found = vec![0u64; self.starts.len().div_ceil(64)];
         if term.is_empty() {
-            found.fill(true);
-            return found;
+            return all_marked(self.starts.len());
         }
         let finder = memchr::memmem::Finder::new(term.as_bytes());
         let text = self.text.as_bytes();
         let mut from = 0;
         while let Some(at) = finder.find(&text[from..]).map(|at| from + at) {
             let goods = self.starts.partition_point(|&start| start <= at) - 1;
-            found[goods] = true;
+            found[goods / 64] |= 1 << (goods % 64);
             // One hit per goods is enough: go on from the next goods' text.
             match self.starts.get(goods + 1) {
                 Some(&next) => from = next,
@@ -181,6 +180,8 @@ impl SearchText {
 /// keys of every goods and only the page's entries.
 pub struct Snapshot {
     keys: Vec<Keys>,
+    /// The shop prices again, alone: the price range is tested on every goods of every list.
+    prices: Vec<i64>,
     entries: Vec<Entry>,
     search: SearchText,
     /// Positions ordered by each field, ascending then descending, ties by id: a single-key
@@ -195,6 +196,15 @@ pub struct Snapshot {
 fn slot(key: OrderKey) -> usize {
     let field = FIELDS.iter().position(|field| *field == key.field).unwrap_or_default();
     field * 2 + usize::from(key.descending)
+}
+
+/// Every one of `len` goods marked, 64 to a word.
+fn all_marked(len: usize) -> Vec<u64> {
+    let mut words = vec![u64::MAX; len.div_ceil(64)];
+    if let Some(last) = words.last_mut().filter(|_| !len.is_multiple_of(64)) {
+        *last = (1 << (len % 64)) - 1;
+    }
+    words
 }
 
 /// One page of goods from the snapshot and the number matching.
@@ -270,7 +280,8 @@ impl Snapshot {
         }
         let took = started.elapsed();
         tracing::debug!(goods = keys.len(), ?took, "catalogue read");
-        Ok(Self { keys, entries, search, orders, read_at: started, took, sequence })
+        let prices = keys.iter().map(|keys| keys.shop_price_fen).collect();
+        Ok(Self { keys, prices, entries, search, orders, read_at: started, took, sequence })
     }
 
     /// The goods with this id.
@@ -296,36 +307,47 @@ impl Snapshot {
             Some(TopCategory::MatchesNothing) => Some(Vec::new()),
             None => None,
         };
-        // One pass over the text per term; every term must occur.
-        let mut mentioned: Option<Vec<bool>> = None;
+        // The price range marks goods 64 to a word, in a loop without branches that the compiler
+        // turns into vector compares; each search term's marks are and-ed in; the rarer filters
+        // then test only the goods still marked. The ordering is walked only as far as the page,
+        // testing the marks (a few kilobytes: cache-resident).
+        let (min, max) = (filter.price_min_fen.unwrap_or(i64::MIN), filter.price_max_fen.unwrap_or(i64::MAX));
+        let mut marked: Vec<u64> = self
+            .prices
+            .chunks(64)
+            .map(|prices| {
+                prices
+                    .iter()
+                    .enumerate()
+                    .fold(0, |bits, (i, &price)| bits | (u64::from((price >= min) & (price <= max)) << i))
+            })
+            .collect();
         for term in &filter.search_terms {
-            let found = self.search.mentioning(term);
-            mentioned = Some(match mentioned {
-                Some(all) => all.iter().zip(found).map(|(a, b)| *a && b).collect(),
-                None => found,
-            });
-        }
-        let matches = |at: usize, goods: &Keys| {
-            filter.price_min_fen.is_none_or(|min| goods.shop_price_fen >= min)
-                && filter.price_max_fen.is_none_or(|max| goods.shop_price_fen <= max)
-                && subtree.as_ref().is_none_or(|table| {
-                    usize::try_from(goods.category_id).ok().and_then(|id| table.get(id).copied()).unwrap_or(false)
-                })
-                && filter.is_new.is_none_or(|is_new| goods.is_new == is_new)
-                && filter.is_hot.is_none_or(|is_hot| goods.is_hot == is_hot)
-                && filter.name.as_ref().is_none_or(|name| self.entries[at].model.name == *name)
-                && mentioned.as_ref().is_none_or(|mentioned| mentioned[at])
-        };
-        // One pass in storage order marks the matches and counts them; then the ordering is
-        // walked only as far as the page, testing the marks (a few kilobytes: cache-resident).
-        let mut marked = vec![0u64; self.keys.len().div_ceil(64)];
-        let mut count = 0u64;
-        for (at, goods) in self.keys.iter().enumerate() {
-            if matches(at, goods) {
-                marked[at / 64] |= 1 << (at % 64);
-                count += 1;
+            for (word, found) in marked.iter_mut().zip(self.search.mentioning(term)) {
+                *word &= found;
             }
         }
+        let rest = |at: usize, goods: &Keys| {
+            subtree.as_ref().is_none_or(|table| {
+                usize::try_from(goods.category_id).ok().and_then(|id| table.get(id).copied()).unwrap_or(false)
+            }) && filter.is_new.is_none_or(|is_new| goods.is_new == is_new)
+                && filter.is_hot.is_none_or(|is_hot| goods.is_hot == is_hot)
+                && filter.name.as_ref().is_none_or(|name| self.entries[at].model.name == *name)
+        };
+        if subtree.is_some() || filter.is_new.is_some() || filter.is_hot.is_some() || filter.name.is_some() {
+            for (word_at, word) in marked.iter_mut().enumerate() {
+                let mut left = *word;
+                while left != 0 {
+                    let bit = left.trailing_zeros();
+                    left &= left - 1;
+                    let at = word_at * 64 + bit as usize;
+                    if !rest(at, &self.keys[at]) {
+                        *word &= !(1 << bit);
+                    }
+                }
+            }
+        }
+        let count: u64 = marked.iter().map(|word| u64::from(word.count_ones())).sum();
         let is_marked = |at: &u32| marked[*at as usize / 64] & (1 << (*at % 64)) != 0;
         let window = page.resolve(count)?;
         let skip = usize::try_from(window.offset()).unwrap_or(usize::MAX);

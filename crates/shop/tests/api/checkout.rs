@@ -72,7 +72,7 @@ impl LiveShop {
         let db = shop::db::connect(&database_url, 5).await.unwrap();
         shop::db::migrate(&db).await.unwrap();
         let sms = Arc::new(LogSms::default());
-        let state = shop::AppState { sms: sms.clone(), ..shop::AppState::new(db.clone(), config).await.unwrap() };
+        let state = shop::AppState::new(db.clone(), config).await.unwrap().with_sms(sms.clone());
         let server = shop::Server::with_listener(listener, state.clone());
         tokio::spawn(server.run(std::future::pending()));
         let http =
