@@ -15,6 +15,7 @@ use chrono::{NaiveDateTime, TimeDelta, TimeZone, Utc};
 use crate::config::Config;
 use crate::db::entities::order_info;
 use crate::http::routes::Routes;
+use crate::trade::order_list::OrderRow;
 use crate::trade::status::PayStatus;
 
 pub fn routes(api: Routes) -> Routes {
@@ -34,6 +35,39 @@ const URL_CACHE_SWEEP_AT: usize = 10_000;
 pub struct Checkout {
     pub wap: bool,
     pub return_url: Option<String>,
+}
+
+/// What an order's pay URL is signed from.
+pub struct PayTerms<'a> {
+    pub id: i32,
+    pub order_sn: &'a str,
+    pub amount_fen: i64,
+    pub pay_status: &'a str,
+    pub expire_at: NaiveDateTime,
+}
+
+impl<'a> From<&'a order_info::Model> for PayTerms<'a> {
+    fn from(order: &'a order_info::Model) -> Self {
+        Self {
+            id: order.id,
+            order_sn: &order.order_sn,
+            amount_fen: order.order_mount_fen,
+            pay_status: &order.pay_status,
+            expire_at: order.expire_at,
+        }
+    }
+}
+
+impl<'a> From<&'a OrderRow> for PayTerms<'a> {
+    fn from(order: &'a OrderRow) -> Self {
+        Self {
+            id: order.id,
+            order_sn: &order.order_sn,
+            amount_fen: order.order_mount_fen,
+            pay_status: &order.pay_status,
+            expire_at: order.expire_at,
+        }
+    }
 }
 
 /// The shop's Alipay side: the client, what notifications must match, and signed URLs cached per
@@ -71,8 +105,9 @@ impl Payments {
     }
 
     /// The page-pay URL for an unpaid order before its deadline; `None` otherwise.
-    pub fn pay_url(&self, order: &order_info::Model) -> Option<String> {
-        if PayStatus::parse(&order.pay_status) != Some(PayStatus::Paying) {
+    pub fn pay_url<'a>(&self, order: impl Into<PayTerms<'a>>) -> Option<String> {
+        let order = order.into();
+        if PayStatus::parse(order.pay_status) != Some(PayStatus::Paying) {
             return None;
         }
         let now = Utc::now().naive_utc();
@@ -86,7 +121,7 @@ impl Payments {
         {
             return Some(url.clone());
         }
-        let url = self.sign_pay_url(order, &Checkout::default())?;
+        let url = self.sign_pay_url(&order, &Checkout::default())?;
         if urls.len() >= URL_CACHE_SWEEP_AT {
             urls.retain(|_, (_, expire_at)| *expire_at > now);
         }
@@ -96,16 +131,17 @@ impl Payments {
 
     /// A freshly signed cashier URL for an unpaid order before its deadline, as `checkout` asks
     /// (the storefront's Pay button: wap pay on phones, back to the storefront afterwards).
-    pub fn checkout_url(&self, order: &order_info::Model, checkout: &Checkout) -> Option<String> {
+    pub fn checkout_url<'a>(&self, order: impl Into<PayTerms<'a>>, checkout: &Checkout) -> Option<String> {
+        let order = order.into();
         let payable =
-            PayStatus::parse(&order.pay_status) == Some(PayStatus::Paying) && order.expire_at > Utc::now().naive_utc();
-        payable.then(|| self.sign_pay_url(order, checkout)).flatten()
+            PayStatus::parse(order.pay_status) == Some(PayStatus::Paying) && order.expire_at > Utc::now().naive_utc();
+        payable.then(|| self.sign_pay_url(&order, checkout)).flatten()
     }
 
-    fn sign_pay_url(&self, order: &order_info::Model, checkout: &Checkout) -> Option<String> {
-        let built = alipay::Money::from_fen(order.order_mount_fen)
+    fn sign_pay_url(&self, order: &PayTerms<'_>, checkout: &Checkout) -> Option<String> {
+        let built = alipay::Money::from_fen(order.amount_fen)
             .and_then(|amount| {
-                alipay::PagePay::new(order.order_sn.clone(), amount, format!("mxshop 订单 {}", order.order_sn))
+                alipay::PagePay::new(order.order_sn.to_owned(), amount, format!("mxshop 订单 {}", order.order_sn))
             })
             .map(|pay| pay.with_timeout(alipay::PayTimeout::Absolute(Utc.from_utc_datetime(&order.expire_at))))
             .map(|pay| match &checkout.return_url {

@@ -2,6 +2,7 @@
 
 pub(crate) mod cart;
 pub mod lifecycle;
+pub(crate) mod order_list;
 pub mod order_sn;
 pub mod orders;
 pub(crate) mod render;

@@ -16,6 +16,7 @@ use sea_orm::{
 };
 
 use super::lifecycle::{self, Changes};
+use super::order_list::{OrderRow, read_orders};
 use super::order_sn::OrderSn;
 use super::render::{OrderDetailJson, OrderGoodsJson, OrderJson};
 use super::status::{PayEvent, PayStatus};
@@ -107,7 +108,7 @@ pub async fn create_order(
         crate::telemetry::order_event("created");
     }
     let alipay_url = state.payments.pay_url(&order);
-    Ok((StatusCode::CREATED, Json(OrderJson::new(&order, alipay_url))))
+    Ok((StatusCode::CREATED, Json(OrderJson::new(OrderRow::from(&order), alipay_url))))
 }
 
 #[tracing::instrument(name = "place_order", skip_all, fields(user_id = user_id))]
@@ -371,13 +372,16 @@ pub(crate) async fn owned_order(state: &AppState, user: &CurrentUser, id: i32) -
     responses((status = 200, description = "The caller's orders, with a pay URL while unpaid", body = Vec<crate::trade::render::OrderJson>), crate::openapi::answers::NotAuthenticated)
 )]
 pub async fn list_orders(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<Vec<OrderJson>>> {
-    let orders = order_info::Entity::find()
-        .filter(order_info::Column::UserId.eq(user.id()))
-        .filter(order_info::Column::CancelledAt.is_null())
-        .order_by_asc(order_info::Column::Id)
-        .all(&state.db)
-        .await?;
-    Ok(Json(orders.iter().map(|order| OrderJson::new(order, state.payments.pay_url(order))).collect()))
+    let orders = read_orders(&state.db, user.id()).await?;
+    Ok(Json(
+        orders
+            .into_iter()
+            .map(|order| {
+                let alipay_url = state.payments.pay_url(&order);
+                OrderJson::new(order, alipay_url)
+            })
+            .collect(),
+    ))
 }
 
 /// `GET /orders/{id}/`: the order with its lines and their goods.

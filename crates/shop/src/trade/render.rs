@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::order_list::OrderRow;
 use crate::catalog::render::GoodsJson;
 use crate::clock::format_datetime;
 use crate::db::entities::{order_goods, order_info};
@@ -27,21 +28,21 @@ pub struct OrderJson {
 }
 
 impl OrderJson {
-    pub fn new(order: &order_info::Model, alipay_url: Option<String>) -> Self {
+    pub fn new(order: OrderRow, alipay_url: Option<String>) -> Self {
         Self {
             id: order.id,
-            pay_status: order.pay_status.clone(),
-            trade_no: order.trade_no.clone(),
-            order_sn: order.order_sn.clone(),
+            pay_status: order.pay_status,
+            trade_no: order.trade_no,
+            order_sn: order.order_sn,
             pay_time: order.pay_time.map(format_datetime),
             alipay_url,
             nonce_str: None,
-            pay_type: order.pay_type.clone(),
-            post_script: order.post_script.clone(),
+            pay_type: order.pay_type,
+            post_script: order.post_script,
             order_mount: Money::from_fen(order.order_mount_fen),
-            address: order.address.clone(),
-            signer_name: order.signer_name.clone(),
-            singer_mobile: order.singer_mobile.clone(),
+            address: order.address,
+            signer_name: order.signer_name,
+            singer_mobile: order.singer_mobile,
             add_time: format_datetime(order.add_time),
         }
     }

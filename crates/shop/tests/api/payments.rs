@@ -91,6 +91,25 @@ async fn notify(app: &TestApp, body: &str) -> TestResponse {
     app.post("/alipay/return/", "application/x-www-form-urlencoded; charset=utf-8", body).await
 }
 
+/// The order list (JSON built by the database) shows each order as its detail (read as rows)
+/// does, field for field, in id order.
+async fn list_agrees_with_details(app: &TestApp, token: &str, expected: usize) {
+    let listed = app.authed(Method::GET, "/orders/", token).await.json();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), expected);
+    let ids: Vec<i64> = listed.iter().map(|order| order["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+    for order in listed {
+        let detail = app.authed(Method::GET, &format!("/orders/{}/", order["id"]), token).await.json();
+        let fields = order.as_object().unwrap();
+        assert_eq!(fields.len(), 14);
+        for (field, value) in fields {
+            assert_eq!(*value, detail[field], "{field} of order {}", order["id"]);
+        }
+        assert!(order["add_time"].as_str().is_some_and(|time| time.len() == 19));
+    }
+}
+
 async fn order_row(app: &TestApp, id: i64) -> order_info::Model {
     order_info::Entity::find_by_id(id as i32).one(&app.db).await.unwrap().unwrap()
 }
@@ -138,6 +157,7 @@ async fn unpaid_orders_carry_a_signed_page_pay_url() {
     assert_eq!(list[0]["alipay_url"], url);
     let detail = app.authed(Method::GET, &format!("/orders/{}/", order["id"]), &token).await.json();
     assert_eq!(detail["alipay_url"], url);
+    list_agrees_with_details(&app, &token, 1).await;
 }
 
 #[tokio::test]
@@ -179,6 +199,17 @@ async fn a_notification_pays_the_order_once() {
     let listed = app.authed(Method::GET, "/orders/", &token).await.json();
     assert_eq!(listed[0]["pay_status"], "TRADE_SUCCESS");
     assert_eq!(listed[0]["alipay_url"], Value::Null);
+    list_agrees_with_details(&app, &token, 1).await;
+    // With an unpaid order after it, and a cancelled one (hidden) after that.
+    for _ in 0..2 {
+        let t = Some(token.as_str());
+        app.json(Method::POST, "/shopcarts/", &json!({"goods": goods_id, "nums": 1}), t).await.assert_status(201);
+        let body = json!({"post_script": "y", "singer_mobile": "13800138000"});
+        app.json(Method::POST, "/orders/", &body, t).await.assert_status(201);
+    }
+    let newest = app.authed(Method::GET, "/orders/", &token).await.json()[2]["id"].clone();
+    app.authed(Method::DELETE, &format!("/orders/{newest}/"), &token).await.assert_status(204);
+    list_agrees_with_details(&app, &token, 2).await;
     app.authed(Method::DELETE, &format!("/orders/{}/", order["id"]), &token).await.assert_status(400);
 
     // TRADE_FINISHED later moves it on, without counting sales again.
