@@ -16,6 +16,8 @@ pub struct CategoryIndex {
     children: HashMap<i32, Vec<i32>>,
     /// Every id, ascending.
     ids: Vec<i32>,
+    /// Each category's flat JSON, for goods lists written from their pre-rendered text.
+    flat_json: HashMap<i32, Box<str>>,
 }
 
 impl CategoryIndex {
@@ -32,8 +34,12 @@ impl CategoryIndex {
                 children.entry(parent).or_default().push(row.id);
             }
         }
+        let flat_json = rows
+            .iter()
+            .map(|row| (row.id, serde_json::to_string(&CategoryJson::from(row)).unwrap_or_default().into()))
+            .collect();
         let by_id = rows.into_iter().map(|row| (row.id, row)).collect();
-        Self { by_id, children, ids }
+        Self { by_id, children, ids, flat_json }
     }
 
     pub fn get(&self, id: i32) -> Option<&category::Model> {
@@ -48,6 +54,11 @@ impl CategoryIndex {
     /// The node's direct children, by id.
     pub fn children(&self, id: i32) -> impl Iterator<Item = &category::Model> {
         self.children.get(&id).into_iter().flatten().filter_map(|child| self.by_id.get(child))
+    }
+
+    /// The flat shape's JSON.
+    pub fn flat_json(&self, id: i32) -> Option<&str> {
+        self.flat_json.get(&id).map(|json| &**json)
     }
 
     pub fn flat(&self, id: i32) -> Option<CategoryJson> {

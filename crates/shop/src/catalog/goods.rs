@@ -7,14 +7,15 @@ use std::sync::Arc;
 
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use super::categories::CategoryCache;
+use super::categories::{CategoryCache, CategoryIndex};
 use super::filters::GoodsFilter;
 use super::render::GoodsJson;
-use super::snapshot::Catalogue;
+use super::snapshot::{Catalogue, Entry, Found, Snapshot};
 use crate::db::entities::{goods, goods_image};
 use crate::http::ApiResult;
+use crate::http::QueryParams;
 use crate::http::RequestUrl;
-use crate::http::pagination::{PageRequest, PageWindow};
+use crate::http::pagination::{PageRequest, PageWindow, Paginated};
 
 /// Where goods come from: the catalogue in memory, the category tree, the database.
 #[derive(Clone, Copy)]
@@ -38,16 +39,61 @@ pub async fn list_goods(
     filter: &GoodsFilter,
     page: PageRequest,
 ) -> ApiResult<GoodsPage> {
+    let (snapshot, tree, found) = find_goods(source, filter, page).await?;
+    let entries: Vec<&Entry> = found.goods.iter().map(|&at| snapshot.at(at)).collect();
+    let goods = snapshot.render(&entries, &tree, url)?;
+    Ok(GoodsPage { count: found.count, window: found.window, goods })
+}
+
+/// `list_goods` as the API's paginated JSON, written from each goods' pre-rendered text.
+pub async fn list_goods_json(
+    source: GoodsSource<'_>,
+    url: &RequestUrl,
+    filter: &GoodsFilter,
+    query: &QueryParams,
+    page: PageRequest,
+) -> ApiResult<Vec<u8>> {
+    let (snapshot, tree, found) = find_goods(source, filter, page).await?;
+    let envelope = serde_json::to_vec(&Paginated::<()>::new(found.window, found.count, url, query, Vec::new()))
+        .map_err(anyhow::Error::from)?;
+    // The envelope ends with its empty `"results":[]}`: the goods go between the brackets.
+    let head = envelope.strip_suffix(b"[]}").ok_or_else(|| anyhow::anyhow!("a page without its results"))?;
+    let origin = serde_json::to_string(url.origin()).map_err(anyhow::Error::from)?;
+    let origin = &origin[1..origin.len() - 1];
+    let mut body = Vec::with_capacity(head.len() + 2 + found.goods.len() * 1024);
+    body.extend_from_slice(head);
+    body.push(b'[');
+    for (n, &at) in found.goods.iter().enumerate() {
+        if n > 0 {
+            body.push(b',');
+        }
+        let entry = snapshot.at(at);
+        let goods = &entry.model;
+        let category = tree
+            .flat_json(goods.category_id)
+            .ok_or_else(|| DbErr::RecordNotFound(format!("category {} of goods {}", goods.category_id, goods.id)))?;
+        entry.json.write(category, origin, &mut body);
+    }
+    body.extend_from_slice(b"]}");
+    Ok(body)
+}
+
+/// Filters → search → ordering → pagination over the catalogue in memory, with a category tree
+/// that holds every category of the page.
+async fn find_goods(
+    source: GoodsSource<'_>,
+    filter: &GoodsFilter,
+    page: PageRequest,
+) -> ApiResult<(Arc<Snapshot>, Arc<CategoryIndex>, Found)> {
     let snapshot = source.catalogue.get(source.db).await?;
     let tree = source.categories.get(source.db).await?;
     let found = snapshot.list(filter, &tree, page)?;
-    let category_ids = found.goods.iter().map(|entry| entry.model.category_id);
+    let category_ids = found.goods.iter().map(|&at| snapshot.at(at).model.category_id);
     let tree = match category_ids.clone().all(|id| tree.get(id).is_some()) {
         true => tree,
         false => source.categories.covering(source.db, category_ids).await?,
     };
-    let goods = snapshot.render(&found.goods, &tree, url)?;
-    Ok(GoodsPage { count: found.count, window: found.window, goods })
+    Ok((snapshot, tree, found))
 }
 
 /// The goods with these ids, rendered, by id (for favourites): from the catalogue in memory (at

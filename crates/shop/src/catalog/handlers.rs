@@ -2,13 +2,15 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 
 use super::filters::GoodsFilter;
-use super::goods::list_goods as list_goods_page;
+use super::goods::list_goods_json;
 use super::home;
-use super::render::{BannerJson, CategoryTree, GoodsJson, HotSearchJson, IndexCategoryJson};
+use super::render::{BannerJson, CategoryTree, HotSearchJson, IndexCategoryJson};
 use crate::app::AppState;
-use crate::http::pagination::{PageRequest, Paginated};
+use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiResult, Lookup, QueryParams, RequestUrl};
 
 /// `GET /goods/`
@@ -32,12 +34,12 @@ pub async fn list_goods(
     State(state): State<AppState>,
     url: RequestUrl,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Paginated<GoodsJson>>> {
+) -> ApiResult<Response> {
     let query = QueryParams::parse(raw.as_deref());
     let filter = GoodsFilter::from_query(&query)?;
     let page = PageRequest::from_query(&query)?;
-    let found = list_goods_page(state.goods(), &url, &filter, page).await?;
-    Ok(Json(Paginated::new(found.window, found.count, &url, &query, found.goods)))
+    let body = list_goods_json(state.goods(), &url, &filter, &query, page).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `GET /goods/{id}/` — counts the view.

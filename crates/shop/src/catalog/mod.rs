@@ -3,6 +3,7 @@
 pub(crate) mod categories;
 pub mod detail;
 pub mod filters;
+mod fragment;
 pub mod goods;
 mod handlers;
 pub(crate) mod home;

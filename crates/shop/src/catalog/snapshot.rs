@@ -21,6 +21,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, 
 
 use super::categories::CategoryIndex;
 use super::filters::{GoodsFilter, OrderField, OrderKey, TopCategory};
+use super::fragment::GoodsFragment;
 use super::render::GoodsJson;
 use crate::db::entities::{goods, goods_image};
 use crate::http::pagination::{PageRequest, PageWindow};
@@ -132,6 +133,8 @@ pub struct Entry {
     pub model: goods::Model,
     /// Gallery image names, by image id.
     pub images: Vec<Option<String>>,
+    /// The goods' JSON for API lists.
+    pub json: GoodsFragment,
 }
 
 /// Every goods' name, brief and description lower-cased, one after the other: a search term is
@@ -208,10 +211,11 @@ fn all_marked(len: usize) -> Vec<u64> {
 }
 
 /// One page of goods from the snapshot and the number matching.
-pub struct Found<'a> {
+pub struct Found {
     pub count: u64,
     pub window: PageWindow,
-    pub goods: Vec<&'a Entry>,
+    /// The page's goods, by position (`Snapshot::at`).
+    pub goods: Vec<u32>,
 }
 
 impl Snapshot {
@@ -259,7 +263,8 @@ impl Snapshot {
                     is_hot: model.is_hot,
                 });
                 search.push(&model);
-                entries.push(Entry { images: gallery.remove(&model.id).unwrap_or_default(), model });
+                let images = gallery.remove(&model.id).unwrap_or_default();
+                entries.push(Entry { json: GoodsFragment::new(&model, &images), images, model });
             }
             if complete {
                 break;
@@ -290,7 +295,7 @@ impl Snapshot {
     }
 
     /// Filters → search → ordering → pagination, as DRF runs them.
-    pub fn list(&self, filter: &GoodsFilter, categories: &CategoryIndex, page: PageRequest) -> ApiResult<Found<'_>> {
+    pub fn list(&self, filter: &GoodsFilter, categories: &CategoryIndex, page: PageRequest) -> ApiResult<Found> {
         // The subtree as a table by category id (ids are small and dense).
         let subtree: Option<Vec<bool>> = match filter.top_category {
             Some(TopCategory::Id(id)) => {
@@ -370,8 +375,12 @@ impl Snapshot {
                 found.into_iter().skip(skip).take(take).collect()
             }
         };
-        let goods = page.iter().map(|&at| &self.entries[at as usize]).collect();
-        Ok(Found { count, window, goods })
+        Ok(Found { count, window, goods: page })
+    }
+
+    /// The goods at a position `list` returned.
+    pub fn at(&self, position: u32) -> &Entry {
+        &self.entries[position as usize]
     }
 
     /// Renders goods of this snapshot; a category the tree lacks means a broken database.

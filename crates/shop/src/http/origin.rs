@@ -32,14 +32,35 @@ impl RequestUrl {
     /// absolute URL (kept so by `mxshop import django`) is its own URL, as Django's storage
     /// `urljoin` makes it.
     pub fn media(&self, name: Option<&str>) -> Option<String> {
-        let name = name.filter(|name| !name.is_empty())?;
-        if name.starts_with("http://") || name.starts_with("https://") {
-            return Some(name.to_owned());
-        }
-        let mut url = format!("{}/media/", self.origin);
-        encode_path(name, &mut url);
-        Some(url)
+        Some(match media_url(name)? {
+            MediaUrl::Absolute(url) => url.to_owned(),
+            MediaUrl::Path(path) => format!("{}{path}", self.origin),
+        })
     }
+
+    /// `http://host`, as it starts every URL built for this request.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+}
+
+/// Where a stored media name is served.
+pub enum MediaUrl<'a> {
+    /// A name that is a URL already.
+    Absolute(&'a str),
+    /// `/media/{name}` percent-encoded, to follow the request's origin.
+    Path(String),
+}
+
+/// Where `name` is served; `None` for no image (no name, or an empty one).
+pub fn media_url(name: Option<&str>) -> Option<MediaUrl<'_>> {
+    let name = name.filter(|name| !name.is_empty())?;
+    if name.starts_with("http://") || name.starts_with("https://") {
+        return Some(MediaUrl::Absolute(name));
+    }
+    let mut path = String::from("/media/");
+    encode_path(name, &mut path);
+    Some(MediaUrl::Path(path))
 }
 
 /// Django's `filepath_to_uri`: keep `/` and URL-safe characters, percent-encode the rest as UTF-8.
