@@ -124,31 +124,37 @@ pub async fn read_goods_by_id(
 ) -> Result<HashMap<i32, GoodsJson>, DbErr> {
     let rows =
         goods::Entity::find().filter(goods::Column::Id.is_in(ids.into_iter().collect::<Vec<_>>())).all(db).await?;
-    let rendered = render_goods(db, url, &rows, categories).await?;
+    let rendered = render_goods(db, url, &rows, categories, None).await?;
     Ok(rows.iter().map(|row| row.id).zip(rendered).collect())
 }
 
 /// Renders goods with their flat category (from the tree held in memory) and gallery: one
-/// query for the images, whatever the number of goods.
+/// query for the images, whatever the number of goods. With `held`, the galleries of the goods
+/// that catalogue holds come from it (at most a period old: images are not what a total or a
+/// stock check depends on), and only the others' from the database.
 pub async fn render_goods(
     db: &DatabaseConnection,
     url: &RequestUrl,
     rows: &[goods::Model],
     categories: &CategoryCache,
+    held: Option<&Snapshot>,
 ) -> Result<Vec<GoodsJson>, DbErr> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let categories = categories.covering(db, rows.iter().map(|row| row.category_id)).await?;
-    let goods_ids: Vec<i32> = rows.iter().map(|row| row.id).collect();
+    let held_gallery = |id: i32| held.and_then(|snapshot| snapshot.get(id)).map(|entry| entry.images.as_slice());
+    let missing: Vec<i32> = rows.iter().map(|row| row.id).filter(|&id| held_gallery(id).is_none()).collect();
     let mut gallery: HashMap<i32, Vec<Option<String>>> = HashMap::new();
-    for image in goods_image::Entity::find()
-        .filter(goods_image::Column::GoodsId.is_in(goods_ids))
-        .order_by_asc(goods_image::Column::Id)
-        .all(db)
-        .await?
-    {
-        gallery.entry(image.goods_id).or_default().push(image.image);
+    if !missing.is_empty() {
+        for image in goods_image::Entity::find()
+            .filter(goods_image::Column::GoodsId.is_in(missing))
+            .order_by_asc(goods_image::Column::Id)
+            .all(db)
+            .await?
+        {
+            gallery.entry(image.goods_id).or_default().push(image.image);
+        }
     }
     let mut rendered = Vec::with_capacity(rows.len());
     for row in rows {
@@ -156,7 +162,7 @@ pub async fn render_goods(
         let category = categories
             .flat(row.category_id)
             .ok_or_else(|| DbErr::RecordNotFound(format!("category {} of goods {}", row.category_id, row.id)))?;
-        let images = gallery.get(&row.id).map(Vec::as_slice).unwrap_or_default();
+        let images = held_gallery(row.id).or_else(|| gallery.get(&row.id).map(Vec::as_slice)).unwrap_or_default();
         rendered.push(GoodsJson::new(row, category, images, url));
     }
     Ok(rendered)

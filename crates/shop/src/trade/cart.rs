@@ -4,11 +4,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, FromQueryResult, QueryFilter, Statement,
+};
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::catalog::goods::read_goods_by_id;
+use crate::catalog::goods::render_goods;
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
 use crate::db::{self, entities::goods, entities::shopping_cart};
@@ -82,15 +85,29 @@ pub async fn list_cart(
     url: RequestUrl,
     user: CurrentUser,
 ) -> ApiResult<Json<Vec<CartLineJson>>> {
-    let lines = shopping_cart::Entity::find()
-        .filter(shopping_cart::Column::UserId.eq(user.id()))
-        .order_by_asc(shopping_cart::Column::Id)
-        .all(&state.db)
-        .await?;
-    let mut by_id = read_goods_by_id(&state.db, &state.categories, &url, lines.iter().map(|l| l.goods_id)).await?;
-    Ok(Json(
-        lines.iter().filter_map(|l| Some(CartLineJson { goods: by_id.remove(&l.goods_id)?, nums: l.nums })).collect(),
-    ))
+    let (nums, goods) = lines_with_goods(&state.db, user.id()).await?;
+    let snapshot = state.catalogue.get(&state.db).await?;
+    let rendered = render_goods(&state.db, &url, &goods, &state.categories, Some(&snapshot)).await?;
+    Ok(Json(nums.into_iter().zip(rendered).map(|(nums, goods)| CartLineJson { goods, nums }).collect()))
+}
+
+/// The user's cart lines (their quantities, and their goods as the database has them now: the
+/// cart's total is sent back with the order), by line, in one statement.
+async fn lines_with_goods(db: &DatabaseConnection, user_id: i32) -> Result<(Vec<i32>, Vec<goods::Model>), DbErr> {
+    let backend = db.get_database_backend();
+    let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
+    let sql = format!(
+        "SELECT goods.*, shopping_cart.nums AS cart_nums FROM shopping_cart \
+         JOIN goods ON goods.id = shopping_cart.goods_id \
+         WHERE shopping_cart.user_id = {placeholder} ORDER BY shopping_cart.id"
+    );
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, [user_id.into()])).await?;
+    let mut lines = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+    for row in rows {
+        lines.0.push(row.try_get::<i32>("", "cart_nums")?);
+        lines.1.push(goods::Model::from_query_result(&row, "")?);
+    }
+    Ok(lines)
 }
 
 /// `POST /shopcarts/` `{"goods", "nums"}`: adds `nums` to the line (creating it).

@@ -147,3 +147,42 @@ async fn home_sections_embed_at_most_the_configured_goods() {
     }
     assert!(sections.iter().any(|section| section["goods"].as_array().unwrap().len() == 2));
 }
+
+/// The catalogue in memory may be a period old, but the cart shows each goods' price and stock
+/// as the database has them now (the cart's total comes back with the order); the gallery may
+/// come from memory.
+#[tokio::test]
+async fn the_cart_shows_current_prices_while_lists_may_lag() {
+    use sea_orm::ActiveValue::Set;
+    let app = TestApp::with_config(|config| config.catalog_cache_ms = 600_000).await;
+    let fx = app.fixture();
+    let top = fx.category("文学类", 1, None, true).await;
+    let id = fx.goods("解忧杂货店", top, 1000).await;
+    fx.image(id, "goods/images/a.png").await;
+    let token = app.register("13800138000", "pw123456").await;
+    let body = serde_json::json!({"goods": id, "nums": 2});
+    app.json(Method::POST, "/shopcarts/", &body, Some(&token)).await.assert_status(201);
+    let listed = |query: &'static str| {
+        let app = &app;
+        async move { app.get(query).await.json()["results"][0].clone() }
+    };
+    let cart = app.authed(Method::GET, "/shopcarts/", &token).await.json();
+    assert_eq!(cart[0]["goods"]["shop_price"], 10.0);
+    assert_eq!(cart[0]["goods"], listed("/goods/?pricemin=1").await);
+
+    goods::Entity::update(goods::ActiveModel {
+        id: Set(id),
+        shop_price_fen: Set(1250),
+        goods_num: Set(7),
+        ..Default::default()
+    })
+    .exec(&app.db)
+    .await
+    .unwrap();
+    let cart = app.authed(Method::GET, "/shopcarts/", &token).await.json();
+    assert_eq!((cart[0]["nums"].clone(), cart[0]["goods"]["shop_price"].clone()), (2.into(), 12.5.into()));
+    assert_eq!(cart[0]["goods"]["goods_num"], 7);
+    assert_eq!(cart[0]["goods"]["images"][0]["image"], "http://127.0.0.1:8000/media/goods/images/a.png");
+    // The list, from the catalogue read before the change, still shows the old price.
+    assert_eq!(listed("/goods/?pricemin=2").await["shop_price"], 10.0);
+}
