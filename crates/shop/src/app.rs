@@ -94,7 +94,7 @@ impl AppState {
         Ok(Services { sandbox, ..services }.into())
     }
 
-    /// The same state with another SMS provider (tests pass a `LogSms` they can read).
+    /// This state with its SMS provider replaced (tests pass a `LogSms` they can read).
     pub fn with_sms(self, sms: Arc<dyn SmsSender>) -> Self {
         Services { sms, ..self.into_services() }.into()
     }

@@ -61,6 +61,11 @@ impl Catalogue {
         *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(snapshot);
     }
 
+    /// The catalogue as last read, if one is held and periods are on; never waits for a read.
+    pub fn held_now(&self) -> Option<Arc<Snapshot>> {
+        self.held().filter(|_| !self.period.is_zero())
+    }
+
     /// The catalogue as last read. When that is stale, a read starts in the background and this
     /// request is served the stale one; the first request, and any when the copy is far too old
     /// (reads failing), wait for a read.

@@ -86,8 +86,9 @@ pub async fn list_cart(
     user: CurrentUser,
 ) -> ApiResult<Json<Vec<CartLineJson>>> {
     let (nums, goods) = lines_with_goods(&state.db, user.id()).await?;
-    let snapshot = state.catalogue.get(&state.db).await?;
-    let rendered = render_goods(&state.db, &url, &goods, &state.categories, Some(&snapshot)).await?;
+    // Galleries from the catalogue only if it is held already: a cart never waits for a read.
+    let held = state.catalogue.held_now();
+    let rendered = render_goods(&state.db, &url, &goods, &state.categories, held.as_deref()).await?;
     Ok(Json(nums.into_iter().zip(rendered).map(|(nums, goods)| CartLineJson { goods, nums }).collect()))
 }
 

@@ -66,7 +66,10 @@ pub async fn read_orders(db: &DatabaseConnection, user_id: i32) -> Result<Vec<Or
             "SELECT COALESCE(json_agg(json_build_array({COLUMNS})), '[]')::text FROM order_info \
              WHERE user_id = $1 AND cancelled_at IS NULL"
         ),
-        _ => format!("SELECT JSON_ARRAY({COLUMNS}) FROM order_info WHERE user_id = ? AND cancelled_at IS NULL"),
+        // MySQL types `JSON_ARRAY` as JSON, which the driver does not read as text; MariaDB as text.
+        _ => format!(
+            "SELECT CAST(JSON_ARRAY({COLUMNS}) AS CHAR) FROM order_info WHERE user_id = ? AND cancelled_at IS NULL"
+        ),
     };
     let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, [user_id.into()])).await?;
     let mut orders = Vec::new();
@@ -112,7 +115,7 @@ fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
         return None;
     }
     let date = NaiveDate::from_ymd_opt(i32::try_from(number(0..4)?).ok()?, number(5..7)?, number(8..10)?)?;
-    let nanos = match &text[19..] {
+    let nanos = match text.get(19..)? {
         "" => 0,
         fraction => {
             let digits = fraction.strip_prefix('.').filter(|d| (1..=9).contains(&d.len()))?;
@@ -137,6 +140,7 @@ mod tests {
         assert_eq!(parse_datetime("2026-11-30T21:05:09.25"), Some(expected(250_000_000)));
         assert_eq!(parse_datetime("2026-11-30 21:05:09.123456789"), Some(expected(123_456_789)));
         for bad in [
+            "2026-11-30 21:05:0é",
             "",
             "2026-11-30",
             "2026-11-30 21:05",
