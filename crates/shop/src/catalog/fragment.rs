@@ -114,13 +114,14 @@ impl Writer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::catalog::render::{CategoryJson, GoodsJson};
     use crate::db::entities::category;
     use crate::http::RequestUrl;
 
-    fn model(id: i32, front: Option<&str>, text: &str) -> goods::Model {
+    /// A goods whose strings hold `text`.
+    pub(crate) fn model(id: i32, front: Option<&str>, text: &str) -> goods::Model {
         let time = chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap().and_hms_opt(3, 4, 5).unwrap();
         goods::Model {
             id,

@@ -58,8 +58,7 @@ pub async fn list_goods_json(
         .map_err(anyhow::Error::from)?;
     // The envelope ends with its empty `"results":[]}`: the goods go between the brackets.
     let head = envelope.strip_suffix(b"[]}").ok_or_else(|| anyhow::anyhow!("a page without its results"))?;
-    let origin = serde_json::to_string(url.origin()).map_err(anyhow::Error::from)?;
-    let origin = &origin[1..origin.len() - 1];
+    let origin = json_origin(url)?;
     let mut body = Vec::with_capacity(head.len() + 2 + found.goods.len() * 1024);
     body.extend_from_slice(head);
     body.push(b'[');
@@ -67,15 +66,26 @@ pub async fn list_goods_json(
         if n > 0 {
             body.push(b',');
         }
-        let entry = snapshot.at(at);
-        let goods = &entry.model;
-        let category = tree
-            .flat_json(goods.category_id)
-            .ok_or_else(|| DbErr::RecordNotFound(format!("category {} of goods {}", goods.category_id, goods.id)))?;
-        entry.json.write(category, origin, &mut body);
+        write_entry(snapshot.at(at), &tree, &origin, &mut body)?;
     }
     body.extend_from_slice(b"]}");
     Ok(body)
+}
+
+/// The request's origin as it goes inside a JSON string (escaped, without the quotes).
+fn json_origin(url: &RequestUrl) -> ApiResult<String> {
+    let quoted = serde_json::to_string(url.origin()).map_err(anyhow::Error::from)?;
+    Ok(quoted[1..quoted.len() - 1].to_owned())
+}
+
+/// Appends a held goods' JSON; a category the tree lacks means a broken database.
+fn write_entry(entry: &Entry, tree: &CategoryIndex, origin: &str, out: &mut Vec<u8>) -> Result<(), DbErr> {
+    let goods = &entry.model;
+    let category = tree
+        .flat_json(goods.category_id)
+        .ok_or_else(|| DbErr::RecordNotFound(format!("category {} of goods {}", goods.category_id, goods.id)))?;
+    entry.json.write(category, origin, out);
+    Ok(())
 }
 
 /// Filters → search → ordering → pagination over the catalogue in memory, with a category tree
@@ -96,8 +106,8 @@ async fn find_goods(
     Ok((snapshot, tree, found))
 }
 
-/// The goods with these ids, rendered, by id (for favourites): from the catalogue in memory (at
-/// most a period old), and from the database those it does not hold yet.
+/// The goods with these ids, rendered, by id (for the storefront's favourites): from the
+/// catalogue in memory (at most a period old), and from the database those it does not hold yet.
 pub async fn render_goods_by_id(
     source: GoodsSource<'_>,
     url: &RequestUrl,
@@ -112,6 +122,43 @@ pub async fn render_goods_by_id(
         by_id.extend(read_goods_by_id(source.db, source.categories, url, missing).await?);
     }
     Ok(by_id)
+}
+
+/// Goods' JSON by id, ready to write into a response (for favourites): from the catalogue in
+/// memory (at most a period old), and read from the database for those it does not hold yet.
+pub struct GoodsTexts {
+    snapshot: Arc<Snapshot>,
+    tree: Arc<CategoryIndex>,
+    origin: String,
+    /// Goods the catalogue did not hold, rendered.
+    read: HashMap<i32, Vec<u8>>,
+}
+
+impl GoodsTexts {
+    pub async fn new(source: GoodsSource<'_>, url: &RequestUrl, ids: impl IntoIterator<Item = i32>) -> ApiResult<Self> {
+        let snapshot = source.catalogue.get(source.db).await?;
+        let (held, missing): (Vec<i32>, Vec<i32>) = ids.into_iter().partition(|&id| snapshot.get(id).is_some());
+        let category_ids = held.iter().filter_map(|&id| snapshot.get(id)).map(|entry| entry.model.category_id);
+        let tree = source.categories.covering(source.db, category_ids).await?;
+        let mut read = HashMap::new();
+        if !missing.is_empty() {
+            for (id, goods) in read_goods_by_id(source.db, source.categories, url, missing).await? {
+                read.insert(id, serde_json::to_vec(&goods).map_err(anyhow::Error::from)?);
+            }
+        }
+        Ok(Self { snapshot, tree, origin: json_origin(url)?, read })
+    }
+
+    /// Appends the goods' JSON; `false` (and nothing written) when the goods does not exist.
+    pub fn write(&self, id: i32, out: &mut Vec<u8>) -> ApiResult<bool> {
+        if let Some(entry) = self.snapshot.get(id) {
+            write_entry(entry, &self.tree, &self.origin, out)?;
+            return Ok(true);
+        }
+        let Some(text) = self.read.get(&id) else { return Ok(false) };
+        out.extend_from_slice(text);
+        Ok(true)
+    }
 }
 
 /// The goods with these ids read from the database now, rendered, by id: for the cart and order

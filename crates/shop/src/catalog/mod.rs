@@ -8,6 +8,7 @@ pub mod goods;
 mod handlers;
 pub(crate) mod home;
 pub mod render;
+mod search;
 pub mod snapshot;
 pub mod views;
 

@@ -23,6 +23,7 @@ use super::categories::CategoryIndex;
 use super::filters::{GoodsFilter, OrderField, OrderKey, TopCategory};
 use super::fragment::GoodsFragment;
 use super::render::GoodsJson;
+use super::search::SearchText;
 use crate::db::entities::{goods, goods_image};
 use crate::http::pagination::{PageRequest, PageWindow};
 use crate::http::{ApiResult, RequestUrl};
@@ -142,48 +143,6 @@ pub struct Entry {
     pub json: GoodsFragment,
 }
 
-/// Every goods' name, brief and description lower-cased, one after the other: a search term is
-/// looked for once in the whole text (SIMD `memmem`), not once per goods and field.
-#[derive(Default)]
-struct SearchText {
-    text: String,
-    /// Where each goods' text starts, by position.
-    starts: Vec<usize>,
-}
-
-impl SearchText {
-    fn push(&mut self, goods: &goods::Model) {
-        self.starts.push(self.text.len());
-        // Terms hold neither NUL nor whitespace: no match spans two fields or two goods.
-        for field in [&goods.name, &goods.goods_brief, &goods.goods_desc] {
-            self.text.push_str(&field.to_lowercase());
-            self.text.push('\n');
-        }
-        self.text.push('\0');
-    }
-
-    /// The goods whose text holds `term`, as bits by position (64 to a word).
-    fn mentioning(&self, term: &str) -> Vec<u64> {
-        let mut found = vec![0u64; self.starts.len().div_ceil(64)];
-        if term.is_empty() {
-            return all_marked(self.starts.len());
-        }
-        let finder = memchr::memmem::Finder::new(term.as_bytes());
-        let text = self.text.as_bytes();
-        let mut from = 0;
-        while let Some(at) = finder.find(&text[from..]).map(|at| from + at) {
-            let goods = self.starts.partition_point(|&start| start <= at) - 1;
-            found[goods / 64] |= 1 << (goods % 64);
-            // One hit per goods is enough: go on from the next goods' text.
-            match self.starts.get(goods + 1) {
-                Some(&next) => from = next,
-                None => break,
-            }
-        }
-        found
-    }
-}
-
 /// Every goods by ascending id: its keys packed apart from the rest, because a list scans the
 /// keys of every goods and only the page's entries.
 pub struct Snapshot {
@@ -192,6 +151,9 @@ pub struct Snapshot {
     prices: Vec<i64>,
     entries: Vec<Entry>,
     search: SearchText,
+    /// Positions of each category's own goods, ascending: a `top_category` marks its subtree's
+    /// goods from these instead of testing every goods' category.
+    by_category: HashMap<i32, Vec<u32>>,
     /// Positions ordered by each field, ascending then descending, ties by id: a single-key
     /// ordering walks one of these instead of sorting.
     orders: Vec<Vec<u32>>,
@@ -204,15 +166,6 @@ pub struct Snapshot {
 fn slot(key: OrderKey) -> usize {
     let field = FIELDS.iter().position(|field| *field == key.field).unwrap_or_default();
     field * 2 + usize::from(key.descending)
-}
-
-/// Every one of `len` goods marked, 64 to a word.
-fn all_marked(len: usize) -> Vec<u64> {
-    let mut words = vec![u64::MAX; len.div_ceil(64)];
-    if let Some(last) = words.last_mut().filter(|_| !len.is_multiple_of(64)) {
-        *last = (1 << (len % 64)) - 1;
-    }
-    words
 }
 
 /// One page of goods from the snapshot and the number matching.
@@ -277,7 +230,7 @@ impl Snapshot {
         }
         keys.shrink_to_fit();
         entries.shrink_to_fit();
-        search.text.shrink_to_fit();
+        search.shrink_to_fit();
         let mut orders = Vec::with_capacity(FIELDS.len() * 2);
         for field in FIELDS {
             // Stable sorts over positions in id order: ties stay by id.
@@ -291,7 +244,11 @@ impl Snapshot {
         let took = started.elapsed();
         tracing::debug!(goods = keys.len(), ?took, "catalogue read");
         let prices = keys.iter().map(|keys| keys.shop_price_fen).collect();
-        Ok(Self { keys, prices, entries, search, orders, read_at: started, took, sequence })
+        let mut by_category: HashMap<i32, Vec<u32>> = HashMap::new();
+        for (at, keys) in keys.iter().enumerate() {
+            by_category.entry(keys.category_id).or_default().push(at as u32);
+        }
+        Ok(Self { keys, prices, entries, search, by_category, orders, read_at: started, took, sequence })
     }
 
     /// The goods with this id.
@@ -301,26 +258,10 @@ impl Snapshot {
 
     /// Filters → search → ordering → pagination, as DRF runs them.
     pub fn list(&self, filter: &GoodsFilter, categories: &CategoryIndex, page: PageRequest) -> ApiResult<Found> {
-        // The subtree as a table by category id (ids are small and dense).
-        let subtree: Option<Vec<bool>> = match filter.top_category {
-            Some(TopCategory::Id(id)) => {
-                let ids = categories.subtree_ids(id);
-                let size = ids.iter().filter_map(|&id| usize::try_from(id).ok()).max().map_or(0, |max| max + 1);
-                let mut table = vec![false; size];
-                for id in ids {
-                    if let Ok(at) = usize::try_from(id) {
-                        table[at] = true;
-                    }
-                }
-                Some(table)
-            }
-            Some(TopCategory::MatchesNothing) => Some(Vec::new()),
-            None => None,
-        };
         // The price range marks goods 64 to a word, in a loop without branches that the compiler
-        // turns into vector compares; each search term's marks are and-ed in; the rarer filters
-        // then test only the goods still marked. The ordering is walked only as far as the page,
-        // testing the marks (a few kilobytes: cache-resident).
+        // turns into vector compares; the category subtree's and each search term's marks are
+        // and-ed in; the rarer filters then test only the goods still marked. The ordering is
+        // walked only as far as the page, testing the marks (a few kilobytes: cache-resident).
         let (min, max) = (filter.price_min_fen.unwrap_or(i64::MIN), filter.price_max_fen.unwrap_or(i64::MAX));
         let mut marked: Vec<u64> = self
             .prices
@@ -332,19 +273,23 @@ impl Snapshot {
                     .fold(0, |bits, (i, &price)| bits | (u64::from((price >= min) & (price <= max)) << i))
             })
             .collect();
+        if let Some(top) = filter.top_category {
+            let subtree = self.subtree_marks(top, categories);
+            for (word, found) in marked.iter_mut().zip(subtree) {
+                *word &= found;
+            }
+        }
         for term in &filter.search_terms {
-            for (word, found) in marked.iter_mut().zip(self.search.mentioning(term)) {
+            for (word, found) in marked.iter_mut().zip(self.search.mentioning(term).iter()) {
                 *word &= found;
             }
         }
         let rest = |at: usize, goods: &Keys| {
-            subtree.as_ref().is_none_or(|table| {
-                usize::try_from(goods.category_id).ok().and_then(|id| table.get(id).copied()).unwrap_or(false)
-            }) && filter.is_new.is_none_or(|is_new| goods.is_new == is_new)
+            filter.is_new.is_none_or(|is_new| goods.is_new == is_new)
                 && filter.is_hot.is_none_or(|is_hot| goods.is_hot == is_hot)
                 && filter.name.as_ref().is_none_or(|name| self.entries[at].model.name == *name)
         };
-        if subtree.is_some() || filter.is_new.is_some() || filter.is_hot.is_some() || filter.name.is_some() {
+        if filter.is_new.is_some() || filter.is_hot.is_some() || filter.name.is_some() {
             for (word_at, word) in marked.iter_mut().enumerate() {
                 let mut left = *word;
                 while left != 0 {
@@ -381,6 +326,19 @@ impl Snapshot {
             }
         };
         Ok(Found { count, window, goods: page })
+    }
+
+    /// The goods in the category `top` and below it, as bits by position.
+    fn subtree_marks(&self, top: TopCategory, categories: &CategoryIndex) -> Vec<u64> {
+        let mut marks = vec![0u64; self.keys.len().div_ceil(64)];
+        if let TopCategory::Id(id) = top {
+            for id in categories.subtree_ids(id) {
+                for &at in self.by_category.get(&id).map_or(&[][..], Vec::as_slice) {
+                    marks[at as usize / 64] |= 1 << (at % 64);
+                }
+            }
+        }
+        marks
     }
 
     /// The goods at a position `list` returned.

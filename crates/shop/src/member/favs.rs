@@ -3,13 +3,16 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+};
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::catalog::goods::render_goods_by_id;
+use crate::catalog::goods::{GoodsTexts, render_goods_by_id};
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
 use crate::db;
@@ -39,20 +42,42 @@ pub struct Fav {
     get, path = "/userfavs/", tag = "member", security(("jwt" = [])),
     responses((status = 200, description = "The caller's favourites", body = Vec<FavDetail>), crate::openapi::answers::NotAuthenticated)
 )]
-pub async fn list_favs(
-    State(state): State<AppState>,
-    url: RequestUrl,
-    user: CurrentUser,
-) -> ApiResult<Json<Vec<FavDetail>>> {
-    let favs = user_fav::Entity::find()
+pub async fn list_favs(State(state): State<AppState>, url: RequestUrl, user: CurrentUser) -> ApiResult<Response> {
+    let favs = read_favs(&state, &user).await?;
+    let goods = GoodsTexts::new(state.goods(), &url, favs.iter().map(|&(_, goods_id)| goods_id)).await?;
+    // `FavDetail`s, written from each goods' JSON as the goods list is.
+    let mut body = Vec::with_capacity(2 + favs.len() * 1024);
+    body.push(b'[');
+    for (id, goods_id) in favs {
+        let mark = body.len();
+        body.extend_from_slice(if mark == 1 { b"{\"goods\":" } else { b",{\"goods\":" });
+        if goods.write(goods_id, &mut body)? {
+            body.extend_from_slice(format!(",\"id\":{id}}}").as_bytes());
+        } else {
+            body.truncate(mark);
+        }
+    }
+    body.push(b']');
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The user's favourites as (id, goods id), oldest first.
+async fn read_favs(state: &AppState, user: &CurrentUser) -> ApiResult<Vec<(i32, i32)>> {
+    Ok(user_fav::Entity::find()
+        .select_only()
+        .columns([user_fav::Column::Id, user_fav::Column::GoodsId])
         .filter(user_fav::Column::UserId.eq(user.id()))
         .order_by_asc(user_fav::Column::Id)
+        .into_tuple()
         .all(&state.db)
-        .await?;
-    let mut by_id = render_goods_by_id(state.goods(), &url, favs.iter().map(|f| f.goods_id)).await?;
-    Ok(Json(
-        favs.iter().filter_map(|fav| Some(FavDetail { goods: by_id.remove(&fav.goods_id)?, id: fav.id })).collect(),
-    ))
+        .await?)
+}
+
+/// The user's favourites with their goods rendered (for the storefront's page).
+pub async fn favourites(state: &AppState, url: &RequestUrl, user: &CurrentUser) -> ApiResult<Vec<FavDetail>> {
+    let favs = read_favs(state, user).await?;
+    let mut by_id = render_goods_by_id(state.goods(), url, favs.iter().map(|&(_, goods_id)| goods_id)).await?;
+    Ok(favs.into_iter().filter_map(|(id, goods_id)| Some(FavDetail { goods: by_id.remove(&goods_id)?, id })).collect())
 }
 
 /// `POST /userfavs/` `{"goods": id}`

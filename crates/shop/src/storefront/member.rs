@@ -180,8 +180,8 @@ struct FavsPage {
 /// `GET /shop/favs/`
 pub async fn favs_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/favs/") };
-    match favs::list_favs(State(state.clone()), url, user).await {
-        Ok(Json(favs)) => {
+    match favs::favourites(&state, &url, &user).await {
+        Ok(favs) => {
             view::page(&state, &visitor, StatusCode::OK, &FavsPage { chrome: Chrome::new(&visitor, &state), favs })
         }
         Err(error) => view::failure(&state, &visitor, error),

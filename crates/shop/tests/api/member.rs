@@ -62,6 +62,59 @@ async fn favourites_flow_and_errors() {
     assert_eq!(fav_num(&app, goods_id).await, 27);
 }
 
+/// The favourites list writes each goods' JSON as the goods list does, for goods the catalogue
+/// in memory holds and for one added since it was read (rendered from the database).
+#[tokio::test]
+async fn favourites_show_goods_as_the_list_does() {
+    let app = TestApp::with_config(|config| config.catalog_cache_ms = 600_000).await;
+    let fx = app.fixture();
+    let top = fx.category("文学类", 1, None, true).await;
+    let sub = fx.category("小说 \"新\"", 2, Some(top), false).await;
+    let first = fx.goods("解忧杂货店", sub, 1500).await;
+    fx.image(first, "goods/images/一 1.png").await;
+    fx.image(first, "https://cdn.example.com/2.png").await;
+    let second = fx.goods("白夜行 \\ </script>", top, 3999).await;
+    let listed = app.get("/goods/?page_size=100").await.json()["results"].clone();
+    let by_id = |id: i32| listed.as_array().unwrap().iter().find(|goods| goods["id"] == id).unwrap().clone();
+    // Added after the catalogue was read: its JSON comes from the database.
+    let third = fx.goods("嫌疑人X的献身", sub, 2800).await;
+    fx.image(third, "goods/images/3.png").await;
+    assert!(app.get("/goods/?page_size=100").await.json()["results"].as_array().unwrap().len() == 2);
+
+    let token = app.register("13800138000", "pw123456").await;
+    let mut ids = Vec::new();
+    for goods in [second, third, first] {
+        let fav = app.json(Method::POST, "/userfavs/", &json!({"goods": goods}), Some(&token)).await;
+        fav.assert_status(201);
+        ids.push(fav.json()["id"].clone());
+    }
+    let response = app.authed(Method::GET, "/userfavs/", &token).await;
+    response.assert_status(200);
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    let favourites = response.json();
+    let keys = |goods: &Value| goods.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    let read = favourites[1]["goods"].clone();
+    assert_eq!(keys(&read), keys(&by_id(first)));
+    assert_eq!(
+        (&read["id"], &read["name"], &read["shop_price"], &read["category"]["name"], &read["images"]),
+        (
+            &json!(third),
+            &json!("嫌疑人X的献身"),
+            &json!(28.0),
+            &json!("小说 \"新\""),
+            &json!([{"image": "http://127.0.0.1:8000/media/goods/images/3.png"}])
+        )
+    );
+    assert_eq!(
+        favourites,
+        json!([
+            {"goods": by_id(second), "id": ids[0]},
+            {"goods": read, "id": ids[1]},
+            {"goods": by_id(first), "id": ids[2]},
+        ])
+    );
+}
+
 #[tokio::test]
 async fn concurrent_favourites_keep_fav_num_exact() {
     let app = TestApp::new().await;
