@@ -16,10 +16,10 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::accounts::sms::{self, SmsSender};
 use crate::accounts::user_cache::UserCache;
+use crate::catalog::catalogue::Catalogue;
 use crate::catalog::categories::CategoryCache;
 use crate::catalog::detail::GoodsDetails;
 use crate::catalog::goods::GoodsSource;
-use crate::catalog::snapshot::Catalogue;
 use crate::catalog::views::GoodsViews;
 use crate::config::Config;
 use crate::failpoints::FailPoints;

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
+use super::catalogue::Catalogue;
 use super::categories::{CategoryCache, CategoryIndex};
 use super::filters::GoodsFilter;
 use super::render::GoodsJson;
-use super::snapshot::{Catalogue, Entry, Found, Snapshot};
+use super::snapshot::{Entry, Found, Snapshot};
 use crate::db::entities::{goods, goods_image};
 use crate::http::ApiResult;
 use crate::http::QueryParams;

@@ -1,5 +1,6 @@
 //! The catalogue (Django app `goods`): goods, categories, banners, hot words, home-page sections.
 
+pub mod catalogue;
 pub(crate) mod categories;
 pub mod detail;
 pub mod filters;

@@ -1,20 +1,18 @@
-//! The goods list's read model: every goods with its gallery, held in memory and read again in
-//! the background once it is older than the catalogue cache period, or ten times as long as
-//! reading it took (so that a large catalogue costs at most a tenth of a core to keep fresh).
+//! The goods list's read model: every goods with its gallery, held in memory (`Catalogue` keeps
+//! it fresh).
 //!
 //! Filtering, searching, ordering, counting and rendering a list then cost no database round
 //! trip. Those were the list's cost when the response cache cannot help (every URL new): a
 //! `COUNT(*)` over thousands of rows, a sort of every match, three `LIKE`s per row per term, and
-//! a hand-off to the driver's thread for every row read. A list shows goods at most that old, as
-//! the cached pages do; favourites render their goods from it too (the cart and order lines read
-//! theirs from the database: the cart's total is sent back with the order). The cost is
-//! memory: about a kilobyte per goods (README, Performance). With a period of zero, requests
-//! share one read that started after they arrived.
+//! a hand-off to the driver's thread for every row read. A list shows goods at most a period old,
+//! as the cached pages do; favourites render their goods from it too (the cart and order lines
+//! read theirs from the database: the cart's total is sent back with the order). The cost is
+//! memory: about a kilobyte and a half per goods (README, Performance), shared between reads for
+//! the goods that did not change.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -31,83 +29,19 @@ use crate::http::{ApiResult, RequestUrl};
 /// Rows per statement while reading: the driver holds a statement's rows all at once.
 const ROWS_PER_READ: u64 = 2000;
 
-/// A catalogue this much slower to read than the period is read this many times as rarely.
-const READ_COST_FACTOR: u32 = 10;
-
-/// A copy this many refresh intervals old (the background reads kept failing) is not served:
-/// requests wait for a fresh read instead.
-const STALE_LIMIT: u32 = 30;
-
-pub struct Catalogue {
-    period: Duration,
-    current: Mutex<Option<Arc<Snapshot>>>,
-    /// Held while the catalogue is being read: one read at a time, however many requests.
-    reading: Arc<tokio::sync::Mutex<()>>,
-    /// Reads started so far; each snapshot carries the number of its own.
-    started: AtomicU64,
-}
-
-impl Catalogue {
-    /// `period` zero: every list is served from a read that started after it arrived (requests
-    /// arriving during a read share the next one, so the database sees one read at a time).
-    pub fn new(period: Duration) -> Self {
-        Self { period, current: Mutex::default(), reading: Arc::default(), started: AtomicU64::new(0) }
+/// The gallery image names of the goods with ids from `first` to `last`, by goods, in image-id
+/// order.
+async fn galleries(db: &DatabaseConnection, first: i32, last: i32) -> Result<HashMap<i32, Vec<Option<String>>>, DbErr> {
+    let mut gallery: HashMap<i32, Vec<Option<String>>> = HashMap::new();
+    for image in goods_image::Entity::find()
+        .filter(goods_image::Column::GoodsId.between(first, last))
+        .order_by_asc(goods_image::Column::Id)
+        .all(db)
+        .await?
+    {
+        gallery.entry(image.goods_id).or_default().push(image.image);
     }
-
-    fn held(&self) -> Option<Arc<Snapshot>> {
-        self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
-    }
-
-    fn hold(&self, snapshot: Arc<Snapshot>) {
-        *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(snapshot);
-    }
-
-    /// The catalogue as last read, if one is held and periods are on; never waits for a read.
-    pub fn held_now(&self) -> Option<Arc<Snapshot>> {
-        self.held().filter(|_| !self.period.is_zero())
-    }
-
-    /// The catalogue as last read. When that is stale, a read starts in the background and this
-    /// request is served the stale one; the first request, and any when the copy is far too old
-    /// (reads failing), wait for a read.
-    pub async fn get(self: &Arc<Self>, db: &DatabaseConnection) -> Result<Arc<Snapshot>, DbErr> {
-        let arrived = self.started.load(AtomicOrdering::SeqCst);
-        let Some(snapshot) = self.held().filter(|_| !self.period.is_zero()) else {
-            return self.read_after(db, arrived).await;
-        };
-        let due = self.period.max(snapshot.took * READ_COST_FACTOR);
-        let age = snapshot.read_at.elapsed();
-        if age >= due * STALE_LIMIT {
-            return self.read_after(db, arrived).await;
-        }
-        if age >= due
-            && let Ok(reading) = self.reading.clone().try_lock_owned()
-        {
-            let (catalogue, db) = (self.clone(), db.clone());
-            tokio::spawn(async move {
-                let sequence = catalogue.started.fetch_add(1, AtomicOrdering::SeqCst) + 1;
-                match Snapshot::read(&db, sequence).await {
-                    Ok(fresh) => catalogue.hold(Arc::new(fresh)),
-                    Err(error) => tracing::warn!(%error, "reading the catalogue; the previous copy is served"),
-                }
-                drop(reading);
-            });
-        }
-        Ok(snapshot)
-    }
-
-    /// A snapshot whose read started after `arrived` reads had: the one another request just
-    /// made, or one read now.
-    async fn read_after(&self, db: &DatabaseConnection, arrived: u64) -> Result<Arc<Snapshot>, DbErr> {
-        let _reading = self.reading.lock().await;
-        if let Some(snapshot) = self.held().filter(|snapshot| snapshot.sequence > arrived) {
-            return Ok(snapshot);
-        }
-        let sequence = self.started.fetch_add(1, AtomicOrdering::SeqCst) + 1;
-        let snapshot = Arc::new(Snapshot::read(db, sequence).await?);
-        self.hold(snapshot.clone());
-        Ok(snapshot)
-    }
+    Ok(gallery)
 }
 
 /// What the list filters and orders by, packed (a list scans every goods).
@@ -149,8 +83,8 @@ pub struct Snapshot {
     keys: Vec<Keys>,
     /// The shop prices again, alone: the price range is tested on every goods of every list.
     prices: Vec<i64>,
-    entries: Vec<Entry>,
-    search: SearchText,
+    entries: Vec<Arc<Entry>>,
+    search: Arc<SearchText>,
     /// Positions of each category's own goods, ascending: a `top_category` marks its subtree's
     /// goods from these instead of testing every goods' category.
     by_category: HashMap<i32, Vec<u32>>,
@@ -158,9 +92,9 @@ pub struct Snapshot {
     /// ordering walks one of these instead of sorting.
     orders: Vec<Vec<u32>>,
     /// When its read started, how long it took, and which read it was.
-    read_at: Instant,
-    took: Duration,
-    sequence: u64,
+    pub(super) read_at: Instant,
+    pub(super) took: Duration,
+    pub(super) sequence: u64,
 }
 
 fn slot(key: OrderKey) -> usize {
@@ -177,28 +111,16 @@ pub struct Found {
 }
 
 impl Snapshot {
-    async fn read(db: &DatabaseConnection, sequence: u64) -> Result<Self, DbErr> {
+    /// Reads the catalogue. Goods that read the same as in `previous` keep its entries, and its
+    /// search text when no goods' text moved: a read then costs memory only for what changed,
+    /// instead of a second copy of the whole catalogue while the first is still served.
+    pub(super) async fn read(
+        db: &DatabaseConnection,
+        sequence: u64,
+        previous: Option<&Snapshot>,
+    ) -> Result<Self, DbErr> {
         let started = Instant::now();
-        let mut gallery: HashMap<i32, Vec<Option<String>>> = HashMap::new();
-        let mut after = i32::MIN;
-        loop {
-            let images = goods_image::Entity::find()
-                .filter(goods_image::Column::Id.gt(after))
-                .order_by_asc(goods_image::Column::Id)
-                .limit(ROWS_PER_READ)
-                .all(db)
-                .await?;
-            let Some(last) = images.last() else { break };
-            after = last.id;
-            let complete = images.len() < ROWS_PER_READ as usize;
-            for image in images {
-                gallery.entry(image.goods_id).or_default().push(image.image);
-            }
-            if complete {
-                break;
-            }
-        }
-        let (mut keys, mut entries, mut search) = (Vec::new(), Vec::new(), SearchText::default());
+        let (mut keys, mut entries) = (Vec::new(), Vec::<Arc<Entry>>::new());
         let mut after = i32::MIN;
         loop {
             let rows = goods::Entity::find()
@@ -207,9 +129,10 @@ impl Snapshot {
                 .limit(ROWS_PER_READ)
                 .all(db)
                 .await?;
-            let Some(last) = rows.last() else { break };
+            let (Some(first), Some(last)) = (rows.first(), rows.last()) else { break };
             after = last.id;
             let complete = rows.len() < ROWS_PER_READ as usize;
+            let mut gallery = galleries(db, first.id, last.id).await?;
             for model in rows {
                 keys.push(Keys {
                     shop_price_fen: model.shop_price_fen,
@@ -220,17 +143,42 @@ impl Snapshot {
                     is_new: model.is_new,
                     is_hot: model.is_hot,
                 });
-                search.push(&model);
                 let images = gallery.remove(&model.id).unwrap_or_default();
-                entries.push(Entry { json: GoodsFragment::new(&model, &images), images, model });
+                let kept = previous
+                    .and_then(|previous| previous.shared(model.id))
+                    .filter(|entry| entry.model == model && entry.images == images)
+                    .cloned();
+                entries.push(
+                    kept.unwrap_or_else(|| {
+                        Arc::new(Entry { json: GoodsFragment::new(&model, &images), images, model })
+                    }),
+                );
             }
             if complete {
                 break;
             }
         }
+        let same_text = |previous: &&Snapshot| {
+            previous.entries.len() == entries.len()
+                && previous.entries.iter().zip(&entries).all(|(old, new)| {
+                    let (old, new) = (&old.model, &new.model);
+                    (old.id, &old.name, &old.goods_brief, &old.goods_desc)
+                        == (new.id, &new.name, &new.goods_brief, &new.goods_desc)
+                })
+        };
+        let search = match previous.filter(same_text) {
+            Some(previous) => previous.search.clone(),
+            None => {
+                let mut search = SearchText::default();
+                for entry in &entries {
+                    search.push(&entry.model);
+                }
+                search.shrink_to_fit();
+                Arc::new(search)
+            }
+        };
         keys.shrink_to_fit();
         entries.shrink_to_fit();
-        search.shrink_to_fit();
         let mut orders = Vec::with_capacity(FIELDS.len() * 2);
         for field in FIELDS {
             // Stable sorts over positions in id order: ties stay by id.
@@ -253,6 +201,10 @@ impl Snapshot {
 
     /// The goods with this id.
     pub fn get(&self, id: i32) -> Option<&Entry> {
+        self.shared(id).map(|entry| &**entry)
+    }
+
+    fn shared(&self, id: i32) -> Option<&Arc<Entry>> {
         self.keys.binary_search_by_key(&id, |keys| keys.id).ok().map(|at| &self.entries[at])
     }
 
@@ -358,5 +310,64 @@ impl Snapshot {
                 Ok(GoodsJson::new(goods, category, &entry.images, url))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter};
+
+    use super::*;
+
+    /// A read shares the previous read's entries for the goods that did not change, and its
+    /// search text while no goods' text changed; what changed is read anew.
+    #[tokio::test]
+    async fn a_read_shares_what_did_not_change() {
+        let db = crate::db::connect("sqlite::memory:", 1).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let media = tempfile::tempdir().unwrap();
+        crate::demo::seed_if_empty(&db, media.path()).await.unwrap();
+        crate::demo::grow_catalogue(&db, 2100).await.unwrap(); // more than one batch of rows
+        let first = Snapshot::read(&db, 1, None).await.unwrap();
+        let (priced, renamed, pictured) = (first.keys[3].id, first.keys[2050].id, first.keys[7].id);
+
+        goods::Entity::update_many()
+            .col_expr(goods::Column::ShopPriceFen, Expr::value(12_345))
+            .filter(goods::Column::Id.eq(priced))
+            .exec(&db)
+            .await
+            .unwrap();
+        let second = Snapshot::read(&db, 2, Some(&first)).await.unwrap();
+        let shared = |a: &Snapshot, b: &Snapshot| {
+            (0..a.entries.len()).filter(|&at| Arc::ptr_eq(&a.entries[at], &b.entries[at])).count()
+        };
+        assert_eq!(shared(&first, &second), first.entries.len() - 1);
+        assert_eq!(second.get(priced).unwrap().model.shop_price_fen, 12_345);
+        assert!(second.get(priced).unwrap().json.text().contains("\"shop_price\":123.45"));
+        assert!(Arc::ptr_eq(&first.search, &second.search), "no text changed");
+
+        goods::Entity::update_many()
+            .col_expr(goods::Column::Name, Expr::value("Zebra 斑马"))
+            .filter(goods::Column::Id.eq(renamed))
+            .exec(&db)
+            .await
+            .unwrap();
+        goods_image::Entity::insert(goods_image::ActiveModel {
+            goods_id: Set(pictured),
+            image: Set(Some("goods/images/new.png".into())),
+            add_time: Set(first.get(pictured).unwrap().model.add_time),
+            ..Default::default()
+        })
+        .exec(&db)
+        .await
+        .unwrap();
+        let third = Snapshot::read(&db, 3, Some(&second)).await.unwrap();
+        assert_eq!(shared(&second, &third), second.entries.len() - 2);
+        assert!(!Arc::ptr_eq(&second.search, &third.search), "a name changed");
+        let marks = third.search.mentioning("zebra");
+        let marked: Vec<usize> = (0..third.keys.len()).filter(|&at| marks[at / 64] & (1 << (at % 64)) != 0).collect();
+        assert_eq!(marked, [2050]);
+        assert_eq!(third.get(pictured).unwrap().images.last().unwrap().as_deref(), Some("goods/images/new.png"));
     }
 }
