@@ -125,40 +125,83 @@ pub async fn render_goods_by_id(
     Ok(by_id)
 }
 
-/// Goods' JSON by id, ready to write into a response (for favourites): from the catalogue in
-/// memory (at most a period old), and read from the database for those it does not hold yet.
+/// Goods' JSON by id, ready to write into a response: the pre-rendered JSON of the catalogue in
+/// memory where it holds the goods as wanted, and rendered now for the others.
 pub struct GoodsTexts {
-    snapshot: Arc<Snapshot>,
+    snapshot: Option<Arc<Snapshot>>,
     tree: Arc<CategoryIndex>,
     origin: String,
-    /// Goods the catalogue did not hold, rendered.
-    read: HashMap<i32, Vec<u8>>,
+    /// Goods rendered now, which `write` takes before the catalogue's.
+    rendered: HashMap<i32, Vec<u8>>,
 }
 
 impl GoodsTexts {
-    pub async fn new(source: GoodsSource<'_>, url: &RequestUrl, ids: impl IntoIterator<Item = i32>) -> ApiResult<Self> {
+    /// The goods with these ids as the catalogue in memory has them (at most a period old; for
+    /// favourites), and as read now those it does not hold yet.
+    pub async fn held(
+        source: GoodsSource<'_>,
+        url: &RequestUrl,
+        ids: impl IntoIterator<Item = i32>,
+    ) -> ApiResult<Self> {
         let snapshot = source.catalogue.get(source.db).await?;
         let (held, missing): (Vec<i32>, Vec<i32>) = ids.into_iter().partition(|&id| snapshot.get(id).is_some());
         let category_ids = held.iter().filter_map(|&id| snapshot.get(id)).map(|entry| entry.model.category_id);
         let tree = source.categories.covering(source.db, category_ids).await?;
-        let mut read = HashMap::new();
+        let mut rendered = HashMap::new();
         if !missing.is_empty() {
             for (id, goods) in read_goods_by_id(source.db, source.categories, url, missing).await? {
-                read.insert(id, serde_json::to_vec(&goods).map_err(anyhow::Error::from)?);
+                rendered.insert(id, serde_json::to_vec(&goods).map_err(anyhow::Error::from)?);
             }
         }
-        Ok(Self { snapshot, tree, origin: json_origin(url)?, read })
+        Ok(Self { snapshot: Some(snapshot), tree, origin: json_origin(url)?, rendered })
+    }
+
+    /// Goods rows read now (for the cart, whose prices and stock must be current): the held JSON
+    /// of those `held` has exactly as read, the others rendered from their rows.
+    pub async fn current(
+        db: &DatabaseConnection,
+        categories: &CategoryCache,
+        url: &RequestUrl,
+        rows: &[goods::Model],
+        held: Option<Arc<Snapshot>>,
+    ) -> ApiResult<Self> {
+        let tree = categories.covering(db, rows.iter().map(|row| row.category_id)).await?;
+        let is_held = |row: &goods::Model| held.as_ref().and_then(|s| s.get(row.id)).is_some_and(|e| e.model == *row);
+        let changed: Vec<goods::Model> = rows.iter().filter(|row| !is_held(row)).cloned().collect();
+        let mut rendered = HashMap::new();
+        for (row, goods) in changed.iter().zip(render_goods(db, url, &changed, categories, held.as_deref()).await?) {
+            rendered.insert(row.id, serde_json::to_vec(&goods).map_err(anyhow::Error::from)?);
+        }
+        Ok(Self { snapshot: held, tree, origin: json_origin(url)?, rendered })
     }
 
     /// Appends the goods' JSON; `false` (and nothing written) when the goods does not exist.
-    pub fn write(&self, id: i32, out: &mut Vec<u8>) -> ApiResult<bool> {
-        if let Some(entry) = self.snapshot.get(id) {
-            write_entry(entry, &self.tree, &self.origin, out)?;
+    fn write(&self, id: i32, out: &mut Vec<u8>) -> ApiResult<bool> {
+        if let Some(text) = self.rendered.get(&id) {
+            out.extend_from_slice(text);
             return Ok(true);
         }
-        let Some(text) = self.read.get(&id) else { return Ok(false) };
-        out.extend_from_slice(text);
+        let Some(entry) = self.snapshot.as_ref().and_then(|snapshot| snapshot.get(id)) else { return Ok(false) };
+        write_entry(entry, &self.tree, &self.origin, out)?;
         Ok(true)
+    }
+
+    /// A JSON array of `{"goods": …, key: value}` for each (goods id, value), in order; goods
+    /// that do not exist are left out.
+    pub fn write_wrapped(&self, items: &[(i32, i32)], key: &str) -> ApiResult<Vec<u8>> {
+        let mut body = Vec::with_capacity(2 + items.len() * 1024);
+        body.push(b'[');
+        for &(goods_id, value) in items {
+            let mark = body.len();
+            body.extend_from_slice(if mark == 1 { b"{\"goods\":" } else { b",{\"goods\":" });
+            if self.write(goods_id, &mut body)? {
+                body.extend_from_slice(format!(",\"{key}\":{value}}}").as_bytes());
+            } else {
+                body.truncate(mark);
+            }
+        }
+        body.push(b']');
+        Ok(body)
     }
 }
 

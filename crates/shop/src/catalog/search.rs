@@ -1,5 +1,6 @@
 //! Search over the catalogue in memory: every goods' text in one string, a term's goods as bit
-//! marks by position, and the marks of recent terms remembered for the snapshot's life.
+//! marks by position, and the marks of recent terms remembered for as long as the text is the
+//! same (a catalogue read whose goods' texts did not change keeps it).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,17 +19,21 @@ pub struct SearchText {
     found: Mutex<TermCache>,
 }
 
-/// Terms and their marks, up to `TERM_CACHE_BYTES` of marks: then it starts again empty, so a
-/// stream of one-off terms costs a bounded amount of memory and the popular ones come back at
-/// once.
+/// Terms and their marks, up to `TERM_CACHE_BYTES` (the terms, their marks and what the map
+/// spends on each): then it starts again empty, so a stream of one-off terms costs a bounded
+/// amount of memory and the popular ones come back at once.
 #[derive(Default)]
 struct TermCache {
     marks: HashMap<Box<str>, Arc<[u64]>>,
     bytes: usize,
 }
 
-/// The most memory one catalogue read spends on remembered search terms.
+/// The most memory one search text spends on remembered terms.
 const TERM_CACHE_BYTES: usize = 4 << 20;
+
+/// What a remembered term costs besides its text and marks: two allocations' headers, the two
+/// pointers with their lengths, the `Arc` counts and the map's slot and spare capacity.
+const TERM_OVERHEAD_BYTES: usize = 128;
 
 impl SearchText {
     pub fn push(&mut self, goods: &goods::Model) {
@@ -53,14 +58,18 @@ impl SearchText {
             return marks.clone();
         }
         let marks: Arc<[u64]> = self.scan(term).into();
-        let size = marks.len() * size_of::<u64>() + term.len();
-        let mut cache = lock();
-        if cache.bytes + size > TERM_CACHE_BYTES {
-            *cache = TermCache::default();
+        let size = marks.len() * size_of::<u64>() + term.len() + TERM_OVERHEAD_BYTES;
+        if size > TERM_CACHE_BYTES {
+            return marks;
         }
-        if size <= TERM_CACHE_BYTES && cache.marks.insert(term.into(), marks.clone()).is_none() {
+        let mut cache = lock();
+        // The old terms are freed after the lock is let go: other searches need not wait for it.
+        let forgotten = (cache.bytes + size > TERM_CACHE_BYTES).then(|| std::mem::take(&mut *cache));
+        if cache.marks.insert(term.into(), marks.clone()).is_none() {
             cache.bytes += size;
         }
+        drop(cache);
+        drop(forgotten);
         marks
     }
 
@@ -87,7 +96,7 @@ impl SearchText {
 }
 
 /// Every one of `len` goods marked, 64 to a word.
-pub fn all_marked(len: usize) -> Vec<u64> {
+fn all_marked(len: usize) -> Vec<u64> {
     let mut words = vec![u64::MAX; len.div_ceil(64)];
     if let Some(last) = words.last_mut().filter(|_| !len.is_multiple_of(64)) {
         *last = (1 << (len % 64)) - 1;

@@ -30,11 +30,12 @@ use crate::http::{ApiResult, RequestUrl};
 const ROWS_PER_READ: u64 = 2000;
 
 /// The gallery image names of the goods with ids from `first` to `last`, by goods, in image-id
-/// order.
+/// order (as the goods' index has them).
 async fn galleries(db: &DatabaseConnection, first: i32, last: i32) -> Result<HashMap<i32, Vec<Option<String>>>, DbErr> {
     let mut gallery: HashMap<i32, Vec<Option<String>>> = HashMap::new();
     for image in goods_image::Entity::find()
         .filter(goods_image::Column::GoodsId.between(first, last))
+        .order_by_asc(goods_image::Column::GoodsId)
         .order_by_asc(goods_image::Column::Id)
         .all(db)
         .await?
@@ -161,6 +162,9 @@ impl Snapshot {
         let same_text = |previous: &&Snapshot| {
             previous.entries.len() == entries.len()
                 && previous.entries.iter().zip(&entries).all(|(old, new)| {
+                    if Arc::ptr_eq(old, new) {
+                        return true;
+                    }
                     let (old, new) = (&old.model, &new.model);
                     (old.id, &old.name, &old.goods_brief, &old.goods_desc)
                         == (new.id, &new.name, &new.goods_brief, &new.goods_desc)

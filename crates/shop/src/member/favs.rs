@@ -44,28 +44,17 @@ pub struct Fav {
 )]
 pub async fn list_favs(State(state): State<AppState>, url: RequestUrl, user: CurrentUser) -> ApiResult<Response> {
     let favs = read_favs(&state, &user).await?;
-    let goods = GoodsTexts::new(state.goods(), &url, favs.iter().map(|&(_, goods_id)| goods_id)).await?;
+    let goods = GoodsTexts::held(state.goods(), &url, favs.iter().map(|&(goods_id, _)| goods_id)).await?;
     // `FavDetail`s, written from each goods' JSON as the goods list is.
-    let mut body = Vec::with_capacity(2 + favs.len() * 1024);
-    body.push(b'[');
-    for (id, goods_id) in favs {
-        let mark = body.len();
-        body.extend_from_slice(if mark == 1 { b"{\"goods\":" } else { b",{\"goods\":" });
-        if goods.write(goods_id, &mut body)? {
-            body.extend_from_slice(format!(",\"id\":{id}}}").as_bytes());
-        } else {
-            body.truncate(mark);
-        }
-    }
-    body.push(b']');
+    let body = goods.write_wrapped(&favs, "id")?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// The user's favourites as (id, goods id), oldest first.
+/// The user's favourites as (goods id, favourite id), oldest first.
 async fn read_favs(state: &AppState, user: &CurrentUser) -> ApiResult<Vec<(i32, i32)>> {
     Ok(user_fav::Entity::find()
         .select_only()
-        .columns([user_fav::Column::Id, user_fav::Column::GoodsId])
+        .columns([user_fav::Column::GoodsId, user_fav::Column::Id])
         .filter(user_fav::Column::UserId.eq(user.id()))
         .order_by_asc(user_fav::Column::Id)
         .into_tuple()
@@ -76,8 +65,8 @@ async fn read_favs(state: &AppState, user: &CurrentUser) -> ApiResult<Vec<(i32, 
 /// The user's favourites with their goods rendered (for the storefront's page).
 pub async fn favourites(state: &AppState, url: &RequestUrl, user: &CurrentUser) -> ApiResult<Vec<FavDetail>> {
     let favs = read_favs(state, user).await?;
-    let mut by_id = render_goods_by_id(state.goods(), url, favs.iter().map(|&(_, goods_id)| goods_id)).await?;
-    Ok(favs.into_iter().filter_map(|(id, goods_id)| Some(FavDetail { goods: by_id.remove(&goods_id)?, id })).collect())
+    let mut by_id = render_goods_by_id(state.goods(), url, favs.iter().map(|&(goods_id, _)| goods_id)).await?;
+    Ok(favs.into_iter().filter_map(|(goods_id, id)| Some(FavDetail { goods: by_id.remove(&goods_id)?, id })).collect())
 }
 
 /// `POST /userfavs/` `{"goods": id}`

@@ -31,7 +31,7 @@ async fn cart_lines(
     url: &RequestUrl,
     user: &CurrentUser,
 ) -> Result<(Vec<CartLineJson>, Money), ApiError> {
-    let Json(lines) = cart::list_cart(State(state.clone()), url.clone(), user.clone()).await?;
+    let lines = cart::cart_lines(state, url, user).await?;
     let mut total = Money::from_fen(0);
     for line in &lines {
         total = total

@@ -3,7 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     EntityTrait, FromQueryResult, QueryFilter, Statement,
@@ -11,7 +12,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::catalog::goods::render_goods;
+use crate::catalog::goods::{GoodsTexts, render_goods};
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
 use crate::db::{self, entities::goods, entities::shopping_cart};
@@ -80,16 +81,22 @@ async fn line(txn: &DatabaseTransaction, user_id: i32, goods_id: i32) -> ApiResu
     get, path = "/shopcarts/", tag = "trade", security(("jwt" = [])),
     responses((status = 200, description = "The cart's lines", body = Vec<CartLineJson>), crate::openapi::answers::NotAuthenticated)
 )]
-pub async fn list_cart(
-    State(state): State<AppState>,
-    url: RequestUrl,
-    user: CurrentUser,
-) -> ApiResult<Json<Vec<CartLineJson>>> {
+pub async fn list_cart(State(state): State<AppState>, url: RequestUrl, user: CurrentUser) -> ApiResult<Response> {
     let (nums, goods) = lines_with_goods(&state.db, user.id()).await?;
-    // Galleries from the catalogue only if it is held already: a cart never waits for a read.
+    // The catalogue's JSON for goods it holds exactly as read now, and galleries from it, only if
+    // it is held already: a cart never waits for a read.
+    let texts = GoodsTexts::current(&state.db, &state.categories, &url, &goods, state.catalogue.held_now()).await?;
+    let lines: Vec<(i32, i32)> = goods.iter().map(|goods| goods.id).zip(nums).collect();
+    let body = texts.write_wrapped(&lines, "nums")?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The cart's lines, rendered (for the storefront's cart page).
+pub async fn cart_lines(state: &AppState, url: &RequestUrl, user: &CurrentUser) -> ApiResult<Vec<CartLineJson>> {
+    let (nums, goods) = lines_with_goods(&state.db, user.id()).await?;
     let held = state.catalogue.held_now();
-    let rendered = render_goods(&state.db, &url, &goods, &state.categories, held.as_deref()).await?;
-    Ok(Json(nums.into_iter().zip(rendered).map(|(nums, goods)| CartLineJson { goods, nums }).collect()))
+    let rendered = render_goods(&state.db, url, &goods, &state.categories, held.as_deref()).await?;
+    Ok(nums.into_iter().zip(rendered).map(|(nums, goods)| CartLineJson { goods, nums }).collect())
 }
 
 /// The user's cart lines (their quantities, and their goods as the database has them now: the

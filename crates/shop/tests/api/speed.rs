@@ -159,16 +159,24 @@ async fn the_cart_shows_current_prices_while_lists_may_lag() {
     let top = fx.category("文学类", 1, None, true).await;
     let id = fx.goods("解忧杂货店", top, 1000).await;
     fx.image(id, "goods/images/a.png").await;
+    let other = fx.goods("白夜行", top, 3000).await;
     let token = app.register("13800138000", "pw123456").await;
-    let body = serde_json::json!({"goods": id, "nums": 2});
-    app.json(Method::POST, "/shopcarts/", &body, Some(&token)).await.assert_status(201);
+    for (goods, nums) in [(id, 2), (other, 1)] {
+        let body = serde_json::json!({"goods": goods, "nums": nums});
+        app.json(Method::POST, "/shopcarts/", &body, Some(&token)).await.assert_status(201);
+    }
     let listed = |query: &'static str| {
         let app = &app;
         async move { app.get(query).await.json()["results"][0].clone() }
     };
-    let cart = app.authed(Method::GET, "/shopcarts/", &token).await.json();
+    let other_listed = listed("/goods/?pricemin=20").await;
+    let cart = app.authed(Method::GET, "/shopcarts/", &token).await;
+    assert_eq!(cart.header("content-type"), Some("application/json"));
+    let cart = cart.json();
     assert_eq!(cart[0]["goods"]["shop_price"], 10.0);
     assert_eq!(cart[0]["goods"], listed("/goods/?pricemin=1").await);
+    assert_eq!(cart[1], serde_json::json!({"goods": other_listed, "nums": 1}));
+    assert_eq!(cart.as_array().unwrap().len(), 2);
 
     goods::Entity::update(goods::ActiveModel {
         id: Set(id),
@@ -183,6 +191,7 @@ async fn the_cart_shows_current_prices_while_lists_may_lag() {
     assert_eq!((cart[0]["nums"].clone(), cart[0]["goods"]["shop_price"].clone()), (2.into(), 12.5.into()));
     assert_eq!(cart[0]["goods"]["goods_num"], 7);
     assert_eq!(cart[0]["goods"]["images"][0]["image"], "http://127.0.0.1:8000/media/goods/images/a.png");
+    assert_eq!(cart[1], serde_json::json!({"goods": other_listed, "nums": 1}), "an unchanged goods as listed");
     // The list, from the catalogue read before the change, still shows the old price.
     assert_eq!(listed("/goods/?pricemin=2").await["shop_price"], 10.0);
 }
