@@ -1,6 +1,7 @@
 //! Database access: connecting by URL (SQLite, PostgreSQL or MySQL/MariaDB), migrations, entities.
 
 pub mod entities;
+pub mod json_rows;
 pub mod migration;
 
 use std::path::Path;

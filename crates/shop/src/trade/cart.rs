@@ -6,15 +6,15 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, QueryFilter, Statement,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::catalog::goods::{GoodsTexts, render_goods};
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
+use crate::db::json_rows::{datetime, flexible_bool, read_json_rows};
 use crate::db::{self, entities::goods, entities::shopping_cart};
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
@@ -99,23 +99,71 @@ pub async fn cart_lines(state: &AppState, url: &RequestUrl, user: &CurrentUser) 
     Ok(nums.into_iter().zip(rendered).map(|(nums, goods)| CartLineJson { goods, nums }).collect())
 }
 
+/// A cart line with its goods' columns, as `read_json_rows` reads it.
+#[derive(Deserialize)]
+struct CartRow {
+    line_id: i32,
+    nums: i32,
+    id: i32,
+    category_id: i32,
+    goods_sn: String,
+    name: String,
+    click_num: i32,
+    sold_num: i32,
+    fav_num: i32,
+    goods_num: i32,
+    market_price_fen: i64,
+    shop_price_fen: i64,
+    goods_brief: String,
+    goods_desc: String,
+    #[serde(deserialize_with = "flexible_bool")]
+    ship_free: bool,
+    goods_front_image: Option<String>,
+    #[serde(deserialize_with = "flexible_bool")]
+    is_new: bool,
+    #[serde(deserialize_with = "flexible_bool")]
+    is_hot: bool,
+    #[serde(deserialize_with = "datetime")]
+    add_time: chrono::NaiveDateTime,
+}
+
+/// The columns of `CartRow`, in its order.
+const CART_COLUMNS: &str = "shopping_cart.id, shopping_cart.nums, goods.id, goods.category_id, goods.goods_sn, \
+    goods.name, goods.click_num, goods.sold_num, goods.fav_num, goods.goods_num, goods.market_price_fen, \
+    goods.shop_price_fen, goods.goods_brief, goods.goods_desc, goods.ship_free, goods.goods_front_image, \
+    goods.is_new, goods.is_hot, goods.add_time";
+
 /// The user's cart lines (their quantities, and their goods as the database has them now: the
-/// cart's total is sent back with the order), by line, in one statement.
+/// cart's total is sent back with the order), by line, in one statement and one row.
 async fn lines_with_goods(db: &DatabaseConnection, user_id: i32) -> Result<(Vec<i32>, Vec<goods::Model>), DbErr> {
-    let backend = db.get_database_backend();
-    let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
-    let sql = format!(
-        "SELECT goods.*, shopping_cart.nums AS cart_nums FROM shopping_cart \
-         JOIN goods ON goods.id = shopping_cart.goods_id \
-         WHERE shopping_cart.user_id = {placeholder} ORDER BY shopping_cart.id"
-    );
-    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, [user_id.into()])).await?;
-    let mut lines = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
-    for row in rows {
-        lines.0.push(row.try_get::<i32>("", "cart_nums")?);
-        lines.1.push(goods::Model::from_query_result(&row, "")?);
-    }
-    Ok(lines)
+    let from = "shopping_cart JOIN goods ON goods.id = shopping_cart.goods_id WHERE shopping_cart.user_id = ?";
+    let mut rows: Vec<CartRow> = read_json_rows(db, CART_COLUMNS, from, user_id.into()).await?;
+    rows.sort_unstable_by_key(|row| row.line_id);
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let goods = goods::Model {
+                id: row.id,
+                category_id: row.category_id,
+                goods_sn: row.goods_sn,
+                name: row.name,
+                click_num: row.click_num,
+                sold_num: row.sold_num,
+                fav_num: row.fav_num,
+                goods_num: row.goods_num,
+                market_price_fen: row.market_price_fen,
+                shop_price_fen: row.shop_price_fen,
+                goods_brief: row.goods_brief,
+                goods_desc: row.goods_desc,
+                ship_free: row.ship_free,
+                goods_front_image: row.goods_front_image,
+                is_new: row.is_new,
+                is_hot: row.is_hot,
+                add_time: row.add_time,
+            };
+            (row.nums, goods)
+        })
+        .unzip())
 }
 
 /// `POST /shopcarts/` `{"goods", "nums"}`: adds `nums` to the line (creating it).

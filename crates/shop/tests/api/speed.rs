@@ -157,7 +157,15 @@ async fn the_cart_shows_current_prices_while_lists_may_lag() {
     let app = TestApp::with_config(|config| config.catalog_cache_ms = 600_000).await;
     let fx = app.fixture();
     let top = fx.category("文学类", 1, None, true).await;
-    let id = fx.goods("解忧杂货店", top, 1000).await;
+    let id = fx
+        .goods_with("解忧杂货店", top, 1000, |goods| {
+            goods.ship_free = Set(true);
+            goods.is_hot = Set(true);
+            goods.goods_brief = Set("“引号” \"q\" \\ 🛒".into());
+            goods.goods_desc = Set("<p>\n\t</p>".into());
+            goods.add_time = Set(crate::support::time("2026-11-30 23:59:58"));
+        })
+        .await;
     fx.image(id, "goods/images/a.png").await;
     let other = fx.goods("白夜行", top, 3000).await;
     let token = app.register("13800138000", "pw123456").await;
@@ -187,9 +195,16 @@ async fn the_cart_shows_current_prices_while_lists_may_lag() {
     .exec(&app.db)
     .await
     .unwrap();
+    let before = listed("/goods/?pricemin=2").await;
     let cart = app.authed(Method::GET, "/shopcarts/", &token).await.json();
     assert_eq!((cart[0]["nums"].clone(), cart[0]["goods"]["shop_price"].clone()), (2.into(), 12.5.into()));
     assert_eq!(cart[0]["goods"]["goods_num"], 7);
+    // Every other field as the list shows it (read from the database's JSON on each backend).
+    let mut expected = before.clone();
+    expected["shop_price"] = 12.5.into();
+    expected["goods_num"] = 7.into();
+    assert_eq!(cart[0]["goods"], expected);
+    assert_eq!((&before["ship_free"], &before["is_hot"], &before["is_new"]), (&true.into(), &true.into(), &false.into()));
     assert_eq!(cart[0]["goods"]["images"][0]["image"], "http://127.0.0.1:8000/media/goods/images/a.png");
     assert_eq!(cart[1], serde_json::json!({"goods": other_listed, "nums": 1}), "an unchanged goods as listed");
     // The list, from the catalogue read before the change, still shows the old price.
