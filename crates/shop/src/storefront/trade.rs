@@ -330,8 +330,8 @@ struct OrdersPage {
 /// `GET /shop/orders/`
 pub async fn orders_page(State(state): State<AppState>, visitor: Visitor) -> Response {
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/orders/") };
-    match orders::list_orders(State(state.clone()), user).await {
-        Ok(Json(mut orders)) => {
+    match orders::orders(&state, &user).await {
+        Ok(mut orders) => {
             orders.reverse();
             view::page(&state, &visitor, StatusCode::OK, &OrdersPage { chrome: Chrome::new(&visitor, &state), orders })
         }

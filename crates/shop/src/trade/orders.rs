@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
@@ -18,7 +19,7 @@ use sea_orm::{
 use super::lifecycle::{self, Changes};
 use super::order_list::{OrderRow, read_orders};
 use super::order_sn::OrderSn;
-use super::render::{OrderDetailJson, OrderGoodsJson, OrderJson};
+use super::render::{OrderDetailJson, OrderGoodsJson, OrderJson, write_order};
 use super::status::{PayEvent, PayStatus};
 use super::stock;
 use crate::app::AppState;
@@ -371,17 +372,31 @@ pub(crate) async fn owned_order(state: &AppState, user: &CurrentUser, id: i32) -
     get, path = "/orders/", tag = "trade", security(("jwt" = [])),
     responses((status = 200, description = "The caller's orders, with a pay URL while unpaid", body = Vec<crate::trade::render::OrderJson>), crate::openapi::answers::NotAuthenticated)
 )]
-pub async fn list_orders(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<Vec<OrderJson>>> {
+pub async fn list_orders(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Response> {
     let orders = read_orders(&state.db, user.id()).await?;
-    Ok(Json(
-        orders
-            .into_iter()
-            .map(|order| {
-                let alipay_url = state.payments.pay_url(&order);
-                OrderJson::new(order, alipay_url)
-            })
-            .collect(),
-    ))
+    let mut body = Vec::with_capacity(2 + orders.len() * 1500);
+    body.push(b'[');
+    for (n, order) in orders.iter().enumerate() {
+        if n > 0 {
+            body.push(b',');
+        }
+        let alipay_url = state.payments.pay_url_json(order);
+        write_order(order, alipay_url.as_deref(), &mut body).map_err(anyhow::Error::from)?;
+    }
+    body.push(b']');
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The user's orders, rendered (for the storefront's page).
+pub async fn orders(state: &AppState, user: &CurrentUser) -> ApiResult<Vec<OrderJson>> {
+    let orders = read_orders(&state.db, user.id()).await?;
+    Ok(orders
+        .into_iter()
+        .map(|order| {
+            let alipay_url = state.payments.pay_url(&order);
+            OrderJson::new(order, alipay_url)
+        })
+        .collect())
 }
 
 /// `GET /orders/{id}/`: the order with its lines and their goods.

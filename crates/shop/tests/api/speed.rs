@@ -204,7 +204,10 @@ async fn the_cart_shows_current_prices_while_lists_may_lag() {
     expected["shop_price"] = 12.5.into();
     expected["goods_num"] = 7.into();
     assert_eq!(cart[0]["goods"], expected);
-    assert_eq!((&before["ship_free"], &before["is_hot"], &before["is_new"]), (&true.into(), &true.into(), &false.into()));
+    assert_eq!(
+        (&before["ship_free"], &before["is_hot"], &before["is_new"]),
+        (&true.into(), &true.into(), &false.into())
+    );
     assert_eq!(cart[0]["goods"]["images"][0]["image"], "http://127.0.0.1:8000/media/goods/images/a.png");
     assert_eq!(cart[1], serde_json::json!({"goods": other_listed, "nums": 1}), "an unchanged goods as listed");
     // The list, from the catalogue read before the change, still shows the old price.
