@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An amount in fen. Arithmetic on it is exact. In JSON: yuan, a number with at most two decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, utoipa::ToSchema)]
@@ -85,9 +85,32 @@ impl Serialize for Money {
     }
 }
 
+/// Reads what `Serialize` writes: the nearest fen to a JSON number of yuan.
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let yuan = f64::deserialize(deserializer)?;
+        let fen = (yuan * 100.0).round();
+        // Exact below 2^53 fen, where every amount the shop writes lies.
+        if !fen.is_finite() || fen.abs() >= 2f64.powi(53) {
+            return Err(serde::de::Error::custom(format!("not an amount of yuan: {yuan}")));
+        }
+        Ok(Self(fen as i64))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_back_what_it_writes() {
+        for fen in (0..100_000).chain([-1, -990, 123_456_789, 10_000_000_000, (1 << 52) + 1]) {
+            let text = serde_json::to_string(&Money::from_fen(fen)).unwrap();
+            assert_eq!(serde_json::from_str::<Money>(&text).unwrap(), Money::from_fen(fen), "{text}");
+        }
+        assert!(serde_json::from_str::<Money>("1e300").is_err());
+        assert!(serde_json::from_str::<Money>("\"1.00\"").is_err());
+    }
 
     #[test]
     fn renders_like_drf_floats_without_float_drift() {

@@ -128,7 +128,7 @@ pub async fn view(state: &AppState, url: &RequestUrl, id: i32) -> ApiResult<Resp
 async fn read(db: &DatabaseConnection, categories: &CategoryCache, url: &RequestUrl, id: i32) -> ApiResult<Detail> {
     let row = goods::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)?;
     let click_num = row.click_num;
-    let mut rendered = render_goods(db, url, std::slice::from_ref(&row), categories, None).await?;
+    let mut rendered = render_goods(db, url, std::slice::from_ref(&row), categories).await?;
     let mut json = rendered.pop().ok_or(ApiError::NotFound)?;
     json.click_num = i32::MIN;
     let body = serde_json::to_vec(&json).map_err(anyhow::Error::from)?;

@@ -66,11 +66,6 @@ impl GoodsFragment {
         }
     }
 
-    #[cfg(test)]
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
     /// Appends the goods' JSON with `category` (its category's JSON) and `origin` (JSON-escaped,
     /// without quotes) in their places.
     pub fn write(&self, category: &str, origin: &str, out: &mut Vec<u8>) {

@@ -9,9 +9,10 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, 
 
 use super::catalogue::Catalogue;
 use super::categories::{CategoryCache, CategoryIndex};
+use super::entry::Entry;
 use super::filters::GoodsFilter;
 use super::render::GoodsJson;
-use super::snapshot::{Entry, Found, Snapshot};
+use super::snapshot::{Found, Snapshot};
 use crate::db::entities::{goods, goods_image};
 use crate::http::ApiResult;
 use crate::http::QueryParams;
@@ -59,7 +60,7 @@ pub async fn list_goods_json(
         .map_err(anyhow::Error::from)?;
     // The envelope ends with its empty `"results":[]}`: the goods go between the brackets.
     let head = envelope.strip_suffix(b"[]}").ok_or_else(|| anyhow::anyhow!("a page without its results"))?;
-    let origin = json_origin(url)?;
+    let origin = url.origin_json();
     let mut body = Vec::with_capacity(head.len() + 2 + found.goods.len() * 1024);
     body.extend_from_slice(head);
     body.push(b'[');
@@ -67,26 +68,10 @@ pub async fn list_goods_json(
         if n > 0 {
             body.push(b',');
         }
-        write_entry(snapshot.at(at), &tree, &origin, &mut body)?;
+        snapshot.at(at).write(&tree, &origin, &mut body)?;
     }
     body.extend_from_slice(b"]}");
     Ok(body)
-}
-
-/// The request's origin as it goes inside a JSON string (escaped, without the quotes).
-fn json_origin(url: &RequestUrl) -> ApiResult<String> {
-    let quoted = serde_json::to_string(url.origin()).map_err(anyhow::Error::from)?;
-    Ok(quoted[1..quoted.len() - 1].to_owned())
-}
-
-/// Appends a held goods' JSON; a category the tree lacks means a broken database.
-fn write_entry(entry: &Entry, tree: &CategoryIndex, origin: &str, out: &mut Vec<u8>) -> Result<(), DbErr> {
-    let goods = &entry.model;
-    let category = tree
-        .flat_json(goods.category_id)
-        .ok_or_else(|| DbErr::RecordNotFound(format!("category {} of goods {}", goods.category_id, goods.id)))?;
-    entry.json.write(category, origin, out);
-    Ok(())
 }
 
 /// Filters → search → ordering → pagination over the catalogue in memory, with a category tree
@@ -99,7 +84,7 @@ async fn find_goods(
     let snapshot = source.catalogue.get(source.db).await?;
     let tree = source.categories.get(source.db).await?;
     let found = snapshot.list(filter, &tree, page)?;
-    let category_ids = found.goods.iter().map(|&at| snapshot.at(at).model.category_id);
+    let category_ids = found.goods.iter().map(|&at| snapshot.at(at).category_id);
     let tree = match category_ids.clone().all(|id| tree.get(id).is_some()) {
         true => tree,
         false => source.categories.covering(source.db, category_ids).await?,
@@ -117,7 +102,7 @@ pub async fn render_goods_by_id(
     let snapshot = source.catalogue.get(source.db).await?;
     let (held, missing): (Vec<i32>, Vec<i32>) = ids.into_iter().partition(|&id| snapshot.get(id).is_some());
     let entries: Vec<_> = held.iter().filter_map(|&id| snapshot.get(id)).collect();
-    let tree = source.categories.covering(source.db, entries.iter().map(|entry| entry.model.category_id)).await?;
+    let tree = source.categories.covering(source.db, entries.iter().map(|entry| entry.category_id)).await?;
     let mut by_id: HashMap<i32, GoodsJson> = held.into_iter().zip(snapshot.render(&entries, &tree, url)?).collect();
     if !missing.is_empty() {
         by_id.extend(read_goods_by_id(source.db, source.categories, url, missing).await?);
@@ -145,7 +130,7 @@ impl GoodsTexts {
     ) -> ApiResult<Self> {
         let snapshot = source.catalogue.get(source.db).await?;
         let (held, missing): (Vec<i32>, Vec<i32>) = ids.into_iter().partition(|&id| snapshot.get(id).is_some());
-        let category_ids = held.iter().filter_map(|&id| snapshot.get(id)).map(|entry| entry.model.category_id);
+        let category_ids = held.iter().filter_map(|&id| snapshot.get(id)).map(|entry| entry.category_id);
         let tree = source.categories.covering(source.db, category_ids).await?;
         let mut rendered = HashMap::new();
         if !missing.is_empty() {
@@ -153,7 +138,7 @@ impl GoodsTexts {
                 rendered.insert(id, serde_json::to_vec(&goods).map_err(anyhow::Error::from)?);
             }
         }
-        Ok(Self { snapshot: Some(snapshot), tree, origin: json_origin(url)?, rendered })
+        Ok(Self { snapshot: Some(snapshot), tree, origin: url.origin_json(), rendered })
     }
 
     /// Goods rows read now (for the cart, whose prices and stock must be current): the held JSON
@@ -166,13 +151,13 @@ impl GoodsTexts {
         held: Option<Arc<Snapshot>>,
     ) -> ApiResult<Self> {
         let tree = categories.covering(db, rows.iter().map(|row| row.category_id)).await?;
-        let is_held = |row: &goods::Model| held.as_ref().and_then(|s| s.get(row.id)).is_some_and(|e| e.model == *row);
+        let is_held = |row: &goods::Model| held.as_ref().and_then(|s| s.get(row.id)).is_some_and(|e| e.shows(row));
         let changed: Vec<goods::Model> = rows.iter().filter(|row| !is_held(row)).cloned().collect();
         let mut rendered = HashMap::new();
-        for (row, goods) in changed.iter().zip(render_goods(db, url, &changed, categories, held.as_deref()).await?) {
+        for (row, goods) in changed.iter().zip(render_goods(db, url, &changed, categories).await?) {
             rendered.insert(row.id, serde_json::to_vec(&goods).map_err(anyhow::Error::from)?);
         }
-        Ok(Self { snapshot: held, tree, origin: json_origin(url)?, rendered })
+        Ok(Self { snapshot: held, tree, origin: url.origin_json(), rendered })
     }
 
     /// Appends the goods' JSON; `false` (and nothing written) when the goods does not exist.
@@ -182,7 +167,7 @@ impl GoodsTexts {
             return Ok(true);
         }
         let Some(entry) = self.snapshot.as_ref().and_then(|snapshot| snapshot.get(id)) else { return Ok(false) };
-        write_entry(entry, &self.tree, &self.origin, out)?;
+        entry.write(&self.tree, &self.origin, out)?;
         Ok(true)
     }
 
@@ -215,37 +200,30 @@ pub async fn read_goods_by_id(
 ) -> Result<HashMap<i32, GoodsJson>, DbErr> {
     let rows =
         goods::Entity::find().filter(goods::Column::Id.is_in(ids.into_iter().collect::<Vec<_>>())).all(db).await?;
-    let rendered = render_goods(db, url, &rows, categories, None).await?;
+    let rendered = render_goods(db, url, &rows, categories).await?;
     Ok(rows.iter().map(|row| row.id).zip(rendered).collect())
 }
 
 /// Renders goods with their flat category (from the tree held in memory) and gallery: one
-/// query for the images, whatever the number of goods. With `held`, the galleries of the goods
-/// that catalogue holds come from it (at most a period old: images are not what a total or a
-/// stock check depends on), and only the others' from the database.
+/// query for the images, whatever the number of goods.
 pub async fn render_goods(
     db: &DatabaseConnection,
     url: &RequestUrl,
     rows: &[goods::Model],
     categories: &CategoryCache,
-    held: Option<&Snapshot>,
 ) -> Result<Vec<GoodsJson>, DbErr> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let categories = categories.covering(db, rows.iter().map(|row| row.category_id)).await?;
-    let held_gallery = |id: i32| held.and_then(|snapshot| snapshot.get(id)).map(|entry| entry.images.as_slice());
-    let missing: Vec<i32> = rows.iter().map(|row| row.id).filter(|&id| held_gallery(id).is_none()).collect();
     let mut gallery: HashMap<i32, Vec<Option<String>>> = HashMap::new();
-    if !missing.is_empty() {
-        for image in goods_image::Entity::find()
-            .filter(goods_image::Column::GoodsId.is_in(missing))
-            .order_by_asc(goods_image::Column::Id)
-            .all(db)
-            .await?
-        {
-            gallery.entry(image.goods_id).or_default().push(image.image);
-        }
+    for image in goods_image::Entity::find()
+        .filter(goods_image::Column::GoodsId.is_in(rows.iter().map(|row| row.id).collect::<Vec<_>>()))
+        .order_by_asc(goods_image::Column::Id)
+        .all(db)
+        .await?
+    {
+        gallery.entry(image.goods_id).or_default().push(image.image);
     }
     let mut rendered = Vec::with_capacity(rows.len());
     for row in rows {
@@ -253,7 +231,7 @@ pub async fn render_goods(
         let category = categories
             .flat(row.category_id)
             .ok_or_else(|| DbErr::RecordNotFound(format!("category {} of goods {}", row.category_id, row.id)))?;
-        let images = held_gallery(row.id).or_else(|| gallery.get(&row.id).map(Vec::as_slice)).unwrap_or_default();
+        let images = gallery.get(&row.id).map(Vec::as_slice).unwrap_or_default();
         rendered.push(GoodsJson::new(row, category, images, url));
     }
     Ok(rendered)

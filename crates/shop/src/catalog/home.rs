@@ -86,7 +86,7 @@ pub async fn index_sections(
     if !wanted.is_empty() {
         rows.extend(goods::Entity::find().filter(goods::Column::Id.is_in(wanted)).all(db).await?);
     }
-    let rendered = render_goods(db, url, &rows, category_cache, None).await?;
+    let rendered = render_goods(db, url, &rows, category_cache).await?;
 
     let mut section_goods: HashMap<i32, Vec<GoodsJson>> = HashMap::new();
     let mut by_id: HashMap<i32, GoodsJson> = HashMap::new();

@@ -3,6 +3,7 @@
 pub mod catalogue;
 pub(crate) mod categories;
 pub mod detail;
+pub mod entry;
 pub mod filters;
 mod fragment;
 pub mod goods;

@@ -1,6 +1,6 @@
 //! The catalogue's JSON shapes, in DRF's field order (contract §2).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::format_datetime;
 use crate::db::entities::{banner, brand, category, goods, hot_search_word};
@@ -8,7 +8,7 @@ use crate::http::RequestUrl;
 use crate::money::Money;
 
 /// The fields every category shape shares, after `id` (and `sub_cat` in tree shapes).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CategoryFields {
     pub name: String,
     pub code: String,
@@ -34,7 +34,7 @@ impl From<&category::Model> for CategoryFields {
 }
 
 /// Category (flat): no `sub_cat` key.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CategoryJson {
     pub id: i32,
     #[serde(flatten)]
@@ -59,12 +59,12 @@ pub struct CategoryTreeJson<S> {
 /// Level-1 shape: children are trees whose children are flat.
 pub type CategoryTree = CategoryTreeJson<CategoryTreeJson<CategoryJson>>;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImageJson {
     pub image: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GoodsJson {
     pub id: i32,
     pub category: CategoryJson,

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::categories::CategoryIndex;
+use super::entry::Entry;
 use super::filters::{GoodsFilter, OrderField, OrderKey, TopCategory};
-use super::fragment::GoodsFragment;
 use super::render::GoodsJson;
 use super::search::SearchText;
 use crate::db::entities::{goods, goods_image};
@@ -69,15 +69,6 @@ impl Keys {
 
 const FIELDS: [OrderField; 3] = [OrderField::ShopPrice, OrderField::SoldNum, OrderField::AddTime];
 
-/// One goods as the list renders it.
-pub struct Entry {
-    pub model: goods::Model,
-    /// Gallery image names, by image id.
-    pub images: Vec<Option<String>>,
-    /// The goods' JSON for API lists.
-    pub json: GoodsFragment,
-}
-
 /// Every goods by ascending id: its keys packed apart from the rest, because a list scans the
 /// keys of every goods and only the page's entries.
 pub struct Snapshot {
@@ -122,6 +113,8 @@ impl Snapshot {
     ) -> Result<Self, DbErr> {
         let started = Instant::now();
         let (mut keys, mut entries) = (Vec::new(), Vec::<Arc<Entry>>::new());
+        // Built from the rows as they are read; kept only if some goods' text changed.
+        let mut search = SearchText::default();
         let mut after = i32::MIN;
         loop {
             let rows = goods::Entity::find()
@@ -147,13 +140,10 @@ impl Snapshot {
                 let images = gallery.remove(&model.id).unwrap_or_default();
                 let kept = previous
                     .and_then(|previous| previous.shared(model.id))
-                    .filter(|entry| entry.model == model && entry.images == images)
+                    .filter(|entry| entry.shows_all(&model, &images))
                     .cloned();
-                entries.push(
-                    kept.unwrap_or_else(|| {
-                        Arc::new(Entry { json: GoodsFragment::new(&model, &images), images, model })
-                    }),
-                );
+                entries.push(kept.unwrap_or_else(|| Arc::new(Entry::new(&model, &images))));
+                search.push(&model);
             }
             if complete {
                 break;
@@ -165,18 +155,12 @@ impl Snapshot {
                     if Arc::ptr_eq(old, new) {
                         return true;
                     }
-                    let (old, new) = (&old.model, &new.model);
-                    (old.id, &old.name, &old.goods_brief, &old.goods_desc)
-                        == (new.id, &new.name, &new.goods_brief, &new.goods_desc)
+                    old.id == new.id && old.same_text(new)
                 })
         };
         let search = match previous.filter(same_text) {
             Some(previous) => previous.search.clone(),
             None => {
-                let mut search = SearchText::default();
-                for entry in &entries {
-                    search.push(&entry.model);
-                }
                 search.shrink_to_fit();
                 Arc::new(search)
             }
@@ -243,7 +227,7 @@ impl Snapshot {
         let rest = |at: usize, goods: &Keys| {
             filter.is_new.is_none_or(|is_new| goods.is_new == is_new)
                 && filter.is_hot.is_none_or(|is_hot| goods.is_hot == is_hot)
-                && filter.name.as_ref().is_none_or(|name| self.entries[at].model.name == *name)
+                && filter.name.as_ref().is_none_or(|name| *self.entries[at].name == **name)
         };
         if filter.is_new.is_some() || filter.is_hot.is_some() || filter.name.is_some() {
             for (word_at, word) in marked.iter_mut().enumerate() {
@@ -302,16 +286,16 @@ impl Snapshot {
         &self.entries[position as usize]
     }
 
-    /// Renders goods of this snapshot; a category the tree lacks means a broken database.
+    /// Renders goods of this snapshot (for the storefront's pages), read back from their JSON.
     pub fn render(&self, goods: &[&Entry], categories: &CategoryIndex, url: &RequestUrl) -> ApiResult<Vec<GoodsJson>> {
+        let origin = url.origin_json();
+        let mut json = Vec::new();
         goods
             .iter()
             .map(|entry| {
-                let goods = &entry.model;
-                let category = categories.flat(goods.category_id).ok_or_else(|| {
-                    DbErr::RecordNotFound(format!("category {} of goods {}", goods.category_id, goods.id))
-                })?;
-                Ok(GoodsJson::new(goods, category, &entry.images, url))
+                json.clear();
+                entry.write(categories, &origin, &mut json)?;
+                Ok(serde_json::from_slice(&json).map_err(anyhow::Error::from)?)
             })
             .collect()
     }
@@ -324,6 +308,12 @@ mod tests {
 
     use super::*;
 
+    fn json(snapshot: &Snapshot, tree: &CategoryIndex, id: i32) -> String {
+        let mut out = Vec::new();
+        snapshot.get(id).unwrap().write(tree, "http://x", &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     /// A read shares the previous read's entries for the goods that did not change, and its
     /// search text while no goods' text changed; what changed is read anew.
     #[tokio::test]
@@ -333,6 +323,7 @@ mod tests {
         let media = tempfile::tempdir().unwrap();
         crate::demo::seed_if_empty(&db, media.path()).await.unwrap();
         crate::demo::grow_catalogue(&db, 2100).await.unwrap(); // more than one batch of rows
+        let tree = CategoryIndex::load(&db).await.unwrap();
         let first = Snapshot::read(&db, 1, None).await.unwrap();
         let (priced, renamed, pictured) = (first.keys[3].id, first.keys[2050].id, first.keys[7].id);
 
@@ -347,8 +338,7 @@ mod tests {
             (0..a.entries.len()).filter(|&at| Arc::ptr_eq(&a.entries[at], &b.entries[at])).count()
         };
         assert_eq!(shared(&first, &second), first.entries.len() - 1);
-        assert_eq!(second.get(priced).unwrap().model.shop_price_fen, 12_345);
-        assert!(second.get(priced).unwrap().json.text().contains("\"shop_price\":123.45"));
+        assert!(json(&second, &tree, priced).contains("\"shop_price\":123.45"));
         assert!(Arc::ptr_eq(&first.search, &second.search), "no text changed");
 
         goods::Entity::update_many()
@@ -360,7 +350,7 @@ mod tests {
         goods_image::Entity::insert(goods_image::ActiveModel {
             goods_id: Set(pictured),
             image: Set(Some("goods/images/new.png".into())),
-            add_time: Set(first.get(pictured).unwrap().model.add_time),
+            add_time: Set(chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_hms_opt(0, 0, 0).unwrap()),
             ..Default::default()
         })
         .exec(&db)
@@ -372,6 +362,6 @@ mod tests {
         let marks = third.search.mentioning("zebra");
         let marked: Vec<usize> = (0..third.keys.len()).filter(|&at| marks[at / 64] & (1 << (at % 64)) != 0).collect();
         assert_eq!(marked, [2050]);
-        assert_eq!(third.get(pictured).unwrap().images.last().unwrap().as_deref(), Some("goods/images/new.png"));
+        assert!(json(&third, &tree, pictured).contains("\"image\":\"http://x/media/goods/images/new.png\"}]"));
     }
 }

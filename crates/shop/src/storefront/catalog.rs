@@ -276,7 +276,7 @@ struct DetailPart {
 
 async fn build_detail(state: &AppState, url: &RequestUrl, id: i32) -> ApiResult<String> {
     let row = crate::db::entities::goods::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
-    let goods = render_goods(&state.db, url, std::slice::from_ref(&row), &state.categories, None)
+    let goods = render_goods(&state.db, url, std::slice::from_ref(&row), &state.categories)
         .await?
         .pop()
         .ok_or(ApiError::NotFound)?;

@@ -94,8 +94,7 @@ pub async fn list_cart(State(state): State<AppState>, url: RequestUrl, user: Cur
 /// The cart's lines, rendered (for the storefront's cart page).
 pub async fn cart_lines(state: &AppState, url: &RequestUrl, user: &CurrentUser) -> ApiResult<Vec<CartLineJson>> {
     let (nums, goods) = lines_with_goods(&state.db, user.id()).await?;
-    let held = state.catalogue.held_now();
-    let rendered = render_goods(&state.db, url, &goods, &state.categories, held.as_deref()).await?;
+    let rendered = render_goods(&state.db, url, &goods, &state.categories).await?;
     Ok(nums.into_iter().zip(rendered).map(|(nums, goods)| CartLineJson { goods, nums }).collect())
 }
 
