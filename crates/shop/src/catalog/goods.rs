@@ -142,7 +142,8 @@ impl GoodsTexts {
     }
 
     /// Goods rows read now (for the cart, whose prices and stock must be current): the held JSON
-    /// of those `held` has exactly as read, the others rendered from their rows.
+    /// of those whose row `held` has exactly as read (their gallery as `held` has it, however old:
+    /// no total or stock check depends on images), the others rendered from their rows.
     pub async fn current(
         db: &DatabaseConnection,
         categories: &CategoryCache,

@@ -46,6 +46,16 @@ impl SearchText {
         self.text.push('\0');
     }
 
+    /// The text of the first `len` goods (no remembered terms: they were for all the goods).
+    pub fn prefix(&self, len: usize) -> Self {
+        let end = self.starts.get(len).copied().unwrap_or(self.text.len());
+        Self {
+            text: self.text[..end].to_owned(),
+            starts: self.starts[..len.min(self.starts.len())].to_vec(),
+            ..Default::default()
+        }
+    }
+
     pub fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();
         self.starts.shrink_to_fit();

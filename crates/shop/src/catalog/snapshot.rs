@@ -113,8 +113,9 @@ impl Snapshot {
     ) -> Result<Self, DbErr> {
         let started = Instant::now();
         let (mut keys, mut entries) = (Vec::new(), Vec::<Arc<Entry>>::new());
-        // Built from the rows as they are read; kept only if some goods' text changed.
-        let mut search = SearchText::default();
+        // Written only from the first position whose goods or text is not the previous read's
+        // (the text before it is copied from that read's); while none is, that one is kept.
+        let mut search: Option<SearchText> = previous.is_none().then(SearchText::default);
         let mut after = i32::MIN;
         loop {
             let rows = goods::Entity::find()
@@ -142,28 +143,32 @@ impl Snapshot {
                     .and_then(|previous| previous.shared(model.id))
                     .filter(|entry| entry.shows_all(&model, &images))
                     .cloned();
-                entries.push(kept.unwrap_or_else(|| Arc::new(Entry::new(&model, &images))));
-                search.push(&model);
+                let entry = kept.unwrap_or_else(|| Arc::new(Entry::new(&model, &images)));
+                let at = entries.len();
+                if let (None, Some(previous)) = (&search, previous) {
+                    let same = previous.entries.get(at).is_some_and(|old| old.id == entry.id && old.same_text(&entry));
+                    if !same {
+                        search = Some(previous.search.prefix(at));
+                    }
+                }
+                if let Some(search) = &mut search {
+                    search.push(&model);
+                }
+                entries.push(entry);
             }
             if complete {
                 break;
             }
         }
-        let same_text = |previous: &&Snapshot| {
-            previous.entries.len() == entries.len()
-                && previous.entries.iter().zip(&entries).all(|(old, new)| {
-                    if Arc::ptr_eq(old, new) {
-                        return true;
-                    }
-                    old.id == new.id && old.same_text(new)
-                })
-        };
-        let search = match previous.filter(same_text) {
-            Some(previous) => previous.search.clone(),
-            None => {
+        let search = match (search, previous) {
+            (Some(mut search), _) => {
                 search.shrink_to_fit();
                 Arc::new(search)
             }
+            (None, Some(previous)) if previous.entries.len() == entries.len() => previous.search.clone(),
+            // Goods were deleted from the end.
+            (None, Some(previous)) => Arc::new(previous.search.prefix(entries.len())),
+            (None, None) => Arc::default(),
         };
         keys.shrink_to_fit();
         entries.shrink_to_fit();
@@ -362,6 +367,20 @@ mod tests {
         let marks = third.search.mentioning("zebra");
         let marked: Vec<usize> = (0..third.keys.len()).filter(|&at| marks[at / 64] & (1 << (at % 64)) != 0).collect();
         assert_eq!(marked, [2050]);
+        // The text before the renamed goods was copied, the rest written: as a fresh read's.
+        let same_search = |a: &Snapshot, b: &Snapshot| {
+            ["精选", "zebra", "商品 20", "<p>", "斑马"]
+                .iter()
+                .all(|term| a.search.mentioning(term) == b.search.mentioning(term))
+        };
+        assert!(same_search(&third, &Snapshot::read(&db, 4, None).await.unwrap()));
+        // The last goods deleted: the text of the others is kept.
+        let last = third.keys.last().unwrap().id;
+        goods_image::Entity::delete_many().filter(goods_image::Column::GoodsId.eq(last)).exec(&db).await.unwrap();
+        goods::Entity::delete_by_id(last).exec(&db).await.unwrap();
+        let fourth = Snapshot::read(&db, 5, Some(&third)).await.unwrap();
+        assert_eq!(fourth.keys.len(), third.keys.len() - 1);
+        assert!(same_search(&fourth, &Snapshot::read(&db, 6, None).await.unwrap()));
         assert!(json(&third, &tree, pictured).contains("\"image\":\"http://x/media/goods/images/new.png\"}]"));
     }
 }

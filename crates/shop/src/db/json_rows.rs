@@ -14,10 +14,12 @@ use serde::de::DeserializeOwned;
 /// `0`/`1` from SQLite and MySQL (`flexible_bool` reads both), datetimes as text (`datetime`).
 pub async fn read_json_rows<T: DeserializeOwned>(
     db: &DatabaseConnection,
-    columns: &str,
-    from_where: &str,
+    columns: &'static str,
+    from_where: &'static str,
     parameter: sea_orm::Value,
 ) -> Result<Vec<T>, DbErr> {
+    // PostgreSQL's placeholder replaces the one `?`: no other may hide in a literal or operator.
+    debug_assert_eq!(from_where.matches('?').count(), 1, "{from_where}");
     let backend = db.get_database_backend();
     let sql = match backend {
         DbBackend::Sqlite => format!("SELECT json_group_array(json_array({columns})) FROM {from_where}"),
@@ -70,7 +72,8 @@ pub fn optional_datetime<'de, D: serde::Deserializer<'de>>(deserializer: D) -> R
 }
 
 /// `YYYY-MM-DD HH:MM:SS` with an optional fraction, and `T` for the space: how SQLite stores a
-/// datetime, and how PostgreSQL and MySQL write one into JSON.
+/// datetime (as the shop writes it, without a zone), and how PostgreSQL and MySQL write one into
+/// JSON.
 fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
     let bytes = text.as_bytes();
     if bytes.len() < 19 || !matches!(bytes[10], b' ' | b'T') {

@@ -38,12 +38,8 @@ impl RequestUrl {
         })
     }
 
-    /// `http://host`, as it starts every URL built for this request.
-    pub fn origin(&self) -> &str {
-        &self.origin
-    }
-
-    /// `origin` as it goes inside a JSON string (escaped, without the quotes).
+    /// `http://host`, as it starts every URL built for this request, as it goes inside a JSON
+    /// string (escaped, without the quotes).
     pub fn origin_json(&self) -> String {
         let quoted = serde_json::to_string(&self.origin).unwrap_or_default();
         quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_owned()
