@@ -5,10 +5,10 @@
 //! trip. Those were the list's cost when the response cache cannot help (every URL new): a
 //! `COUNT(*)` over thousands of rows, a sort of every match, three `LIKE`s per row per term, and
 //! a hand-off to the driver's thread for every row read. A list shows goods at most a period old,
-//! as the cached pages do; favourites render their goods from it too (the cart and order lines
-//! read theirs from the database: the cart's total is sent back with the order). The cost is
-//! memory: about a kilobyte and a half per goods (README, Performance), shared between reads for
-//! the goods that did not change.
+//! as the cached pages do; favourites write their goods from it too, and the cart those whose row,
+//! read from the database, is the one held (its total is sent back with the order). The cost is
+//! memory: about a kilobyte per goods (README, Performance), shared between reads for the goods
+//! that did not change.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::HashMap;
