@@ -92,24 +92,6 @@ async fn find_goods(
     Ok((snapshot, tree, found))
 }
 
-/// The goods with these ids, rendered, by id (for the storefront's favourites): from the
-/// catalogue in memory (at most a period old), and from the database those it does not hold yet.
-pub async fn render_goods_by_id(
-    source: GoodsSource<'_>,
-    url: &RequestUrl,
-    ids: impl IntoIterator<Item = i32>,
-) -> ApiResult<HashMap<i32, GoodsJson>> {
-    let snapshot = source.catalogue.get(source.db).await?;
-    let (held, missing): (Vec<i32>, Vec<i32>) = ids.into_iter().partition(|&id| snapshot.get(id).is_some());
-    let entries: Vec<_> = held.iter().filter_map(|&id| snapshot.get(id)).collect();
-    let tree = source.categories.covering(source.db, entries.iter().map(|entry| entry.category_id)).await?;
-    let mut by_id: HashMap<i32, GoodsJson> = held.into_iter().zip(snapshot.render(&entries, &tree, url)?).collect();
-    if !missing.is_empty() {
-        by_id.extend(read_goods_by_id(source.db, source.categories, url, missing).await?);
-    }
-    Ok(by_id)
-}
-
 /// Goods' JSON by id, ready to write into a response: the pre-rendered JSON of the catalogue in
 /// memory where it holds the goods as wanted, and rendered now for the others.
 pub struct GoodsTexts {
@@ -170,6 +152,16 @@ impl GoodsTexts {
         let Some(entry) = self.snapshot.as_ref().and_then(|snapshot| snapshot.get(id)) else { return Ok(false) };
         entry.write(&self.tree, &self.origin, out)?;
         Ok(true)
+    }
+
+    /// The goods rendered (for the storefront's pages), read back from its JSON; `None` when it
+    /// does not exist.
+    pub fn render(&self, id: i32) -> ApiResult<Option<GoodsJson>> {
+        let mut json = Vec::new();
+        if !self.write(id, &mut json)? {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::from_slice(&json).map_err(anyhow::Error::from)?))
     }
 
     /// A JSON array of `{"goods": …, key: value}` for each (goods id, value), in order; goods

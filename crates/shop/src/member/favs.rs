@@ -12,7 +12,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::catalog::goods::{GoodsTexts, render_goods_by_id};
+use crate::catalog::goods::GoodsTexts;
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
 use crate::db;
@@ -65,8 +65,14 @@ async fn read_favs(state: &AppState, user: &CurrentUser) -> ApiResult<Vec<(i32, 
 /// The user's favourites with their goods rendered (for the storefront's page).
 pub async fn favourites(state: &AppState, url: &RequestUrl, user: &CurrentUser) -> ApiResult<Vec<FavDetail>> {
     let favs = read_favs(state, user).await?;
-    let mut by_id = render_goods_by_id(state.goods(), url, favs.iter().map(|&(goods_id, _)| goods_id)).await?;
-    Ok(favs.into_iter().filter_map(|(goods_id, id)| Some(FavDetail { goods: by_id.remove(&goods_id)?, id })).collect())
+    let goods = GoodsTexts::held(state.goods(), url, favs.iter().map(|&(goods_id, _)| goods_id)).await?;
+    let mut rendered = Vec::with_capacity(favs.len());
+    for (goods_id, id) in favs {
+        if let Some(goods) = goods.render(goods_id)? {
+            rendered.push(FavDetail { goods, id });
+        }
+    }
+    Ok(rendered)
 }
 
 /// `POST /userfavs/` `{"goods": id}`
