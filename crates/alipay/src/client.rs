@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sign;
 use crate::timestamp;
 
@@ -23,6 +23,7 @@ use crate::timestamp;
 #[derive(Debug, Clone)]
 pub struct Client {
     pub(crate) config: Config,
+    #[cfg(feature = "client")]
     pub(crate) http: reqwest::Client,
 }
 
@@ -34,16 +35,26 @@ pub(crate) struct Urls<'a> {
 }
 
 impl Client {
-    /// Builds a client with its own HTTP client (rustls over aws-lc-rs, webpki roots, the
-    /// configured timeout).
+    /// Builds a client; with the `client` feature, with its own HTTP client
+    /// ([`crate::https_client_builder`] with the configured timeout).
     pub fn new(config: Config) -> Result<Self> {
         config.validate()?;
-        let http = default_http_client(&config)?;
-        Ok(Client { config, http })
+        #[cfg(feature = "client")]
+        let http = crate::https_client_builder()?
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .build()
+            .map_err(|e| crate::Error::HttpClient(e.to_string()))?;
+        Ok(Client {
+            config,
+            #[cfg(feature = "client")]
+            http,
+        })
     }
 
     /// Builds a client around a caller-supplied `reqwest::Client` (its own timeout applies,
     /// plus the configured one per request).
+    #[cfg(feature = "client")]
     pub fn with_http_client(config: Config, http: reqwest::Client) -> Result<Self> {
         config.validate()?;
         Ok(Client { config, http })
@@ -119,20 +130,4 @@ impl Client {
     pub(crate) fn gateway_url(&self, fields: &[(String, String)]) -> String {
         format!("{}?{}", self.config.gateway, sign::encode_form(fields.iter().map(|(k, v)| (k, v))))
     }
-}
-
-fn default_http_client(config: &Config) -> Result<reqwest::Client> {
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::HttpClient(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .timeout(config.timeout)
-        .connect_timeout(config.timeout)
-        .build()
-        .map_err(|e| Error::HttpClient(e.to_string()))
 }

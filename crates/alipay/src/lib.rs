@@ -24,6 +24,8 @@
 #![warn(missing_docs)]
 
 pub mod api;
+#[cfg(feature = "client")]
+mod calls;
 pub mod cert;
 mod client;
 mod config;
@@ -39,6 +41,8 @@ pub mod timestamp;
 pub use api::{
     CancelResponse, CloseResponse, Refund, RefundQueryResponse, RefundResponse, TradeQueryResponse, TradeRef,
 };
+#[cfg(feature = "client")]
+pub use calls::https_client_builder;
 pub use cert::Certificate;
 pub use client::Client;
 pub use config::{CertMode, Config, DEFAULT_TIMEOUT, KeyMode, PRODUCTION_GATEWAY, SANDBOX_GATEWAY};

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alipay::{Client, Config, KeyMode, PrivateKey, PublicKeyRsa};
-use alipay_sandbox::{Sandbox, SandboxBuilder};
+use alipay_sandbox::{Sandbox, SandboxBuilder, Snapshot};
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::{get, post};
@@ -78,6 +78,19 @@ impl Running {
         .unwrap()
     }
 
+    /// Polls the sandbox's state until `done` holds (at most 10 s), and returns that state.
+    pub async fn until(&self, what: &str, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let snapshot = self.sandbox.snapshot().await;
+            if done(&snapshot) {
+                return snapshot;
+            }
+            assert!(Instant::now() < end, "{what}: not within 10 s; the sandbox holds {snapshot:#?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Kills the sandbox: the server and the worker stop, in-flight work is lost.
     pub async fn kill(self) {
         self.server.abort();
@@ -92,7 +105,6 @@ impl Running {
 /// A delivery the merchant received.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    pub at: Instant,
     pub body: String,
 }
 
@@ -166,7 +178,7 @@ impl Merchant {
 async fn notify(State(s): State<MerchantState>, body: String) -> String {
     let n = {
         let mut d = s.deliveries.lock().unwrap();
-        d.push(Delivery { at: Instant::now(), body });
+        d.push(Delivery { body });
         d.len() - 1
     };
     if n == 0 && s.hang_on_first {
@@ -182,9 +194,8 @@ async fn returned(State(s): State<MerchantState>, RawQuery(q): RawQuery) -> &'st
 
 /// A plain HTTP client that does not follow redirects.
 pub fn http() -> reqwest::Client {
-    // reqwest is built without a default TLS provider in this workspace; plain HTTP still needs one set.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    // reqwest is built without a default TLS provider in this workspace: take the alipay crate's.
+    alipay::https_client_builder().unwrap().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// Opens the cashier (GET the page-pay URL) and returns the page.

@@ -123,7 +123,8 @@ fn new_user(username: &str, password_hash: String, mobile: Option<String>, super
     }
 }
 
-/// The user whose username is `name`, else the one whose mobile is `name` (B9).
+/// The user whose username is `name`, else the one whose mobile is `name`: login by mobile works,
+/// and a username that looks like someone else's mobile still finds its own user first.
 pub async fn find_by_username_or_mobile(db: &DatabaseConnection, name: &str) -> Result<Option<user::Model>, DbErr> {
     if let Some(user) = user::Entity::find().filter(user::Column::Username.eq(name)).one(db).await? {
         return Ok(Some(user));

@@ -105,7 +105,8 @@ impl<'a> Fields<'a> {
     }
 
     /// The raw value, with DRF's form rule: a blank form value for an optional field counts as
-    /// not sent (B21 applies the same rule to JSON text fields that allow blanks).
+    /// not sent (JSON text fields that allow blanks follow the same rule, so a multipart and a
+    /// JSON message with an empty optional field are treated alike).
     fn raw(&self, name: &str, required: bool) -> Option<&'a FieldValue> {
         let value = self.payload.get(name)?;
         if self.payload.kind == BodyKind::Form && !required && matches!(value, FieldValue::Text(t) if t.is_empty()) {
