@@ -146,8 +146,14 @@ async fn refunds_partial_full_idempotent_and_over_refund() {
     assert_eq!(full.refund_fee.unwrap().to_string(), "88.80");
     assert_eq!(full.out_biz_no.as_deref(), Some("REF-1-R2"));
     assert_ne!(partial.notify_id, full.notify_id);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(merchant.deliveries().len(), 3, "replays notify nothing");
+    // A refund queues its notification before it answers: a replay would have queued a fourth.
+    let snap = run
+        .until("the refund notifications are delivered", |s| {
+            s.notifications.iter().all(|n| format!("{:?}", n.notice.state) == "Delivered")
+        })
+        .await;
+    assert_eq!(snap.notifications.len(), 3, "replays notify nothing");
+    assert_eq!(merchant.deliveries().len(), 3);
 
     // Refunds on unknown or unpaid trades.
     let ghost = Refund::new(out("NOPE"), "1.00".parse().unwrap(), "X").unwrap();
@@ -235,7 +241,7 @@ async fn test_api_and_inspection() {
         .unwrap();
     assert_eq!(again.status(), 409);
     merchant.wait_for(1, Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    run.until("the merchant's answer is recorded", |s| s.notifications[0].attempts.len() == 1).await;
     let snap: serde_json::Value =
         http.get(format!("{}/inspect.json", run.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(snap["trades"][0]["out_trade_no"], "API-1");

@@ -24,11 +24,9 @@ async fn killed_during_the_first_delivery_then_restarted() {
     let queued = first.sandbox.snapshot().await.notifications[0].notice.notify_id.clone();
     assert_eq!(field(&in_flight[0].body, "notify_id").unwrap(), queued);
     first.kill().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(merchant.deliveries().len(), 1, "a dead sandbox delivers nothing");
 
-    // Second life on the same file: the unanswered notification goes out again, the trade is
-    // still paid.
+    // Second life on the same file, its worker running: the unanswered notification goes out
+    // again at once, and the trade is still paid.
     let second = Running::start(builder(0.001).state(StateLocation::File(file.clone())), true).await;
     let d = merchant.wait_for(2, Duration::from_secs(10)).await;
     let n = alipay::notify::verify_notification_body(&d[1].body, second.sandbox.alipay_public_key(), SignType::Rsa2)
@@ -47,32 +45,27 @@ async fn killed_between_retries_then_restarted() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sandbox.sqlite");
     let merchant = Merchant::always_success().await;
-    let scale = 0.002; // the retry comes 4m·scale = 480 ms after the first attempt
 
-    let first = Running::start(builder(scale).state(StateLocation::File(file.clone())), true).await;
+    // First life, driven by the test: the first attempt is dropped, the retry is 4 minutes away.
+    let first = Running::start(builder(1.0).state(StateLocation::File(file.clone())), false).await;
     first.sandbox.drop_next_deliveries(1).await.unwrap();
     let client = first.client(&merchant);
     page_pay_and_pay(&first, &client, &PagePay::new("DURABLE-2", Money::from_fen(100).unwrap(), "x").unwrap()).await;
-    // Wait for the (dropped) first attempt to be recorded, then kill before the retry.
-    let mut notify_id = None;
-    for _ in 0..200 {
-        let snap = first.sandbox.snapshot().await;
-        if let Some(n) = snap.notifications.first().filter(|n| n.attempts.len() == 1) {
-            notify_id = Some(n.notice.notify_id.clone());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let notify_id = notify_id.expect("the first attempt was recorded");
+    assert_eq!(first.sandbox.deliver_due().await.unwrap(), 1);
+    let notify_id = first.sandbox.snapshot().await.notifications[0].notice.notify_id.clone();
     first.kill().await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(merchant.deliveries().is_empty(), "a dead sandbox delivers nothing");
+    assert!(merchant.deliveries().is_empty(), "the dropped attempt sent nothing");
 
-    let second = Running::start(builder(scale).state(StateLocation::File(file)), true).await;
-    let d = merchant.wait_for(1, Duration::from_secs(10)).await;
+    // Second life on the same file: the retry keeps its due time (on the sandbox clock, whose
+    // offset is kept too), then goes out with the same notify_id.
+    let second = Running::start(builder(1.0).state(StateLocation::File(file)), false).await;
+    assert_eq!(second.sandbox.deliver_due().await.unwrap(), 0, "the retry is not due yet");
+    second.sandbox.advance(Duration::from_secs(4 * 60)).await.unwrap();
+    assert_eq!(second.sandbox.deliver_due().await.unwrap(), 1);
+    let d = merchant.deliveries();
+    assert_eq!(d.len(), 1);
     assert_eq!(field(&d[0].body, "notify_id").unwrap(), notify_id);
     alipay::notify::verify_notification_body(&d[0].body, second.sandbox.alipay_public_key(), SignType::Rsa2).unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let snap = second.sandbox.snapshot().await;
     let attempts = &snap.notifications[0].attempts;
     assert_eq!(attempts.len(), 2, "the attempt history survived: {attempts:?}");

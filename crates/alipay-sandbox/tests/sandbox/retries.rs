@@ -1,23 +1,31 @@
-//! Re-delivery on Alipay's schedule (scaled): same notify_id, stop at exactly `success`.
+//! Re-delivery on Alipay's schedule: same notify_id, stop at exactly `success`. The schedule is
+//! checked on the sandbox's own clock (advanced by the test, deliveries run with `deliver_due`),
+//! so no test waits for real minutes or measures real time.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alipay::{Money, PagePay, SignType};
 use alipay_sandbox::DELIVERY_SCHEDULE;
 
 use crate::support::*;
 
-/// Checks that consecutive deliveries are spaced by the scaled schedule (never early, at most `slack` late).
-fn assert_gaps(deliveries: &[Delivery], scale: f64, slack: Duration) {
-    for (i, pair) in deliveries.windows(2).enumerate() {
-        let gap = pair[1].at - pair[0].at;
-        let expected = DELIVERY_SCHEDULE[i + 1].mul_f64(scale);
-        assert!(
-            gap + Duration::from_millis(5) >= expected && gap <= expected + slack,
-            "gap before delivery {} was {gap:?}, expected {expected:?} (+ at most {slack:?})",
-            i + 2
-        );
+/// Drives retries after the first attempt: for each interval of the schedule up to `attempts`,
+/// nothing is due a second before it ends and exactly one attempt is due when it does.
+async fn retry_on_schedule(run: &Running, attempts: usize) {
+    let second = Duration::from_secs(1);
+    for (i, interval) in DELIVERY_SCHEDULE.iter().enumerate().take(attempts).skip(1) {
+        run.sandbox.advance(*interval - second).await.unwrap();
+        assert_eq!(run.sandbox.deliver_due().await.unwrap(), 0, "attempt {} came early", i + 1);
+        run.sandbox.advance(second).await.unwrap();
+        assert_eq!(run.sandbox.deliver_due().await.unwrap(), 1, "attempt {} was not made on time", i + 1);
     }
+}
+
+/// After a day on the sandbox clock, nothing more is sent.
+async fn assert_finished(run: &Running, merchant: &Merchant, deliveries: usize) {
+    run.sandbox.advance(Duration::from_secs(24 * 3600)).await.unwrap();
+    assert_eq!(run.sandbox.deliver_due().await.unwrap(), 0, "nothing is due after the last attempt");
+    assert_eq!(merchant.deliveries().len(), deliveries);
 }
 
 fn assert_one_verified_notify_id(deliveries: &[Delivery], sandbox: &alipay_sandbox::Sandbox) -> String {
@@ -33,25 +41,24 @@ fn assert_one_verified_notify_id(deliveries: &[Delivery], sandbox: &alipay_sandb
     ids[0].clone()
 }
 
+/// Pays `out_trade_no` through the cashier with no worker running and makes the first attempt.
+async fn paid_and_first_attempt(merchant: &Merchant, out_trade_no: &str) -> Running {
+    let run = Running::start(builder(1.0), false).await;
+    let client = run.client(merchant);
+    page_pay_and_pay(&run, &client, &PagePay::new(out_trade_no, Money::from_fen(8880).unwrap(), "重试").unwrap()).await;
+    assert_eq!(run.sandbox.deliver_due().await.unwrap(), 1, "the first attempt is due at once");
+    run
+}
+
 #[tokio::test]
 async fn fail_three_times_then_success_gives_exactly_four_deliveries() {
-    let scale = 0.001; // 4m → 240 ms, 10m → 600 ms, 1h → 3.6 s
     let merchant = Merchant::start(|n| if n < 3 { "fail".to_owned() } else { "success".to_owned() }).await;
-    let run = Running::start(builder(scale), true).await;
-    let client = run.client(&merchant);
-    let paid_at = Instant::now();
-    page_pay_and_pay(&run, &client, &PagePay::new("RETRY-1", Money::from_fen(8880).unwrap(), "重试").unwrap()).await;
-    let d = merchant.wait_for(4, Duration::from_secs(20)).await;
-    assert!(d[0].at - paid_at < Duration::from_secs(1), "the first delivery is immediate");
-    assert_gaps(&d, scale, Duration::from_millis(800));
-    // The fifth slot would come 1h·scale = 3.6 s after the fourth: wait past it.
-    tokio::time::sleep(Duration::from_millis(4500)).await;
-    let d = merchant.deliveries();
-    assert_eq!(d.len(), 4, "no delivery after `success`");
-    let id = assert_one_verified_notify_id(&d, &run.sandbox);
+    let run = paid_and_first_attempt(&merchant, "RETRY-1").await;
+    retry_on_schedule(&run, 4).await;
+    assert_finished(&run, &merchant, 4).await;
+    let id = assert_one_verified_notify_id(&merchant.deliveries(), &run.sandbox);
     let snap = run.sandbox.snapshot().await;
     let n = snap.notifications.iter().find(|n| n.notice.notify_id == id).unwrap();
-    assert_eq!(n.attempts.len(), 4);
     assert_eq!(n.attempts.iter().map(|a| a.reply.as_str()).collect::<Vec<_>>(), ["fail", "fail", "fail", "success"]);
     assert!(n.attempts[3].success && !n.attempts[2].success);
     assert_eq!(format!("{:?}", n.notice.state), "Delivered");
@@ -59,17 +66,11 @@ async fn fail_three_times_then_success_gives_exactly_four_deliveries() {
 
 #[tokio::test]
 async fn quoted_success_is_retried_to_the_end_of_the_schedule() {
-    let scale = 0.0001; // the whole 25-hour schedule in ≈ 8.8 s
     let merchant = Merchant::start(|_| "\"success\"".to_owned()).await;
-    let run = Running::start(builder(scale), true).await;
-    let client = run.client(&merchant);
-    page_pay_and_pay(&run, &client, &PagePay::new("RETRY-2", Money::from_fen(100).unwrap(), "引号").unwrap()).await;
-    let d = merchant.wait_for(8, Duration::from_secs(40)).await;
-    assert_gaps(&d, scale, Duration::from_millis(800));
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let d = merchant.deliveries();
-    assert_eq!(d.len(), 8, "eight deliveries in all, then the sandbox gives up");
-    let id = assert_one_verified_notify_id(&d, &run.sandbox);
+    let run = paid_and_first_attempt(&merchant, "RETRY-2").await;
+    retry_on_schedule(&run, DELIVERY_SCHEDULE.len()).await;
+    assert_finished(&run, &merchant, DELIVERY_SCHEDULE.len()).await;
+    let id = assert_one_verified_notify_id(&merchant.deliveries(), &run.sandbox);
     let snap = run.sandbox.snapshot().await;
     let n = snap.notifications.iter().find(|n| n.notice.notify_id == id).unwrap();
     assert_eq!(n.attempts.len(), 8);
@@ -79,33 +80,30 @@ async fn quoted_success_is_retried_to_the_end_of_the_schedule() {
 
 #[tokio::test]
 async fn other_near_misses_are_failures_too() {
-    // "success\n", "SUCCESS", HTML and a redirect all count as failures; plain success ends it.
+    // "success\n", "SUCCESS", HTML and a leading space all count as failures; plain success ends it.
     let merchant = Merchant::start(|n| {
         ["success\n", "SUCCESS", "<html>success</html>", " success", "success"][n.min(4)].to_owned()
     })
     .await;
-    let run = Running::start(builder(0.0001), true).await;
-    let client = run.client(&merchant);
-    page_pay_and_pay(&run, &client, &PagePay::new("RETRY-3", Money::from_fen(1).unwrap(), "x").unwrap()).await;
-    let d = merchant.wait_for(5, Duration::from_secs(20)).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(merchant.deliveries().len(), 5);
-    assert_one_verified_notify_id(&d, &run.sandbox);
+    let run = paid_and_first_attempt(&merchant, "RETRY-3").await;
+    retry_on_schedule(&run, 5).await;
+    assert_finished(&run, &merchant, 5).await;
+    assert_one_verified_notify_id(&merchant.deliveries(), &run.sandbox);
 }
 
+/// The background worker, not the test, runs this schedule (scaled: retries after 240 and 600 ms).
 #[tokio::test]
-async fn dropped_deliveries_are_retried_with_the_same_notify_id() {
+async fn the_worker_retries_dropped_deliveries_with_the_same_notify_id() {
     let merchant = Merchant::always_success().await;
     let run = Running::start(builder(0.001), true).await;
     run.sandbox.drop_next_deliveries(2).await.unwrap();
     let client = run.client(&merchant);
     page_pay_and_pay(&run, &client, &PagePay::new("DROP-1", Money::from_fen(500).unwrap(), "x").unwrap()).await;
     let d = merchant.wait_for(1, Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let snap = run.sandbox.snapshot().await;
+    let snap = run.until("the delivery is recorded", |s| s.notifications[0].attempts.len() == 3).await;
     let n = &snap.notifications[0];
-    assert_eq!(n.attempts.len(), 3);
     assert!(n.attempts[0].dropped && n.attempts[1].dropped && n.attempts[2].success);
+    assert_eq!(format!("{:?}", n.notice.state), "Delivered");
     assert_eq!(field(&d[0].body, "notify_id").unwrap(), n.notice.notify_id);
 }
 

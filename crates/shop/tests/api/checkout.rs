@@ -240,7 +240,12 @@ async fn lost_notifications_are_recovered_by_reconciliation() {
     shop.sandbox().drop_next_deliveries(1000).await.unwrap();
     let order = shop.order(&token, goods_id, 2).await;
     let _ignored_return = shop.pay(&order).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The sandbox has tried to notify (and dropped it): the shop heard nothing.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while shop.sandbox().snapshot().await.notifications.iter().all(|n| n.attempts.is_empty()) {
+        assert!(std::time::Instant::now() < deadline, "the sandbox made no delivery attempt");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(shop.order_row(&order).await.pay_status, "paying", "no notification, no return: not paid yet");
 
     // A young order is left to its notification; one older than two minutes is asked about.

@@ -207,7 +207,7 @@ async fn metrics_after_a_shopping_flow_count_by_route_and_event() {
     // The first job run starts with the server; on a busy machine it may still be under way.
     // (The refund was answered `succeeded`, so its counter is there; polled all the same.)
     let mut text = String::new();
-    for _ in 0..100 {
+    for _ in 0..400 {
         let scrape = http.get(shop.url("/metrics")).bearer_auth("metrics-token-for-tests").send().await.unwrap();
         assert_eq!(scrape.status(), 200);
         text = scrape.text().await.unwrap();
@@ -217,7 +217,7 @@ async fn metrics_after_a_shopping_flow_count_by_route_and_event() {
         {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     let requests = samples(&text, "mxshop_http_requests_total");
@@ -354,13 +354,13 @@ async fn half_sent_requests(shop: &Shop, count: usize) -> Vec<(tokio::net::TcpSt
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_lets_64_in_flight_requests_finish_then_exits_0() {
-    let mut shop = Start::new().env("RUST_LOG", "warn,shop=info").run().await;
+    let mut shop =
+        Start::new().env("RUST_LOG", "warn,shop=info").env("MXSHOP_METRICS_TOKEN", METRICS_TOKEN).run().await;
     let held = half_sent_requests(&shop, 64).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_in_flight(&shop, 64).await;
     shop.signal("TERM");
-    tokio::time::sleep(Duration::from_millis(300)).await;
     // No new connections once draining.
-    assert!(tokio::net::TcpStream::connect(shop.addr).await.is_err(), "still accepting after SIGTERM");
+    until_refused(&shop).await;
     let mut answers = Vec::new();
     for (mut stream, rest) in held {
         answers.push(tokio::spawn(async move {
@@ -386,11 +386,9 @@ async fn with_a_shutdown_delay_the_server_answers_not_ready_but_still_serves() {
     let http = shop.client_from("127.0.0.1");
     assert_eq!(http.get(shop.url("/ready/")).send().await.unwrap().status(), 200);
     shop.signal("TERM");
-    tokio::time::sleep(Duration::from_millis(300)).await;
     // A load balancer sees it leave; a request that still comes is served, on a new connection too.
-    let ready = http.get(shop.url("/ready/")).send().await.unwrap();
-    assert_eq!(ready.status(), 503);
-    assert_eq!(ready.json::<Value>().await.unwrap()["reason"], "shutting down");
+    let ready = until_ready_is(&http, &shop, 503).await;
+    assert_eq!(ready["reason"], "shutting down");
     let fresh = shop.client_from("127.0.0.2");
     assert_eq!(fresh.get(shop.url("/goods/")).send().await.unwrap().status(), 200);
     assert_eq!(shop.wait_exit(Duration::from_secs(20)).code(), Some(0));
@@ -398,11 +396,17 @@ async fn with_a_shutdown_delay_the_server_answers_not_ready_but_still_serves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_signal_exits_at_once() {
-    let mut shop = Start::new().env("MXSHOP_SHUTDOWN_GRACE_SECS", "60").run().await;
+    let mut shop = Start::new()
+        .env("MXSHOP_SHUTDOWN_GRACE_SECS", "60")
+        .env("RUST_LOG", "warn,shop=info")
+        .env("MXSHOP_METRICS_TOKEN", METRICS_TOKEN)
+        .run()
+        .await;
     let _held = half_sent_requests(&shop, 1).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    until_in_flight(&shop, 1).await;
     shop.signal("TERM");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The second signal counts only once the first has been taken.
+    until_logged(&shop, "shutting down: no new connections").await;
     shop.signal("INT");
     // The held request would keep a graceful shutdown waiting for a minute.
     let status = shop.wait_exit(Duration::from_secs(5));
@@ -482,9 +486,50 @@ async fn until_ready_is(http: &reqwest::Client, shop: &Shop, status: u16) -> Val
         if last.0 == status {
             return last.1;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("/ready/ did not turn {status}: last {last:?}");
+}
+
+const METRICS_TOKEN: &str = "metrics-token-for-tests";
+
+/// Polls `/metrics` (the shop runs with `METRICS_TOKEN`) until `count` requests besides the
+/// scrape itself are in flight (at most 10 s).
+async fn until_in_flight(shop: &Shop, count: usize) {
+    let http = shop.client_from("127.0.0.1");
+    let mut last = String::new();
+    for _ in 0..200 {
+        let scrape = http.get(shop.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+        last = scrape.text().await.unwrap();
+        let in_flight = samples(&last, "mxshop_http_requests_in_flight").values().sum::<f64>();
+        if in_flight >= (count + 1) as f64 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{count} requests were not in flight within 10 s:\n{last}");
+}
+
+/// Polls until the shop refuses new connections (at most 10 s).
+async fn until_refused(shop: &Shop) {
+    for _ in 0..1000 {
+        if tokio::net::TcpStream::connect(shop.addr).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("still accepting connections 10 s after SIGTERM");
+}
+
+/// Polls the shop's log until a line contains `needle` (at most 10 s).
+async fn until_logged(shop: &Shop, needle: &str) {
+    for _ in 0..1000 {
+        if shop.log_lines().iter().any(|line| line.contains(needle)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no log line with {needle:?} within 10 s: {:#?}", shop.log_lines());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -508,27 +553,19 @@ async fn ready_follows_the_database_and_its_migrations() {
     let relay = spawn_relay(tokio::net::TcpListener::bind(database.relay_addr).await.unwrap(), upstream);
     until_ready_is(&http, &shop, 200).await;
 
-    // A migration the database has beyond this build's (a newer instance of a rolling deploy
-    // applied it): still ready.
+    // A migration this build needs is missing (the database was rolled back): not ready. One the
+    // database has beyond this build's (a newer instance of a rolling deploy applied it) is not
+    // named, and does not keep the instance out once the missing one is back.
     let db = shop::db::connect(&url, 1).await.unwrap();
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &db,
-        "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000001_from_a_newer_build', 0)",
-    )
-    .await
-    .unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(ready(&http, &shop).await, (200, json!({"status": "ready"})));
-
-    // A migration this build needs is missing (the database was rolled back): not ready.
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &db,
-        "DELETE FROM seaql_migrations WHERE version = 'm20261130_000001_ledger'",
-    )
-    .await
-    .unwrap();
+    let execute = |sql: &'static str| sea_orm::ConnectionTrait::execute_unprepared(&db, sql);
+    execute("INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000001_from_a_newer_build', 0)")
+        .await
+        .unwrap();
+    execute("DELETE FROM seaql_migrations WHERE version = 'm20261130_000001_ledger'").await.unwrap();
     let body = until_ready_is(&http, &shop, 503).await;
     assert_eq!(body["reason"], "migrations pending: m20261130_000001_ledger", "{body}");
+    execute("INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20261130_000001_ledger', 0)").await.unwrap();
+    assert_eq!(until_ready_is(&http, &shop, 200).await, json!({"status": "ready"}));
     db.close().await.unwrap();
     drop(shop);
     relay.abort();

@@ -484,13 +484,26 @@ async fn an_abandoned_request_still_finishes_its_transaction() {
     // Another shopper's order on the same goods is not held up by locks left behind…
     let next = tokio::time::timeout(std::time::Duration::from_secs(10), post_order(&app, &other, None)).await;
     next.expect("no lock left behind").assert_status(201);
-    // …and the abandoned order either happened completely or not at all.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let placed =
-        order_info::Entity::find().filter(order_info::Column::UserId.eq(user_id)).count(&app.db).await.unwrap();
-    let cart_left =
-        shopping_cart::Entity::find().filter(shopping_cart::Column::UserId.eq(user_id)).count(&app.db).await.unwrap();
-    assert_eq!((placed, cart_left), (1, 0), "the handler ran to completion");
+    // …and the abandoned order either happened completely or not at all: the handler runs to
+    // completion, so it is placed and the cart emptied, never one without the other.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let placed =
+            order_info::Entity::find().filter(order_info::Column::UserId.eq(user_id)).count(&app.db).await.unwrap();
+        let cart_left = shopping_cart::Entity::find()
+            .filter(shopping_cart::Column::UserId.eq(user_id))
+            .count(&app.db)
+            .await
+            .unwrap();
+        if (placed, cart_left) == (1, 0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the handler did not run to completion: {placed} orders, {cart_left} cart lines"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert_eq!(stock(&app, book).await, 29 - 2 - 1);
 }
 
