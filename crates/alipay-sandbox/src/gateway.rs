@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Form, OriginalUri, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -241,7 +241,7 @@ async fn root(OriginalUri(uri): OriginalUri) -> Redirect {
     Redirect::to(&format!("{}/inspect", uri.path().trim_end_matches('/')))
 }
 
-async fn inspect_page(State(sb): State<Sandbox>) -> Html<String> {
+async fn inspect_page(State(sb): State<Sandbox>) -> Response {
     pages::inspect(&sb.snapshot().await)
 }
 

@@ -20,6 +20,35 @@
 //! assert!(url.starts_with(alipay::SANDBOX_GATEWAY));
 //! # Ok::<(), alipay::Error>(())
 //! ```
+//!
+//! # What is public, and why
+//!
+//! The root re-exports what a shop needs: [`Client`] and its [`Config`], keys ([`PrivateKey`],
+//! [`PublicKeyRsa`], [`Certificate`]), [`Money`], [`PagePay`], the typed [`Notification`] and
+//! [`Return`], the call types ([`TradeRef`], [`Refund`], the `*Response` structs) and [`Error`].
+//! The modules are public for whoever implements or tests the other side of the protocol (the
+//! `alipay-sandbox` crate does):
+//!
+//! | module | for |
+//! |---|---|
+//! | [`sign`] | canonical strings, RSA2 signing and verification of requests and notifications, form encoding |
+//! | [`notify`] | verifying notifications and returns given as a body, a query or decoded fields |
+//! | [`response`] | finding the signed `*_response` span in a gateway answer |
+//! | [`api`] | the server calls' requests and answers, [`api::parse_response`] for methods not wrapped |
+//! | [`page_pay`] | page-pay and wap-pay orders and their timeouts |
+//! | [`timestamp`] | Alipay's Beijing-time timestamps |
+//! | [`cert`] | certificate-mode serial numbers |
+//! | [`keys`] | key formats and signature types |
+//!
+//! Everything else (the JSON scanner's internals, HTML escaping of the pay form, the HTTP calls'
+//! plumbing) is private to the crate.
+//!
+//! # Features
+//!
+//! `client` (on by default) adds the server calls over HTTPS ([`https_client_builder`], and
+//! `Client::trade_query` and the others). Without it (`default-features = false`) the crate signs
+//! and verifies, builds page-pay URLs and forms and checks notifications, with no HTTP or TLS
+//! stack. `examples/` has a page-pay URL, a notification handler in axum, and query and refund.
 
 #![warn(missing_docs)]
 

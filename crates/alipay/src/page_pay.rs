@@ -369,13 +369,9 @@ impl Client {
     }
 }
 
-/// Escapes text for HTML content and attribute values (`& < > " '`), as the auto-submitting
-/// pay form does; useful to anyone rendering Alipay values into a page.
-///
-/// ```
-/// assert_eq!(alipay::page_pay::html_escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
-/// ```
-pub fn html_escape(s: &str) -> String {
+/// Escapes text for HTML content and attribute values (`& < > " '`) in the auto-submitting pay
+/// form.
+pub(crate) fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -388,4 +384,12 @@ pub fn html_escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn html_escape_covers_content_and_attributes() {
+        assert_eq!(super::html_escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
 }

@@ -71,14 +71,7 @@ fn decode_string(field: &str, span: &str) -> Result<String> {
 }
 
 /// The members of the top-level object as (decoded name, raw value span), refusing duplicates.
-///
-/// ```
-/// let m = alipay::response::top_level_members(r#"{"a_response":{"x":"}"},"sign":"s"}"#)?;
-/// assert_eq!(m, vec![("a_response".to_string(), r#"{"x":"}"}"#), ("sign".to_string(), r#""s""#)]);
-/// assert!(alipay::response::top_level_members(r#"{"sign":"a","sign":"b"}"#).is_err());
-/// # Ok::<(), alipay::Error>(())
-/// ```
-pub fn top_level_members(body: &str) -> Result<Vec<(String, &str)>> {
+pub(crate) fn top_level_members(body: &str) -> Result<Vec<(String, &str)>> {
     let b = body.as_bytes();
     let bad = |what: &str, at: usize| Error::MalformedResponse(format!("{what} at byte {at}"));
     let mut i = skip_ws(b, 0);
@@ -183,5 +176,18 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
             }
             (j > i).then_some(j)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::top_level_members;
+
+    #[test]
+    fn top_level_members_are_raw_spans_and_unique() {
+        let m = top_level_members(r#"{"a_response":{"x":"}"},"sign":"s"}"#).unwrap();
+        assert_eq!(m, vec![("a_response".to_string(), r#"{"x":"}"}"#), ("sign".to_string(), r#""s""#)]);
+        assert!(top_level_members(r#"{"sign":"a","sign":"b"}"#).is_err());
+        assert!(top_level_members(r#"{"sign":"a","\u0073ign":"b"}"#).is_err(), "escaped duplicates too");
     }
 }
