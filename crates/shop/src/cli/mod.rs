@@ -8,13 +8,13 @@ use clap::{Args, Parser, Subcommand};
 use sea_orm_migration::MigratorTrait;
 use tracing_subscriber::EnvFilter;
 
+mod serve;
+
 use crate::accounts::users;
-use crate::app::{AppState, Server};
 use crate::config::{Config, LogFormat, Overrides};
 use crate::db::{self, Migrator};
 use crate::demo;
 use crate::import;
-use crate::payments;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -161,7 +161,7 @@ pub async fn run() -> anyhow::Result<()> {
     // Held to the end: dropping it writes the lines still queued.
     let _log_writer = init_logging(config.log_format);
     match command {
-        CommandKind::Serve => serve(config).await,
+        CommandKind::Serve => serve::serve(config).await,
         CommandKind::Migrate => migrate(&config).await,
         CommandKind::CheckConfig => crate::check_config::run(&config).await,
         CommandKind::Seed { goods } => seed(&config, goods).await,
@@ -273,155 +273,4 @@ async fn seed(config: &Config, goods: Option<u32>) -> anyhow::Result<()> {
         println!("added {added} goods; the catalogue has at least {target}");
     }
     Ok(())
-}
-
-/// Raises the open-file limit to what the system allows (often 1024 by default, while every
-/// connection takes a descriptor), and keeps `max_connections` within it, with room for the
-/// database, logs and files served.
-fn fit_connections_to_file_limit(config: &mut Config) {
-    const RESERVED: u64 = 256;
-    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => limit,
-        Err(error) => {
-            tracing::warn!(%error, "cannot read or raise the open-file limit");
-            return;
-        }
-    };
-    let fits = usize::try_from(limit.saturating_sub(RESERVED).max(1)).unwrap_or(usize::MAX);
-    if config.max_connections > fits {
-        tracing::warn!(
-            open_file_limit = limit,
-            configured = config.max_connections,
-            used = fits,
-            "max_connections lowered to fit the open-file limit (raise it with ulimit -n or LimitNOFILE=)"
-        );
-        config.max_connections = fits;
-    }
-}
-
-async fn serve(mut config: Config) -> anyhow::Result<()> {
-    fit_connections_to_file_limit(&mut config);
-    // Bind first: with port 0 the real address is known only now, and notify/return URLs and
-    // absolute links must name it.
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {} (is another mxshop running?)", config.listen))?;
-    config.listen = listener.local_addr().context("reading the bound address")?;
-    let db = open_database(&config).await?;
-    db::migrate(&db).await?;
-    if demo::seed_if_empty(&db, &config.media_dir()).await? {
-        tracing::info!(media = %config.media_dir().display(), "seeded the demo catalogue into an empty database");
-    }
-    let database = db::redact(&config.database_url());
-    let frontend = config.frontend_dir.join("index.html").is_file();
-    let state = AppState::new(db, config.clone()).await?;
-    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-    let jobs = payments::jobs::spawn(
-        state.clone(),
-        std::time::Duration::from_secs(config.alipay.job_interval_secs.max(1)),
-        jobs_stopped,
-    );
-    let (views, views_db) = (state.goods_views.clone(), state.db.clone());
-    // Stopped after the drain: requests served meanwhile still count views, and their copies of
-    // goods details still expire.
-    let (stop_views, views_stopped) = tokio::sync::watch::channel(false);
-    let views_writer = crate::catalog::views::spawn_writer(views_db.clone(), views.clone(), views_stopped);
-    let readiness = state.readiness.clone();
-    let server = Server::with_listener(listener, state);
-    let base = format!("http://{}", config.listen);
-    say(format_args!("mxshop is serving on {base}/"));
-    say(format_args!(
-        "  shop (Vue front end): {base}/index/{}",
-        if frontend { "" } else { "  (not installed: see README)" }
-    ));
-    say(format_args!("  API root:             {base}/api/"));
-    say(format_args!("  API docs:             {base}/docs/"));
-    say(format_args!("  goods:                {base}/goods/"));
-    if config.alipay.gateway == "builtin" {
-        say(format_args!("  Alipay sandbox:       {base}{}/", payments::gateway::BUILTIN_SANDBOX_PATH));
-    }
-    say(format_args!("  database:             {database}"));
-    say(format_args!("  data directory:       {}", config.data_dir.display()));
-    let signalled = std::sync::Arc::new(std::sync::OnceLock::new());
-    let delay = std::time::Duration::from_secs(config.shutdown_delay_secs);
-    let on_signal = {
-        let signalled = signalled.clone();
-        async move {
-            shutdown_signal().await;
-            let _ = signalled.set(std::time::Instant::now());
-            // Not ready from now on; the jobs finish the order they are on.
-            readiness.start_draining();
-            let _ = stop_jobs.send(true);
-            if !delay.is_zero() {
-                tracing::info!(?delay, "answering not ready, still accepting while the load balancer notices");
-                tokio::time::sleep(delay).await;
-            }
-        }
-    };
-    server.run(on_signal).await?;
-    // One grace for the drain and the jobs together, counted from the end of the delay.
-    let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
-    let spent = signalled.get().map_or(std::time::Duration::ZERO, std::time::Instant::elapsed);
-    let left = grace.saturating_sub(spent.saturating_sub(delay)).max(std::time::Duration::from_secs(1));
-    if tokio::time::timeout(left, jobs).await.is_err() {
-        tracing::warn!(
-            "the payment jobs did not finish within the shutdown grace; their orders are retried at the next start"
-        );
-    }
-    // Drained: no request counts a view any more.
-    let _ = stop_views.send(true);
-    let last_views = async {
-        let _ = views_writer.await;
-        views.write(&views_db).await
-    };
-    match tokio::time::timeout(std::time::Duration::from_secs(5), last_views).await {
-        Ok(Ok(goods)) => tracing::info!(goods, "goods views written"),
-        Ok(Err(error)) => tracing::error!(%error, "writing goods views at shutdown; the last period's are lost"),
-        Err(_) => tracing::error!("writing goods views took over 5 s at shutdown; the last period's are lost"),
-    }
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// A line on standard output; a closed stdout (a supervisor that stopped reading) must not take
-/// the server down with it.
-fn say(line: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stdout(), "{line}");
-}
-
-/// Completes at the first SIGTERM or Ctrl-C (SIGINT): the server stops accepting and drains. A
-/// second signal ends the process at once.
-async fn shutdown_signal() {
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => Some(signal),
-        Err(error) => {
-            tracing::error!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server gracefully");
-            None
-        }
-    };
-    let mut next_signal = async move || {
-        let term = async {
-            match terminate.as_mut() {
-                Some(signal) => {
-                    signal.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = term => "SIGTERM",
-            _ = tokio::signal::ctrl_c() => "SIGINT",
-        }
-    };
-    let first = next_signal().await;
-    tracing::info!(
-        signal = first,
-        "shutting down: no new connections; in-flight requests finish (a second signal stops at once)"
-    );
-    tokio::spawn(async move {
-        let second = next_signal().await;
-        tracing::warn!(signal = second, "second signal: exiting now");
-        std::process::exit(1);
-    });
 }
