@@ -22,6 +22,7 @@ use crate::money::Money;
 use crate::payments::Checkout;
 use crate::payments::notify::confirm_return;
 use crate::trade::cart::{self, CartLineJson};
+use crate::trade::checkout;
 use crate::trade::orders::{self, owned_order};
 use crate::trade::status::PayStatus;
 
@@ -256,7 +257,7 @@ pub async fn checkout(
     let key = checkout_key(&form).map(|key| format!("shop-{key}"));
     // A second click of the same page: the order the first one placed (before anything is saved).
     if let Some(key) = &key {
-        match orders::order_for_key(&state.db, user.id(), key).await {
+        match checkout::order_for_key(&state.db, user.id(), key).await {
             Ok(Some(id)) => return view::redirect(&visitor, &format!("/shop/orders/{id}/"), None),
             Ok(None) => {}
             Err(error) => return view::failure(&state, &visitor, error.into()),
@@ -291,7 +292,7 @@ pub async fn checkout(
         if let Some(key) = key.as_deref().and_then(|key| key.parse().ok()) {
             headers.insert("idempotency-key", key);
         }
-        let (_, Json(order)) = orders::create_order(State(state.clone()), user.clone(), headers, order).await?;
+        let (_, Json(order)) = checkout::create_order(State(state.clone()), user.clone(), headers, order).await?;
         Ok::<_, ApiError>(order.id)
     };
     match placed.await {

@@ -1,6 +1,7 @@
 //! The trade (Django app `trade`): the cart and orders.
 
 pub(crate) mod cart;
+pub mod checkout;
 pub mod lifecycle;
 pub(crate) mod order_list;
 pub mod order_sn;
@@ -16,6 +17,6 @@ use crate::http::routes::Routes;
 pub fn routes(api: Routes) -> Routes {
     api.api(routes!(cart::list_cart, cart::add_to_cart))
         .api(routes!(cart::get_cart_line, cart::set_cart_line, cart::delete_cart_line))
-        .api(routes!(orders::list_orders, orders::create_order))
+        .api(routes!(orders::list_orders, checkout::create_order))
         .api(routes!(orders::get_order, orders::delete_order))
 }

@@ -307,7 +307,7 @@ async fn a_failure_after_reserving_leaves_everything_as_it_was() {
     let user_id = TestApp::user_id(&token);
     put_in_cart(&app, user_id, book, 2).await;
     put_in_cart(&app, user_id, pen, 1).await;
-    app.failpoints.arm(shop::trade::orders::FAIL_AFTER_RESERVATION);
+    app.failpoints.arm(shop::trade::checkout::FAIL_AFTER_RESERVATION);
     let failed = app.json(Method::POST, "/orders/", &checkout(json!(214.8)), Some(&token)).await;
     failed.assert_status(500);
     assert_eq!(failed.json(), json!({"detail": "服务器内部错误。"}), "no internals leak");
