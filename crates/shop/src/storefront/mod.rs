@@ -4,6 +4,7 @@
 //! something carries a CSRF token (see `session`).
 
 mod account;
+mod cart;
 mod catalog;
 mod member;
 mod session;
@@ -67,10 +68,10 @@ pub fn routes(routes: Routes) -> Routes {
         .page("/shop/register/code/", page(post(account::send_code)))
         .page("/shop/profile/", page(get(account::profile_page).post(account::update_profile)))
         .page("/shop/profile/password/", page(post(account::change_password)))
-        .page("/shop/cart/", page(get(trade::cart_page)))
-        .page("/shop/cart/add/", page(post(trade::add_to_cart)))
-        .page("/shop/cart/{id}/", page(post(trade::set_quantity)))
-        .page("/shop/cart/{id}/remove/", page(post(trade::remove_line)))
+        .page("/shop/cart/", page(get(cart::cart_page)))
+        .page("/shop/cart/add/", page(post(cart::add_to_cart)))
+        .page("/shop/cart/{id}/", page(post(cart::set_quantity)))
+        .page("/shop/cart/{id}/remove/", page(post(cart::remove_line)))
         .page("/shop/checkout/", page(get(trade::checkout_page).post(trade::checkout)))
         .page("/shop/orders/", page(get(trade::orders_page)))
         .page("/shop/orders/{id}/", page(get(trade::order_page)))

@@ -1,0 +1,150 @@
+//! The cart pages: lines with the server's prices and their total, add, change, remove. Every
+//! change goes through the API's own cart handlers.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::session::Visitor;
+use super::view::{self, Chrome};
+use crate::app::AppState;
+use crate::http::auth::CurrentUser;
+use crate::http::body::Payload;
+use crate::http::{ApiError, Lookup, RequestUrl};
+use crate::money::Money;
+use crate::trade::cart::{self, CartLineJson};
+
+/// The cart's lines and their total, computed here from the server's prices.
+pub(super) async fn cart_lines(
+    state: &AppState,
+    url: &RequestUrl,
+    user: &CurrentUser,
+) -> Result<(Vec<CartLineJson>, Money), ApiError> {
+    let lines = cart::cart_lines(state, url, user).await?;
+    let mut total = Money::from_fen(0);
+    for line in &lines {
+        total = total
+            .checked_add_times(line.goods.shop_price, line.nums)
+            .ok_or_else(|| anyhow::anyhow!("cart total overflows"))?;
+    }
+    Ok((lines, total))
+}
+
+#[derive(Template)]
+#[template(path = "storefront/cart.html")]
+struct CartPage {
+    chrome: Chrome,
+    lines: Vec<CartLineJson>,
+    total: Money,
+    /// The line an error is about, and the error.
+    line_error: Option<(i32, String)>,
+}
+
+impl CartPage {
+    fn subtotal(&self, line: &CartLineJson) -> Money {
+        Money::from_fen(0).checked_add_times(line.goods.shop_price, line.nums).unwrap_or_default()
+    }
+}
+
+async fn cart_view(
+    state: &AppState,
+    visitor: &Visitor,
+    url: &RequestUrl,
+    status: StatusCode,
+    line_error: Option<(i32, String)>,
+) -> Response {
+    let Some(user) = visitor.current_user() else { return view::to_login(visitor, "/shop/cart/") };
+    match cart_lines(state, url, &user).await {
+        Ok((lines, total)) => {
+            let page = CartPage { chrome: Chrome::new(visitor, state), lines, total, line_error };
+            view::page(state, visitor, status, &page)
+        }
+        Err(error) => view::failure(state, visitor, error),
+    }
+}
+
+/// `GET /shop/cart/`
+pub async fn cart_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
+    cart_view(&state, &visitor, &url, StatusCode::OK, None).await
+}
+
+/// `POST /shop/cart/add/` (`goods`, `nums`): `POST /shopcarts/`. An error is shown on the goods
+/// page, next to the quantity.
+pub async fn add_to_cart(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    url: RequestUrl,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
+    let goods_id = form.text("goods").and_then(|id| id.parse::<i32>().ok());
+    let back = goods_id.map_or_else(|| "/shop/".to_owned(), |id| format!("/shop/goods/{id}/"));
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &back) };
+    if !visitor.csrf_ok(&state, &form) {
+        return view::stale_form(&state, &visitor);
+    }
+    match cart::add_to_cart(State(state.clone()), user, form).await {
+        Ok(_) => view::redirect(&visitor, "/shop/cart/", None),
+        Err(error) => match (view::form_errors(error, &["nums"]), goods_id) {
+            (Ok(errors), Some(id)) => super::catalog::goods_view(&state, &visitor, &url, id, errors).await,
+            (Ok(errors), None) => {
+                view::message(&state, &visitor, StatusCode::BAD_REQUEST, "无法加入购物车", errors.all())
+            }
+            (Err(error), _) => view::failure(&state, &visitor, error),
+        },
+    }
+}
+
+/// `POST /shop/cart/{goods}/` (`nums`): `PUT /shopcarts/{goods}/`.
+pub async fn set_quantity(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    url: RequestUrl,
+    lookup: Lookup,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/cart/") };
+    if !visitor.csrf_ok(&state, &form) {
+        return view::stale_form(&state, &visitor);
+    }
+    match cart::set_cart_line(State(state.clone()), user, lookup, form).await {
+        Ok(_) => view::redirect(&visitor, "/shop/cart/", None),
+        Err(error) => match view::form_errors(error, &["nums"]) {
+            Ok(errors) => {
+                let text = errors.all().join(" ");
+                cart_view(&state, &visitor, &url, StatusCode::BAD_REQUEST, Some((lookup.0, text))).await
+            }
+            Err(error) => view::failure(&state, &visitor, error),
+        },
+    }
+}
+
+/// `POST /shop/cart/{goods}/remove/`: `DELETE /shopcarts/{goods}/`.
+pub async fn remove_line(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    lookup: Lookup,
+    form: Result<Payload, ApiError>,
+) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    };
+    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/cart/") };
+    if !visitor.csrf_ok(&state, &form) {
+        return view::stale_form(&state, &visitor);
+    }
+    match cart::delete_cart_line(State(state.clone()), user, lookup).await {
+        // Already gone (a second click): the cart shows what is left.
+        Ok(_) | Err(ApiError::NotFound) => view::redirect(&visitor, "/shop/cart/", None),
+        Err(error) => view::failure(&state, &visitor, error),
+    }
+}
