@@ -21,7 +21,7 @@ use crate::trade::status::PayStatus;
 pub fn routes(api: Routes) -> Routes {
     use utoipa_axum::routes;
     api.api(routes!(notify::browser_return, notify::receive_notification))
-        .api(routes!(refunds::list_refunds, refunds::create_refund))
+        .api(routes!(refunds::staff::list_refunds, refunds::staff::create_refund))
 }
 
 /// A cached URL is reused until this long before the order's deadline.
