@@ -6,7 +6,7 @@ use std::time::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, SqlErr, TransactionTrait,
+    IntoActiveModel, QueryFilter, TransactionTrait,
 };
 
 use super::codes::{self, CodeCheck};
@@ -94,7 +94,7 @@ pub async fn register(state: &AppState, fields: &mut Fields<'_>, client: &str) -
         }
         match user::Entity::insert(new_user(&username, hash, mobile, false)).exec_with_returning(&txn).await {
             Ok(user) => Ok(user),
-            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(error) if crate::db::is_unique_violation(&error) => {
                 Err(ApiError::Validation(FieldErrors::single("username", codes::messages::USER_EXISTS)))
             }
             Err(error) => Err(error.into()),
@@ -307,7 +307,7 @@ pub async fn update_profile(
     cache.forget(id);
     match updated {
         Ok(user) => Ok(user),
-        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+        Err(error) if crate::db::is_unique_violation(&error) => {
             Err(ApiError::Validation(FieldErrors::single("username", messages::USERNAME_TAKEN)))
         }
         Err(error) => {

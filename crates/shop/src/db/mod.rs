@@ -122,6 +122,12 @@ pub fn is_transient(error: &DbErr) -> bool {
     matches!(database.code().as_deref(), Some("40001" | "40P01" | "5" | "517"))
 }
 
+/// Whether a statement was refused because it would duplicate a unique key, on any of the three
+/// databases (SQLite's constraint codes, PostgreSQL's SQLSTATE 23505, MySQL's error 1062).
+pub fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
 /// An error that may say a transaction lost a lock race.
 pub trait MaybeTransient {
     fn is_transient(&self) -> bool;
@@ -257,6 +263,17 @@ mod tests {
             "postgres://db/shop?user=shop&password=***&sslpassword=***&sslmode=require"
         );
         assert_eq!(redact("sqlite://./data/mxshop.db?mode=rwc"), "sqlite://./data/mxshop.db?mode=rwc");
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_key_is_a_unique_violation_and_nothing_else_is() {
+        let db = connect("sqlite::memory:", 1).await.unwrap();
+        let run = |sql: &'static str| sea_orm::ConnectionTrait::execute_unprepared(&db, sql);
+        run("CREATE TABLE t (k INTEGER NOT NULL UNIQUE)").await.unwrap();
+        run("INSERT INTO t (k) VALUES (1)").await.unwrap();
+        assert!(is_unique_violation(&run("INSERT INTO t (k) VALUES (1)").await.unwrap_err()));
+        assert!(!is_unique_violation(&run("INSERT INTO t (k) VALUES (NULL)").await.unwrap_err()), "NOT NULL");
+        assert!(!is_unique_violation(&run("INSERT INTO missing (k) VALUES (1)").await.unwrap_err()));
     }
 
     /// Every pooled connection gets the small page cache, not SQLite's 2 MB default.

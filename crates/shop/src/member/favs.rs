@@ -6,9 +6,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -113,7 +111,7 @@ pub async fn create_fav(
         .await;
         match inserted {
             Ok(result) => Ok(result.last_insert_id),
-            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Err(already()),
+            Err(error) if crate::db::is_unique_violation(&error) => Err(already()),
             Err(error) => Err(error.into()),
         }
     }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::order_list::OrderRow;
@@ -338,7 +338,7 @@ async fn insert_order(
                 savepoint.commit().await?;
                 return Ok(order);
             }
-            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(error) if crate::db::is_unique_violation(&error) => {
                 tracing::warn!(%order_sn, "order number taken; drawing another");
                 savepoint.rollback().await?;
             }

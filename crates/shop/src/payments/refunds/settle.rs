@@ -2,7 +2,7 @@
 //! confirmed by Alipay's notification, and the job that settles the pending ones by query.
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::app::AppState;
 use crate::clock::now_utc;
@@ -27,7 +27,7 @@ pub async fn refund_late_payment(state: &AppState, order: &order_info::Model) ->
     let row = match insert_refund(&state.db, order.id, &request).await {
         Ok(row) => row,
         // Recorded by an earlier delivery: the jobs settle it if it is still pending.
-        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+        Err(error) if crate::db::is_unique_violation(&error) => {
             let existing = find_by_out_request_no(&state.db, &out_request_no).await?;
             anyhow::ensure!(
                 existing.as_ref().is_some_and(|row| row.order_id == order.id),

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, SqlErr};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -129,7 +129,7 @@ pub async fn create_refund(
         }
         Ok(Reserved::Replay(row)) => return Ok((StatusCode::OK, Json(RefundJson::from(&row)))),
         // Two identical requests at once: the other one recorded it; this is its replay.
-        Err(ApiError::Database(error)) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+        Err(ApiError::Database(error)) if crate::db::is_unique_violation(&error) => {
             let existing =
                 find_by_out_request_no(&state.db, &out_request_no).await?.ok_or(ApiError::Database(error))?;
             return replay_of(&order, existing, amount).map(|row| (StatusCode::OK, Json(RefundJson::from(&row))));
