@@ -1,7 +1,8 @@
-//! Asks Alipay about a trade, then refunds part of it, treating "outcome unknown" (a timeout,
-//! code 20000) as what it is: the refund may have happened, so retry with the same
-//! `out_request_no` (Alipay applies it once) or ask with `refund_query`. Needs the `client`
-//! feature (on by default).
+//! Asks Alipay about a trade, then refunds part of it. Only a definite refusal (signed, and a
+//! reason that will not pass) ends a refund as failed; anything else (a timeout, code 20000,
+//! `ACQ.SYSTEM_ERROR`, an unsigned or unreadable answer) may have moved money, so retry with the
+//! same `out_request_no` (Alipay applies it once) and then ask with `refund_query`. Never re-issue
+//! it under a new number. Needs the `client` feature (on by default).
 //!
 //!     ALIPAY_GATEWAY=http://127.0.0.1:8000/sandbox/alipay/gateway.do \
 //!     cargo run -p alipay --example query_and_refund -- <out_trade_no>
@@ -9,7 +10,7 @@
 //! Against the shop's built-in sandbox, use the shop's app key (`data/alipay/app_private.pem`)
 //! and the sandbox's public key (`/sandbox/alipay/alipay_public_key.pem`).
 
-use alipay::{Client, Config, Error, KeyMode, Money, PrivateKey, PublicKeyRsa, Refund, TradeRef};
+use alipay::{Client, Config, KeyMode, Money, PrivateKey, PublicKeyRsa, Refund, TradeRef};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,13 +45,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 println!("refunded {} in all (money moved this time: {})", done.refund_fee, done.fund_change);
                 return Ok(());
             }
-            Err(error) if error.is_outcome_unknown() => eprintln!("attempt {attempt}: outcome unknown ({error})"),
-            Err(Error::Api(refused)) => return Err(format!("refused: {refused}").into()),
-            Err(other) => return Err(other.into()),
+            Err(error) if error.is_definite_refusal() => return Err(format!("refused: {error}").into()),
+            // Not a definite answer: the same request number again is safe.
+            Err(error) => eprintln!("attempt {attempt}: outcome not known ({error})"),
         }
     }
-    // Still unknown: ask, and leave the rest to a job that asks again later.
+    // Still not known: ask, and leave the rest to a job that asks again later.
     let asked = client.refund_query(&trade, &refund.out_request_no).await?;
-    println!("after three unknown outcomes, Alipay says refunded: {}", asked.refunded());
+    println!("after three answers that settled nothing, Alipay says refunded: {}", asked.refunded());
     Ok(())
 }

@@ -196,7 +196,8 @@ impl RefundQueryResponse {
 
 /// `alipay.trade.close` result.
 ///
-/// ```no_run
+#[cfg_attr(feature = "client", doc = "```no_run")]
+#[cfg_attr(not(feature = "client"), doc = "```ignore")]
 /// # async fn f(client: &alipay::Client) -> alipay::Result<()> {
 /// use alipay::{Error, SubCode, TradeRef};
 /// match client.trade_close(&TradeRef::OutTradeNo("O1".into())).await {

@@ -36,7 +36,7 @@ pub(crate) struct Urls<'a> {
 
 impl Client {
     /// Builds a client; with the `client` feature, with its own HTTP client
-    /// ([`crate::https_client_builder`] with the configured timeout).
+    /// (`https_client_builder` with the configured timeout).
     pub fn new(config: Config) -> Result<Self> {
         config.validate()?;
         #[cfg(feature = "client")]

@@ -45,7 +45,7 @@
 //!
 //! # Features
 //!
-//! `client` (on by default) adds the server calls over HTTPS ([`https_client_builder`], and
+//! `client` (on by default) adds the server calls over HTTPS (`https_client_builder`, and
 //! `Client::trade_query` and the others). Without it (`default-features = false`) the crate signs
 //! and verifies, builds page-pay URLs and forms and checks notifications, with no HTTP or TLS
 //! stack. `examples/` has a page-pay URL, a notification handler in axum, and query and refund.

@@ -183,7 +183,8 @@ impl Notification {
 
 /// A verified browser return (display hint only: never mark an order paid from it).
 ///
-/// ```no_run
+#[cfg_attr(feature = "client", doc = "```no_run")]
+#[cfg_attr(not(feature = "client"), doc = "```ignore")]
 /// # async fn f(client: &alipay::Client, query: &str) -> alipay::Result<()> {
 /// let r = client.verify_return(query)?;
 /// // Display only: ask Alipay for the truth.

@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use metrics::{Counter, Gauge, Histogram, Label, SharedString, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::app::AppState;
 use crate::http::ApiError;
 use crate::http::client_ip::ClientIp;
 use crate::http::routes::UNMATCHED;
+use crate::state::AppState;
 
 pub const HTTP_REQUESTS: &str = "mxshop_http_requests_total";
 pub const HTTP_DURATION: &str = "mxshop_http_request_duration_seconds";

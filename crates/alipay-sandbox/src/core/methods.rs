@@ -99,21 +99,16 @@ impl Sandbox {
             TradeStatus::TradeFinished => return Err(Refusal::business("ACQ.TRADE_HAS_FINISHED", "交易已完结")),
             _ => return Err(Refusal::status_error()),
         }
-        let trade = self.apply_refund(&mut st, &key, out_request_no, amount, biz.get("refund_reason")).await?;
+        let refund = NewRefund { out_request_no, amount, reason: biz.get("refund_reason"), at: now };
+        let trade = self.apply_refund(&mut st, &key, refund).await?;
         Ok(answer(&trade, true, now))
     }
 
-    /// Records a refund of `amount` on the paid trade at `key` (the caller checked it fits): the
-    /// refund record, the trade's refunded total (closed once all is refunded), the notification.
-    async fn apply_refund(
-        &self,
-        st: &mut State,
-        key: &str,
-        out_request_no: String,
-        amount: Money,
-        refund_reason: Option<String>,
-    ) -> Outcome<Trade> {
-        let now = st.now();
+    /// Records a refund on the paid trade at `key` (the caller checked its status and that its
+    /// request number is new): the refund record, the trade's refunded total (closed once all is
+    /// refunded), the notification. Refused when it would refund more than was paid.
+    async fn apply_refund(&self, st: &mut State, key: &str, refund: NewRefund) -> Outcome<Trade> {
+        let NewRefund { out_request_no, amount, reason: refund_reason, at: now } = refund;
         let trade = st.trades.get_mut(key).ok_or_else(Refusal::not_exist)?;
         let after = trade
             .refund_fee
@@ -200,8 +195,13 @@ impl Sandbox {
             TradeStatus::TradeFinished => return Err(Refusal::status_error()),
             TradeStatus::TradeSuccess => {
                 let remaining = t.total_amount.checked_sub(t.refund_fee).unwrap_or(Money::ZERO);
-                let reason = Some("alipay.trade.cancel".to_owned());
-                self.apply_refund(&mut st, &key, format!("cancel-{}", t.trade_no), remaining, reason).await?;
+                let refund = NewRefund {
+                    out_request_no: format!("cancel-{}", t.trade_no),
+                    amount: remaining,
+                    reason: Some("alipay.trade.cancel".to_owned()),
+                    at: st.now(),
+                };
+                self.apply_refund(&mut st, &key, refund).await?;
                 "refund"
             }
         };
@@ -212,6 +212,15 @@ impl Sandbox {
         m.insert("trade_no".into(), t.trade_no.into());
         Ok(m)
     }
+}
+
+/// A refund about to be recorded.
+struct NewRefund {
+    out_request_no: String,
+    amount: Money,
+    reason: Option<String>,
+    /// When it happens: the time the answer reports too.
+    at: DateTime<Utc>,
 }
 
 fn success() -> Map<String, Value> {

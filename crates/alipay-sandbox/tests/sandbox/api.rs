@@ -188,6 +188,21 @@ async fn close_cancel_and_timeouts() {
     assert_eq!(c.action.as_deref(), Some("refund"));
     assert_eq!(c.retry_flag.as_deref(), Some("N"));
     assert_eq!(client.trade_query(&out("CANCEL-2")).await.unwrap().trade_status, TradeStatus::TradeClosed);
+    // A cancel after a partial refund refunds the rest.
+    page_pay_and_pay(&run, &client, &PagePay::new("CANCEL-3", "8.00".parse().unwrap(), "t").unwrap()).await;
+    let part = Refund::new(out("CANCEL-3"), "3.00".parse().unwrap(), "CANCEL-3-R1").unwrap();
+    assert_eq!(client.trade_refund(&part).await.unwrap().refund_fee.to_string(), "3.00");
+    assert_eq!(client.trade_cancel(&out("CANCEL-3")).await.unwrap().action.as_deref(), Some("refund"));
+    let snap = run.sandbox.snapshot().await;
+    let rest = snap.refunds.iter().find(|r| r.out_trade_no == "CANCEL-3" && r.out_request_no != "CANCEL-3-R1").unwrap();
+    assert_eq!((rest.refund_amount.to_string(), rest.refund_fee_after.to_string()), ("5.00".into(), "8.00".into()));
+    let trade = snap.trades.iter().find(|t| t.out_trade_no == "CANCEL-3").unwrap();
+    assert_eq!((trade.refund_fee.to_string(), trade.status), ("8.00".into(), TradeStatus::TradeClosed));
+    let notified =
+        snap.notifications.iter().filter(|n| n.notice.out_trade_no == "CANCEL-3" && n.notice.event == "refund");
+    let refund_fees: Vec<String> =
+        notified.map(|n| n.notice.fields.iter().find(|(k, _)| k == "refund_fee").unwrap().1.clone()).collect();
+    assert_eq!(refund_fees, ["3.00", "8.00"], "each refund notifies the refunded total");
     assert_eq!(sub_code(client.trade_cancel(&out("CANCEL-9")).await.unwrap_err()), SubCode::TradeNotExist);
 
     // timeout_express: closes on time (the sandbox clock is advanced through the test API).

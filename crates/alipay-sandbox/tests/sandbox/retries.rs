@@ -104,6 +104,12 @@ async fn the_worker_retries_dropped_deliveries_with_the_same_notify_id() {
     let n = &snap.notifications[0];
     assert!(n.attempts[0].dropped && n.attempts[1].dropped && n.attempts[2].success);
     assert_eq!(format!("{:?}", n.notice.state), "Delivered");
+    // Never early: each retry waits at least its scaled interval (no upper bound: a busy machine
+    // may run it late).
+    for (i, pair) in n.attempts.windows(2).enumerate() {
+        let gap = (pair[1].at - pair[0].at).to_std().unwrap();
+        assert!(gap >= DELIVERY_SCHEDULE[i + 1].mul_f64(0.001), "retry {} after {gap:?}", i + 1);
+    }
     assert_eq!(field(&d[0].body, "notify_id").unwrap(), n.notice.notify_id);
 }
 

@@ -9,11 +9,11 @@ use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::app::AppState;
 use crate::clock::now_utc;
 use crate::db::entities::{user, verify_code};
 use crate::http::fields::{Fields, Text};
 use crate::http::{ApiError, ApiResult, FieldErrors};
+use crate::state::AppState;
 use crate::throttle::Limit;
 
 pub const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(5);

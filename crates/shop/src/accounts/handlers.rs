@@ -7,13 +7,13 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{codes, tokens, users};
-use crate::app::AppState;
 use crate::db::entities::user;
 use crate::http::ApiResult;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::client_ip::ClientIp;
 use crate::http::fields::Fields;
+use crate::state::AppState;
 
 /// UserDetail: what the profile page binds.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

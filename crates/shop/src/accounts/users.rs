@@ -12,12 +12,12 @@ use sea_orm::{
 use super::codes::{self, CodeCheck};
 use super::passwords::{self, Verdict};
 use crate::accounts::user_cache::UserCache;
-use crate::app::AppState;
 use crate::clock::now_utc;
 use crate::db;
 use crate::db::entities::user;
 use crate::http::fields::{Fields, Text};
 use crate::http::{ApiError, ApiResult, FieldErrors};
+use crate::state::AppState;
 use crate::throttle::Limit;
 
 pub mod messages {

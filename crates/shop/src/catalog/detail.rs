@@ -16,9 +16,9 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 
 use super::categories::CategoryCache;
 use super::goods::render_goods;
-use crate::app::AppState;
 use crate::db::entities::goods;
 use crate::http::{ApiError, ApiResult, RequestUrl};
+use crate::state::AppState;
 
 /// What stands for the count while the JSON is written: a value no goods reaches.
 const PLACEHOLDER: &[u8] = b"\"click_num\":-2147483648";

@@ -9,9 +9,9 @@ use super::filters::GoodsFilter;
 use super::goods::list_goods_json;
 use super::home;
 use super::render::{BannerJson, CategoryTree, HotSearchJson, IndexCategoryJson};
-use crate::app::AppState;
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiResult, Lookup, QueryParams, RequestUrl};
+use crate::state::AppState;
 
 /// `GET /goods/`
 #[utoipa::path(

@@ -4,8 +4,9 @@
 use anyhow::Context;
 
 use super::open_database;
-use crate::app::{AppState, Server};
+use crate::app::Server;
 use crate::config::Config;
+use crate::state::AppState;
 use crate::{db, demo, payments};
 
 /// Raises the open-file limit to what the system allows (often 1024 by default, while every
@@ -126,34 +127,39 @@ fn say(line: std::fmt::Arguments<'_>) {
 /// Completes at the first SIGTERM or Ctrl-C (SIGINT): the server stops accepting and drains. A
 /// second signal ends the process at once.
 async fn shutdown_signal() {
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => Some(signal),
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    // Both listeners exist from the start: a listener made after a signal arrives does not see it,
+    // so one made only after the first signal could miss a second sent right behind it.
+    let listen = |kind: SignalKind, name: &'static str| match signal(kind) {
+        Ok(listener) => Some(listener),
         Err(error) => {
-            tracing::error!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server gracefully");
+            tracing::error!(%error, "cannot listen for {name}; it will not stop the server gracefully");
             None
         }
     };
-    let mut next_signal = async move || {
-        let term = async {
-            match terminate.as_mut() {
-                Some(signal) => {
-                    signal.recv().await;
-                }
-                None => std::future::pending().await,
+    let mut terminate = listen(SignalKind::terminate(), "SIGTERM");
+    let mut interrupt = listen(SignalKind::interrupt(), "SIGINT");
+    async fn received(listener: &mut Option<Signal>) {
+        match listener {
+            Some(listener) => {
+                listener.recv().await;
             }
-        };
-        tokio::select! {
-            _ = term => "SIGTERM",
-            _ = tokio::signal::ctrl_c() => "SIGINT",
+            None => std::future::pending().await,
         }
-    };
-    let first = next_signal().await;
+    }
+    async fn next_signal(terminate: &mut Option<Signal>, interrupt: &mut Option<Signal>) -> &'static str {
+        tokio::select! {
+            () = received(terminate) => "SIGTERM",
+            () = received(interrupt) => "SIGINT",
+        }
+    }
+    let first = next_signal(&mut terminate, &mut interrupt).await;
     tracing::info!(
         signal = first,
         "shutting down: no new connections; in-flight requests finish (a second signal stops at once)"
     );
     tokio::spawn(async move {
-        let second = next_signal().await;
+        let second = next_signal(&mut terminate, &mut interrupt).await;
         tracing::warn!(signal = second, "second signal: exiting now");
         std::process::exit(1);
     });

@@ -8,8 +8,8 @@ use sea_orm::EntityTrait;
 
 use super::error::ApiError;
 use crate::accounts::tokens;
-use crate::app::AppState;
 use crate::db::entities::user;
+use crate::state::AppState;
 
 pub mod messages {
     pub const NOT_PROVIDED: &str = "身份认证信息未提供。";

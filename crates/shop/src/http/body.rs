@@ -6,7 +6,7 @@ use axum::http::header::CONTENT_TYPE;
 use serde_json::Value;
 
 use super::error::{ApiError, FieldErrors};
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// How the body arrived; DRF treats blank form values differently from blank JSON strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

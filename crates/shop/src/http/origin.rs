@@ -5,7 +5,7 @@ use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header::HOST;
 use axum::http::request::Parts;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct RequestUrl {

@@ -10,7 +10,7 @@ use axum::routing::MethodRouter;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 use super::conventions::{describe_options, not_found};
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub struct Routes {
     router: OpenApiRouter<AppState>,

@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::clock::{format_minutes, now_utc};
 use crate::db::entities::user_address;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::fields::{Fields, Text};
 use crate::http::{ApiError, ApiResult, Lookup};
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AddressJson {

@@ -9,7 +9,6 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::catalog::goods::GoodsTexts;
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
@@ -19,6 +18,7 @@ use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::fields::{Fields, messages};
 use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
+use crate::state::AppState;
 
 const ALREADY: &str = "已经收藏";
 

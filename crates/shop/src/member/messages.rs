@@ -13,7 +13,6 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::clock::{format_minutes, now_utc};
 use crate::db;
 use crate::db::entities::user_message;
@@ -21,6 +20,7 @@ use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::fields::{Fields, Text};
 use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
+use crate::state::AppState;
 use crate::throttle::Limit;
 
 /// Where uploads go, relative to the media directory.

@@ -19,9 +19,9 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use super::apply::{self, EventRecord, Verdict};
 use super::notify::{Queried, reconcile_by_query};
 use super::refunds::{self, backoff};
-use crate::app::AppState;
 use crate::clock::now_utc;
 use crate::db::entities::order_info;
+use crate::state::AppState;
 use crate::trade::status::{PayEvent, PayStatus};
 
 /// Fires when a job starts on an order (tests prove one order's failure stops no other).

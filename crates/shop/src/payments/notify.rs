@@ -12,11 +12,11 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::apply::{self, EventRecord, Verdict};
 use super::refunds;
-use crate::app::AppState;
 use crate::clock::now_utc;
 use crate::db::entities::{order_info, payment_event};
 use crate::http::client_ip::ClientIp;
 use crate::http::conventions::KeepBody;
+use crate::state::AppState;
 use crate::throttle::Limit;
 use crate::trade::status::{PayEvent, PayStatus};
 

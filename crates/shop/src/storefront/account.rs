@@ -11,12 +11,12 @@ use super::session::Visitor;
 use super::view::{self, Chrome, FormErrors};
 use crate::accounts::handlers::UserDetail;
 use crate::accounts::{codes, users};
-use crate::app::AppState;
 use crate::config::SmsProvider;
 use crate::http::ApiError;
 use crate::http::body::Payload;
 use crate::http::client_ip::ClientIp;
 use crate::http::fields::Fields;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct Next {

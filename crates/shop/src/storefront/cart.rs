@@ -8,11 +8,11 @@ use axum::response::Response;
 
 use super::session::Visitor;
 use super::view::{self, Chrome};
-use crate::app::AppState;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::{ApiError, Lookup, RequestUrl};
 use crate::money::Money;
+use crate::state::AppState;
 use crate::trade::cart::{self, CartLineJson};
 
 /// The cart's lines and their total, computed here from the server's prices.

@@ -11,7 +11,6 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::session::Visitor;
 use super::view::{self, Chrome};
-use crate::app::AppState;
 use crate::catalog::categories::CategoryIndex;
 use crate::catalog::filters::{GoodsFilter, OrderField, OrderKey, TopCategory};
 use crate::catalog::goods::{self, render_goods};
@@ -20,6 +19,7 @@ use crate::catalog::render::{BannerJson, GoodsJson, HotSearchJson, IndexCategory
 use crate::db::entities::{category, user_fav};
 use crate::http::pagination::PageRequest;
 use crate::http::{ApiError, ApiResult, QueryParams, RequestUrl};
+use crate::state::AppState;
 
 /// Goods per home section and in "new goods".
 const HOME_GOODS: usize = 8;

@@ -9,7 +9,6 @@ use axum::response::Response;
 
 use super::session::Visitor;
 use super::view::{self, Chrome, FormErrors};
-use crate::app::AppState;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::fields::messages::REQUIRED;
@@ -17,6 +16,7 @@ use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
 use crate::member::addresses::{self, AddressJson};
 use crate::member::favs::{self, FavDetail};
 use crate::member::messages::{self, MessageJson};
+use crate::state::AppState;
 
 /// The new-address fields as typed (the street line is `detail` here, `address` in the API).
 #[derive(Default)]

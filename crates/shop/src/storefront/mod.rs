@@ -17,9 +17,9 @@ use axum::middleware::{Next, from_fn};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::app::AppState;
 use crate::http::conventions::page_security_headers;
 use crate::http::routes::Routes;
+use crate::state::AppState;
 
 pub use catalog::home_page;
 pub use session::Visitor;
@@ -55,7 +55,7 @@ pub async fn body_limit_page(State(state): State<AppState>, request: Request, ne
 
 pub fn routes(routes: Routes) -> Routes {
     let page =
-        |methods: axum::routing::MethodRouter<crate::app::AppState>| methods.layer(from_fn(page_security_headers));
+        |methods: axum::routing::MethodRouter<crate::state::AppState>| methods.layer(from_fn(page_security_headers));
     routes
         .page("/shop/", page(get(catalog::home_page)))
         .page("/shop/assets/{name}", get(catalog::asset))

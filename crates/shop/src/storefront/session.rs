@@ -10,11 +10,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use crate::accounts::handlers::token_for;
-use crate::app::AppState;
 use crate::db::entities::user;
 use crate::http::auth::{CurrentUser, user_for_token};
 use crate::http::body::Payload;
 use crate::http::{ApiError, ApiResult};
+use crate::state::AppState;
 
 const SESSION_COOKIE: &str = "mxshop_session";
 const BROWSER_COOKIE: &str = "mxshop_browser";

@@ -7,8 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::session::Visitor;
-use crate::app::AppState;
 use crate::http::{ApiError, FieldErrors};
+use crate::state::AppState;
 
 /// The layout's data: who is signed in, the CSRF token of the logout form, the search words.
 pub struct Chrome {

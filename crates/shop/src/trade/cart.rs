@@ -10,7 +10,6 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::catalog::goods::{GoodsTexts, render_goods};
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
@@ -20,6 +19,7 @@ use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::fields::{Fields, messages};
 use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
+use crate::state::AppState;
 
 const NUMS_REQUIRED: &str = "请选择购买数量";
 const NUMS_AT_LEAST_ONE: &str = "商品数量不能小于一";

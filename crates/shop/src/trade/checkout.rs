@@ -18,7 +18,6 @@ use super::order_sn::OrderSn;
 use super::render::OrderJson;
 use super::status::PayStatus;
 use super::stock;
-use crate::app::AppState;
 use crate::clock::now_utc;
 use crate::config::Config;
 use crate::db;
@@ -28,6 +27,7 @@ use crate::http::body::Payload;
 use crate::http::fields::{Fields, Text};
 use crate::http::{ApiError, ApiResult, FieldErrors};
 use crate::money::Money;
+use crate::state::AppState;
 
 /// Fires after stock is reserved and before the order is written (tests prove the rollback).
 pub const FAIL_AFTER_RESERVATION: &str = "order.after_reservation";

@@ -12,13 +12,13 @@ use super::lifecycle::{self, Changes};
 use super::order_list::read_orders;
 use super::render::{OrderDetailJson, OrderGoodsJson, OrderJson, write_order};
 use super::status::PayEvent;
-use crate::app::AppState;
 use crate::catalog::goods::read_goods_by_id;
 use crate::clock::now_utc;
 use crate::db::entities::{order_goods, order_info};
 use crate::db::{self};
 use crate::http::auth::CurrentUser;
 use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
+use crate::state::AppState;
 
 /// The user's order, unless they cancelled it (a cancelled order is gone for the buyer).
 pub(crate) async fn owned_order(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult<order_info::Model> {

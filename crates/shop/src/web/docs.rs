@@ -10,8 +10,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_swagger_ui::Config;
 
-use crate::app::AppState;
 use crate::http::ApiError;
+use crate::state::AppState;
 
 /// Where the document is served; Swagger UI loads it from here.
 pub const DOCUMENT_PATH: &str = "/api/openapi.json";

@@ -6,8 +6,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use crate::app::AppState;
 use crate::http::RequestUrl;
+use crate::state::AppState;
 use crate::storefront::Visitor;
 
 /// The collections listed by the API root, as DRF's `DefaultRouter` lists them.

@@ -21,7 +21,7 @@ use axum::response::Response;
 pub use self::store::ResponseCache;
 use self::store::{Cached, Plan};
 use super::query::QueryParams;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Responses larger than this are served but not kept.
 const MAX_BODY: usize = 8 * 1024 * 1024;

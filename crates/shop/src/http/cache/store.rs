@@ -101,12 +101,12 @@ impl ResponseCache {
         Self { ttl, budget, hosts, slots: Mutex::default(), hasher: std::hash::RandomState::new() }
     }
 
-    /// Bytes held now.
     /// Whether requests for `host` are cached at all (caching is on and the host is one of ours).
     pub(super) fn serves(&self, host: &str) -> bool {
         !self.ttl.is_zero() && self.hosts.iter().any(|known| known.eq_ignore_ascii_case(host))
     }
 
+    /// Bytes held now.
     pub fn bytes(&self) -> usize {
         self.lock().bytes
     }

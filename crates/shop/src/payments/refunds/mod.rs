@@ -11,10 +11,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 pub use self::settle::{confirm_by_notification, refund_late_payment, settle_pending};
-use crate::app::AppState;
 use crate::clock::now_utc;
 use crate::db::{self, entities::order_info, entities::refund};
 use crate::money::Money;
+use crate::state::AppState;
 use crate::trade::lifecycle::{self, Changes};
 use crate::trade::status::PayEvent;
 

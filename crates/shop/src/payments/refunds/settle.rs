@@ -4,10 +4,10 @@
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::app::AppState;
 use crate::clock::now_utc;
 use crate::db::{entities::order_info, entities::refund};
 use crate::money::Money;
+use crate::state::AppState;
 
 use super::{
     BATCH, IN_FLIGHT, LATE_PREFIX, NewRefund, Outcome, RefundStatus, execute, find_by_out_request_no, insert_refund,

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::clock::format_datetime;
 use crate::db::{self, entities::order_info, entities::refund};
 use crate::http::auth::CurrentUser;
@@ -15,6 +14,7 @@ use crate::http::body::Payload;
 use crate::http::fields::{Fields, Text};
 use crate::http::{ApiError, ApiResult, FieldErrors, Lookup};
 use crate::money::Money;
+use crate::state::AppState;
 use crate::trade::status::PayStatus;
 
 use super::{LATE_PREFIX, NewRefund, RefundStatus, execute, find_by_out_request_no, insert_refund, lock_order};
