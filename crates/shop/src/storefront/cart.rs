@@ -107,14 +107,10 @@ pub async fn set_quantity(
     lookup: Lookup,
     form: Result<Payload, ApiError>,
 ) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    let (user, form) = match view::signed_in_form(&state, &visitor, form, "/shop/cart/") {
+        Ok(signed_in) => signed_in,
+        Err(page) => return *page,
     };
-    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/cart/") };
-    if !visitor.csrf_ok(&state, &form) {
-        return view::stale_form(&state, &visitor);
-    }
     match cart::set_cart_line(State(state.clone()), user, lookup, form).await {
         Ok(_) => view::redirect(&visitor, "/shop/cart/", None),
         Err(error) => match view::form_errors(error, &["nums"]) {
@@ -134,14 +130,10 @@ pub async fn remove_line(
     lookup: Lookup,
     form: Result<Payload, ApiError>,
 ) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    let (user, _) = match view::signed_in_form(&state, &visitor, form, "/shop/cart/") {
+        Ok(signed_in) => signed_in,
+        Err(page) => return *page,
     };
-    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/cart/") };
-    if !visitor.csrf_ok(&state, &form) {
-        return view::stale_form(&state, &visitor);
-    }
     match cart::delete_cart_line(State(state.clone()), user, lookup).await {
         // Already gone (a second click): the cart shows what is left.
         Ok(_) | Err(ApiError::NotFound) => view::redirect(&visitor, "/shop/cart/", None),

@@ -156,14 +156,10 @@ pub async fn delete_address(
     lookup: Lookup,
     form: Result<Payload, ApiError>,
 ) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    let (user, _) = match view::signed_in_form(&state, &visitor, form, "/shop/addresses/") {
+        Ok(signed_in) => signed_in,
+        Err(page) => return *page,
     };
-    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/addresses/") };
-    if !visitor.csrf_ok(&state, &form) {
-        return view::stale_form(&state, &visitor);
-    }
     match addresses::delete_address(State(state.clone()), user, lookup).await {
         Ok(_) | Err(ApiError::NotFound) => view::redirect(&visitor, "/shop/addresses/", None),
         Err(error) => view::failure(&state, &visitor, error),
@@ -195,15 +191,11 @@ pub async fn toggle_fav(
     lookup: Lookup,
     form: Result<Payload, ApiError>,
 ) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
-    };
     let back = format!("/shop/goods/{}/", lookup.0);
-    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &back) };
-    if !visitor.csrf_ok(&state, &form) {
-        return view::stale_form(&state, &visitor);
-    }
+    let (user, form) = match view::signed_in_form(&state, &visitor, form, &back) {
+        Ok(signed_in) => signed_in,
+        Err(page) => return *page,
+    };
     let done = if form.text("remove").is_some() {
         favs::delete_fav(State(state.clone()), user, lookup).await.map(drop)
     } else {

@@ -263,14 +263,10 @@ pub async fn cancel_order(
     lookup: Lookup,
     form: Result<Payload, ApiError>,
 ) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
+    let (user, _) = match view::signed_in_form(&state, &visitor, form, "/shop/orders/") {
+        Ok(signed_in) => signed_in,
+        Err(page) => return *page,
     };
-    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/orders/") };
-    if !visitor.csrf_ok(&state, &form) {
-        return view::stale_form(&state, &visitor);
-    }
     match orders::delete_order(State(state.clone()), user, lookup).await {
         Ok(_) => view::redirect(&visitor, "/shop/orders/", None),
         Err(error) => match view::form_errors(error, &[]) {

@@ -7,6 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::session::Visitor;
+use crate::http::auth::CurrentUser;
+use crate::http::body::Payload;
 use crate::http::{ApiError, FieldErrors};
 use crate::state::AppState;
 
@@ -81,6 +83,23 @@ pub const STALE_FORM: &str = "页面已过期（安全校验未通过），请�
 /// The page for a form without a valid CSRF token: nothing was changed.
 pub fn stale_form(state: &AppState, visitor: &Visitor) -> Response {
     message(state, visitor, StatusCode::FORBIDDEN, "请重试", vec![STALE_FORM.to_owned()])
+}
+
+/// A signed-in visitor's form whose CSRF token matches, as most storefront forms need before they
+/// call the API; otherwise the page to answer instead: the form could not be read, the visitor
+/// must sign in first (and come back to `back`), or the form is stale.
+pub fn signed_in_form(
+    state: &AppState,
+    visitor: &Visitor,
+    form: Result<Payload, ApiError>,
+    back: &str,
+) -> Result<(CurrentUser, Payload), Box<Response>> {
+    let form = form.map_err(|error| unreadable_page(state, visitor, error))?;
+    let user = visitor.current_user().ok_or_else(|| to_login(visitor, back))?;
+    if !visitor.csrf_ok(state, &form) {
+        return Err(Box::new(stale_form(state, visitor)));
+    }
+    Ok((user, form))
 }
 
 /// Where a visitor who must sign in is sent; `back` is the page to return to.
