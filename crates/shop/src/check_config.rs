@@ -72,6 +72,12 @@ async fn database(config: &Config) -> anyhow::Result<String> {
         Some(_) => url.replace("mode=rwc", "mode=ro"),
         None => url,
     };
+    // One attempt first: a pool retries a refused connection until its timeout (10 s), while an
+    // operator should hear at once that nothing answers there.
+    tokio::time::timeout(Duration::from_secs(15), one_connection(&url))
+        .await
+        .map_err(|_| anyhow::anyhow!("{shown} did not answer within 15 s"))?
+        .map_err(|error| anyhow::anyhow!("{shown} cannot be reached: {error}"))?;
     let mut options = sea_orm::ConnectOptions::new(url);
     options.max_connections(1).connect_timeout(Duration::from_secs(10)).sqlx_logging(false);
     let connect = sea_orm::Database::connect(options);
@@ -88,6 +94,18 @@ async fn database(config: &Config) -> anyhow::Result<String> {
             format!("{} migration(s) to apply at the next start", missing.len())
         }
     ))
+}
+
+/// Opens and closes one connection to a PostgreSQL or MySQL server, without a pool's retries.
+async fn one_connection(url: &str) -> Result<(), sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection as _;
+    if url.starts_with("postgres") {
+        sea_orm::sqlx::PgConnection::connect(url).await?.close().await
+    } else if url.starts_with("mysql") || url.starts_with("mariadb") {
+        sea_orm::sqlx::MySqlConnection::connect(url).await?.close().await
+    } else {
+        Ok(())
+    }
 }
 
 fn gateway(config: &Config, http: Option<reqwest::Client>) -> anyhow::Result<String> {

@@ -63,8 +63,6 @@ async fn envelope_with_absolute_next_and_previous() {
     let response = app.get("/goods/?page=2&page_size=5&ordering=-shop_price").await;
     response.assert_status(200);
     let body = response.json();
-    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["count", "next", "previous", "results"]);
     assert_eq!(body["count"], 84);
     assert_eq!(body["next"], "http://127.0.0.1:8000/goods/?ordering=-shop_price&page=3&page_size=5");
     assert_eq!(body["previous"], "http://127.0.0.1:8000/goods/?ordering=-shop_price&page_size=5");
@@ -271,30 +269,6 @@ async fn goods_shape_money_and_images() {
     .replace("刘墉散文精选.png", "%E5%88%98%E5%A2%89%E6%95%A3%E6%96%87%E7%B2%BE%E9%80%89.png");
     assert!(text.starts_with(&expected_prefix), "{text}");
     let goods = body.json();
-    let keys: Vec<&str> = goods.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "id",
-            "category",
-            "images",
-            "goods_sn",
-            "name",
-            "click_num",
-            "sold_num",
-            "fav_num",
-            "goods_num",
-            "market_price",
-            "shop_price",
-            "goods_brief",
-            "goods_desc",
-            "ship_free",
-            "goods_front_image",
-            "is_new",
-            "is_hot",
-            "add_time"
-        ]
-    );
     assert!(text.contains(r#""market_price":30.0,"shop_price":15.0"#), "{text}");
     assert_eq!(goods["add_time"], "2018-01-15 00:00:00");
 

@@ -17,6 +17,7 @@ mod member;
 mod operations;
 mod payments;
 mod security;
+mod shapes;
 mod speed;
 mod storefront;
 mod support;

@@ -185,8 +185,6 @@ async fn messages_with_files() {
         .await;
     created.assert_status(201);
     let body = created.json();
-    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["message_type", "subject", "message", "file", "id", "add_time"]);
     assert_eq!(body["message_type"], 2, "an integer, compared with === by the front end");
     assert_eq!(body["subject"], "");
     assert_eq!(body["message"], "m");
@@ -300,8 +298,6 @@ async fn addresses_flow_and_validation() {
     let created = app.json(Method::POST, "/address/", &full, t).await;
     created.assert_status(201);
     let body = created.json();
-    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["id", "province", "city", "district", "address", "signer_name", "add_time", "signer_mobile"]);
     let id = body["id"].as_i64().unwrap();
     assert_ne!(id, 999);
 
