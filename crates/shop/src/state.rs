@@ -13,6 +13,7 @@ use crate::catalog::categories::CategoryCache;
 use crate::catalog::detail::GoodsDetails;
 use crate::catalog::goods::GoodsSource;
 use crate::catalog::views::GoodsViews;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::failpoints::FailPoints;
 use crate::http::cache::ResponseCache;
@@ -43,6 +44,8 @@ impl From<Services> for AppState {
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
+    /// The time the shop's rules go by (see `clock::Clock`).
+    pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     /// Host (and port) used in absolute URLs when a request has no usable `Host` header.
     pub public_host: String,
@@ -88,6 +91,12 @@ impl AppState {
         Services { sms, ..self.into_services() }.into()
     }
 
+    /// This state on another clock (tests move theirs forward instead of back-dating rows).
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        let payments = Arc::new(self.payments.with_clock(clock.clone()));
+        Services { clock, payments, ..self.into_services() }.into()
+    }
+
     /// The services, copied only if another handle to this state is alive.
     pub(crate) fn into_services(self) -> Services {
         Arc::try_unwrap(self.0).unwrap_or_else(|shared| Services::clone(&shared))
@@ -101,7 +110,8 @@ impl AppState {
         sms: Arc<dyn SmsSender>,
         http: reqwest::Client,
     ) -> anyhow::Result<Self> {
-        let payments = Payments::new(&config, payments::gateway::client(&config, http)?)?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let payments = Payments::new(&config, payments::gateway::client(&config, http)?, clock.clone())?;
         let catalog_cache = ResponseCache::new(
             Duration::from_millis(config.catalog_cache_ms),
             config.catalog_cache_bytes,
@@ -120,6 +130,7 @@ impl AppState {
         let public_host = config.listen.to_string();
         Ok(Self::from(Services {
             db,
+            clock,
             config: Arc::new(config),
             public_host,
             keys: Arc::new(keys),

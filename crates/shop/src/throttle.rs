@@ -9,7 +9,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use crate::clock::now_utc;
+use crate::clock::Clock;
 use crate::db::entities::throttle_hit;
 use crate::http::ApiError;
 
@@ -34,9 +34,9 @@ impl Limit {
     /// limit hold against parallel requests, and counting only the hits inserted before this one
     /// (by id) makes it exact: of many at once, the first `max` pass, whatever order the counts
     /// run in.
-    pub async fn take(&self, db: &DatabaseConnection, subject: &str) -> Result<Hit, ApiError> {
+    pub async fn take(&self, db: &DatabaseConnection, clock: &dyn Clock, subject: &str) -> Result<Hit, ApiError> {
         let subject: String = subject.chars().take(160).collect();
-        let now = now_utc();
+        let now = clock.now();
         let hit = throttle_hit::Entity::insert(throttle_hit::ActiveModel {
             scope: Set(self.scope.to_owned()),
             subject: Set(subject.clone()),

@@ -51,7 +51,7 @@ pub fn is_mobile(text: &str) -> bool {
 /// Validates the mobile of `POST /code/`, sends a fresh code and stores its hash. Requests are
 /// counted per client address first.
 pub async fn send_code(state: &AppState, fields: &mut Fields<'_>, client: &str) -> ApiResult<String> {
-    SEND_LIMIT.take(&state.db, client).await?;
+    SEND_LIMIT.take(&state.db, state.clock.as_ref(), client).await?;
     let Some(Some(mobile)) = fields.text("mobile", Text::required(11)) else {
         return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
     };
@@ -62,7 +62,7 @@ pub async fn send_code(state: &AppState, fields: &mut Fields<'_>, client: &str) 
     if !is_mobile(&mobile) {
         return refuse(messages::BAD_MOBILE);
     }
-    let now = now_utc();
+    let now = state.clock.now();
     let recent = verify_code::Entity::find()
         .filter(verify_code::Column::Mobile.eq(&mobile))
         .filter(verify_code::Column::AddTime.gt(now - RESEND_AFTER))
@@ -72,10 +72,10 @@ pub async fn send_code(state: &AppState, fields: &mut Fields<'_>, client: &str) 
         return refuse(messages::TOO_SOON);
     }
     // The check above reads rows written after sending; of parallel requests only one passes this.
-    let Ok(spacing) = RESEND_LIMIT.take(&state.db, &mobile).await else {
+    let Ok(spacing) = RESEND_LIMIT.take(&state.db, state.clock.as_ref(), &mobile).await else {
         return refuse(messages::TOO_SOON);
     };
-    let daily = match MOBILE_DAILY_LIMIT.take(&state.db, &mobile).await {
+    let daily = match MOBILE_DAILY_LIMIT.take(&state.db, state.clock.as_ref(), &mobile).await {
         Ok(hit) => hit,
         Err(refused) => {
             spacing.give_back(&state.db).await?;
@@ -84,7 +84,7 @@ pub async fn send_code(state: &AppState, fields: &mut Fields<'_>, client: &str) 
     };
     let all =
         Limit { scope: "sms-code-all", max: state.config.sms.daily_limit, window: Duration::from_secs(24 * 3600) };
-    let shop_wide = match all.take(&state.db, "all").await {
+    let shop_wide = match all.take(&state.db, state.clock.as_ref(), "all").await {
         Ok(hit) => hit,
         Err(refused) => {
             tracing::error!(
@@ -138,7 +138,7 @@ pub async fn check_code(state: &AppState, mobile: &str, code: &str) -> Result<Co
     if latest.used_at.is_some() || latest.failed_attempts >= MAX_WRONG_GUESSES {
         return Ok(CodeCheck::Wrong);
     }
-    if latest.add_time < now_utc() - CODE_LIFETIME {
+    if latest.add_time < state.clock.now() - CODE_LIFETIME {
         return Ok(CodeCheck::Expired);
     }
     if !state.keys.code_matches(mobile, code, &latest.code_hash) {

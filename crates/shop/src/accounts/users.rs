@@ -53,7 +53,7 @@ pub fn password_problem(password: &str) -> Option<&'static str> {
 /// together; on success the user (username = mobile) is created and the code consumed, in one
 /// transaction. Registrations are counted per client address first.
 pub async fn register(state: &AppState, fields: &mut Fields<'_>, client: &str) -> ApiResult<user::Model> {
-    REGISTER_LIMIT.take(&state.db, client).await?;
+    REGISTER_LIMIT.take(&state.db, state.clock.as_ref(), client).await?;
     let username = fields.text("username", Text::required(150)).flatten();
     if let Some(name) = &username
         && find_by_username_or_mobile(&state.db, name).await?.is_some()
@@ -147,8 +147,8 @@ pub async fn login(state: &AppState, fields: &mut Fields<'_>, client: &str) -> A
         Some(user) => format!("user:{}", user.id),
         None => format!("name:{}", username.to_lowercase()),
     };
-    let address_hit = LOGIN_ADDRESS_LIMIT.take(&state.db, client).await?;
-    let account_hit = match LOGIN_ACCOUNT_LIMIT.take(&state.db, &account).await {
+    let address_hit = LOGIN_ADDRESS_LIMIT.take(&state.db, state.clock.as_ref(), client).await?;
+    let account_hit = match LOGIN_ACCOUNT_LIMIT.take(&state.db, state.clock.as_ref(), &account).await {
         Ok(hit) => hit,
         Err(refused) => {
             // Not tried: this attempt does not count against the address either.

@@ -112,7 +112,7 @@ pub async fn create_message(
         (Ok(_), None) => return Err(ApiError::Validation(FieldErrors::single("file", "文件缺少扩展名。"))),
     };
     let uploads = Limit { scope: "upload-user", max: state.config.upload_daily_count, window: QUOTA_WINDOW };
-    let counted = uploads.take(&state.db, &user.id().to_string()).await?;
+    let counted = uploads.take(&state.db, state.clock.as_ref(), &user.id().to_string()).await?;
 
     // A random name: nothing of the client's name reaches the file system.
     let mut random = [0u8; 16];
@@ -154,7 +154,7 @@ async fn store_upload(
     bytes: &[u8],
 ) -> ApiResult<user_message::Model> {
     db::lock_user(txn, user_id).await?;
-    let since = now_utc() - chrono::TimeDelta::from_std(QUOTA_WINDOW).unwrap_or_default();
+    let since = state.clock.now() - chrono::TimeDelta::from_std(QUOTA_WINDOW).unwrap_or_default();
     let today = user_message::Entity::find()
         .filter(user_message::Column::UserId.eq(user_id))
         .filter(user_message::Column::AddTime.gt(since))

@@ -19,7 +19,6 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use super::apply::{self, EventRecord, Verdict};
 use super::notify::{Queried, reconcile_by_query};
 use super::refunds::{self, backoff};
-use crate::clock::now_utc;
 use crate::db::entities::order_info;
 use crate::state::AppState;
 use crate::trade::status::{PayEvent, PayStatus};
@@ -67,7 +66,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
 /// Runs the jobs once, ending early (between orders) when `stop` turns true.
 async fn run_batch(state: &AppState, stop: Option<&tokio::sync::watch::Receiver<bool>>) -> anyhow::Result<Report> {
     let mut report = Report::default();
-    let now = now_utc();
+    let now = state.clock.now();
     let due = order_info::Entity::find()
         .filter(
             Condition::any()
@@ -137,7 +136,7 @@ fn due_since(order: &order_info::Model) -> NaiveDateTime {
 /// if neither the lease nor its owner changed since the order was read (so two instances, or a run
 /// holding an old read, cannot both have it).
 async fn claim(state: &AppState, order: &order_info::Model, token: &str) -> anyhow::Result<bool> {
-    let now = now_utc();
+    let now = state.clock.now();
     let mut update = order_info::Entity::update_many()
         .col_expr(order_info::Column::NextCheckAt, Expr::value(Some(now + LEASE)))
         .col_expr(order_info::Column::CheckedAt, Expr::value(Some(now)))
@@ -176,7 +175,7 @@ async fn release(
     let (next_check_at, attempts) = match next {
         Next::Done => (None, 0),
         Next::At(at) => (Some(at), 0),
-        Next::Retry => (Some(now_utc() + backoff(attempts)), attempts),
+        Next::Retry => (Some(state.clock.now() + backoff(attempts)), attempts),
     };
     order_info::Entity::update_many()
         .col_expr(order_info::Column::NextCheckAt, Expr::value(next_check_at))
@@ -191,7 +190,7 @@ async fn release(
 #[tracing::instrument(name = "order_job", skip_all, fields(order_sn = %order.order_sn, pay_status = %order.pay_status))]
 async fn handle(state: &AppState, order: &order_info::Model, report: &mut Report) -> anyhow::Result<Next> {
     state.failpoints.check(FAIL_ORDER_JOB)?;
-    let now = now_utc();
+    let now = state.clock.now();
     match PayStatus::parse(&order.pay_status) {
         Some(PayStatus::Paying) if order.expire_at <= now => expire(state, order, report).await,
         Some(PayStatus::Paying) => reconcile(state, order, report).await,
@@ -223,7 +222,7 @@ async fn reconcile(state: &AppState, order: &order_info::Model, report: &mut Rep
             report.reconciled += usize::from(newly_paid);
             Ok(Next::Done)
         }
-        None => Ok(Next::At(std::cmp::min(now_utc() + RECHECK_EVERY, order.expire_at))),
+        None => Ok(Next::At(std::cmp::min(state.clock.now() + RECHECK_EVERY, order.expire_at))),
     }
 }
 
@@ -279,13 +278,13 @@ async fn watch_closed(state: &AppState, order: &order_info::Model, report: &mut 
                 .map_err(|error| anyhow::Error::new(error).context("closing the Alipay trade"))?;
             true
         }
-        None => now_utc() >= order.expire_at + DEADLINE_MARGIN,
+        None => state.clock.now() >= order.expire_at + DEADLINE_MARGIN,
     };
     if !settled {
         // No trade yet, but the buyer may still open the cashier and pay: ask again every few
         // minutes, so that a payment whose notification is lost is refunded soon, not at the end
         // of a payment window that may be days long.
-        return Ok(Next::At(std::cmp::min(now_utc() + RECHECK_EVERY, order.expire_at + DEADLINE_MARGIN)));
+        return Ok(Next::At(std::cmp::min(state.clock.now() + RECHECK_EVERY, order.expire_at + DEADLINE_MARGIN)));
     }
     order_info::Entity::update_many()
         .col_expr(order_info::Column::WatchGateway, Expr::value(false))
@@ -311,7 +310,7 @@ pub async fn close_at_gateway(state: &AppState, order: &order_info::Model) {
     update = if closed {
         update.col_expr(order_info::Column::WatchGateway, Expr::value(false))
     } else {
-        update.col_expr(order_info::Column::NextCheckAt, Expr::value(Some(now_utc())))
+        update.col_expr(order_info::Column::NextCheckAt, Expr::value(Some(state.clock.now())))
     };
     if let Err(error) = update.exec(&state.db).await {
         tracing::warn!(%error, order_sn = %order.order_sn, "cannot record the cancel's gateway outcome; the jobs will ask");

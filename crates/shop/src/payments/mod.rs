@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDateTime, TimeDelta, TimeZone, Utc};
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::entities::order_info;
 use crate::http::routes::Routes;
@@ -77,6 +78,8 @@ pub struct Payments {
     pub app_id: String,
     pub seller_id: Option<String>,
     pub payment_window: TimeDelta,
+    /// Whether an order can still be paid is asked of this clock.
+    clock: Arc<dyn Clock>,
     urls: Mutex<HashMap<i32, (SignedUrl, NaiveDateTime)>>,
 }
 
@@ -94,7 +97,7 @@ pub const PAYMENT_WINDOW_SECS: std::ops::RangeInclusive<u64> = 60..=15 * 24 * 36
 impl Payments {
     /// Refuses a payment window outside [`PAYMENT_WINDOW_SECS`] (too short to pay, or stock held
     /// longer than Alipay keeps a trade open).
-    pub fn new(config: &Config, client: alipay::Client) -> anyhow::Result<Self> {
+    pub fn new(config: &Config, client: alipay::Client, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let window = config.alipay.payment_window_secs;
         if !PAYMENT_WINDOW_SECS.contains(&window) {
             anyhow::bail!(
@@ -108,8 +111,21 @@ impl Payments {
             app_id: config.alipay.app_id.clone(),
             seller_id: config.alipay.seller_id.clone(),
             payment_window: TimeDelta::seconds(window as i64),
+            clock,
             urls: Mutex::default(),
         })
+    }
+
+    /// The same payments on another clock (tests move theirs forward), with no URL signed yet.
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            client: self.client.clone(),
+            app_id: self.app_id.clone(),
+            seller_id: self.seller_id.clone(),
+            payment_window: self.payment_window,
+            clock,
+            urls: Mutex::default(),
+        }
     }
 
     /// The page-pay URL for an unpaid order before its deadline; `None` otherwise.
@@ -126,7 +142,7 @@ impl Payments {
         if PayStatus::parse(order.pay_status) != Some(PayStatus::Paying) {
             return None;
         }
-        let now = Utc::now().naive_utc();
+        let now = self.clock.now();
         if order.expire_at <= now {
             return None;
         }
@@ -152,7 +168,7 @@ impl Payments {
     pub fn checkout_url<'a>(&self, order: impl Into<PayTerms<'a>>, checkout: &Checkout) -> Option<String> {
         let order = order.into();
         let payable =
-            PayStatus::parse(order.pay_status) == Some(PayStatus::Paying) && order.expire_at > Utc::now().naive_utc();
+            PayStatus::parse(order.pay_status) == Some(PayStatus::Paying) && order.expire_at > self.clock.now();
         payable.then(|| self.sign_pay_url(&order, checkout)).flatten()
     }
 

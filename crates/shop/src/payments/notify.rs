@@ -123,7 +123,7 @@ async fn record_unverified(
     event: EventRecord<'_>,
     error: &alipay::Error,
 ) -> anyhow::Result<()> {
-    if UNVERIFIED_LIMIT.take(&state.db, client).await.is_err() {
+    if UNVERIFIED_LIMIT.take(&state.db, state.clock.as_ref(), client).await.is_err() {
         return Ok(());
     }
     let out_trade_no: String = event.order_sn.chars().take(64).collect();

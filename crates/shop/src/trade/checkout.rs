@@ -18,7 +18,6 @@ use super::order_sn::OrderSn;
 use super::render::OrderJson;
 use super::status::PayStatus;
 use super::stock;
-use crate::clock::now_utc;
 use crate::config::Config;
 use crate::db;
 use crate::db::entities::{goods, order_goods, order_info, shopping_cart};
@@ -185,7 +184,7 @@ async fn place_order(
     }
     state.failpoints.check(FAIL_AFTER_RESERVATION)?;
 
-    let now = now_utc();
+    let now = state.clock.now();
     let cart: Vec<(i32, i32)> = lines.iter().map(|l| (l.goods_id, l.nums)).collect();
     let placed = Placed { key, fingerprint: fingerprint(&cart, input), total, now };
     let order = insert_order(txn, user_id, input, &placed, state.payments.payment_window).await?;

@@ -9,13 +9,15 @@ use serde_json::{Value, json};
 use shop::accounts::sms::LogSms;
 use shop::db::entities::{goods, order_info, payment_event, refund};
 
-use crate::support::{TEST_SECRET, TestDatabase};
+use crate::support::{TEST_SECRET, TestClock, TestDatabase};
 
 pub(crate) struct LiveShop {
     pub base: String,
     pub state: shop::AppState,
     pub db: sea_orm::DatabaseConnection,
     sms: Arc<LogSms>,
+    /// The shop's clock (shared by every instance of the shop).
+    pub clock: Arc<TestClock>,
     pub http: reqwest::Client,
     pub data: tempfile::TempDir,
     database_url: String,
@@ -32,7 +34,8 @@ impl LiveShop {
     pub async fn start_with(adjust: impl FnOnce(&mut shop::Config)) -> Self {
         let database = TestDatabase::create().await;
         let url = database.url.clone();
-        Self::launch(tempfile::tempdir().unwrap(), Some(database), url, adjust).await
+        let clock = Arc::new(TestClock::default());
+        Self::launch(tempfile::tempdir().unwrap(), Some(database), url, clock, adjust).await
     }
 
     /// Another instance of the same shop: the same database and the same Alipay (this instance's
@@ -45,7 +48,7 @@ impl LiveShop {
         }
         let public = self.base.clone();
         let first = self.state.config.clone();
-        Self::launch(data, None, self.database_url.clone(), move |config| {
+        Self::launch(data, None, self.database_url.clone(), self.clock.clone(), move |config| {
             // The same shop: the same settings, but its own address and data directory.
             *config = shop::Config { listen: config.listen, data_dir: config.data_dir.clone(), ..(*first).clone() };
             config.alipay.public_url = Some(public);
@@ -57,6 +60,7 @@ impl LiveShop {
         data: tempfile::TempDir,
         database: Option<TestDatabase>,
         database_url: String,
+        clock: Arc<TestClock>,
         adjust: impl FnOnce(&mut shop::Config),
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -72,12 +76,13 @@ impl LiveShop {
         let db = shop::db::connect(&database_url, 5).await.unwrap();
         shop::db::migrate(&db).await.unwrap();
         let sms = Arc::new(LogSms::default());
-        let state = shop::AppState::new(db.clone(), config).await.unwrap().with_sms(sms.clone());
+        let state =
+            shop::AppState::new(db.clone(), config).await.unwrap().with_sms(sms.clone()).with_clock(clock.clone());
         let server = shop::Server::with_listener(listener, state.clone());
         tokio::spawn(server.run(std::future::pending()));
         let http =
             shop::outbound::http_client_builder().unwrap().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { base: format!("http://{addr}"), state, db, sms, http, data, database_url, _database: database }
+        Self { base: format!("http://{addr}"), state, db, sms, clock, http, data, database_url, _database: database }
     }
 
     pub async fn json(&self, method: reqwest::Method, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
@@ -250,15 +255,7 @@ async fn lost_notifications_are_recovered_by_reconciliation() {
 
     // A young order is left to its notification; one older than two minutes is asked about.
     assert_eq!(shop::payments::jobs::run_once(&shop.state).await.unwrap().reconciled, 0);
-    let row = shop.order_row(&order).await;
-    order_info::Entity::update(order_info::ActiveModel {
-        id: Set(row.id),
-        add_time: Set(row.add_time - chrono::TimeDelta::minutes(3)),
-        ..Default::default()
-    })
-    .exec(&shop.db)
-    .await
-    .unwrap();
+    shop.clock.advance(chrono::TimeDelta::minutes(3));
     let report = shop::payments::jobs::run_once(&shop.state).await.unwrap();
     assert_eq!(report.reconciled, 1);
     assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_SUCCESS");
@@ -276,15 +273,12 @@ async fn unpaid_orders_expire_and_release_stock() {
     // The buyer opens the cashier but never pays.
     let trade_no = shop.open_cashier(&order).await;
     assert_eq!(stock(&shop.db, goods_id).await, 25);
-    let row = shop.order_row(&order).await;
-    order_info::Entity::update(order_info::ActiveModel {
-        id: Set(row.id),
-        expire_at: Set(chrono::Utc::now().naive_utc() - chrono::TimeDelta::seconds(1)),
-        ..Default::default()
-    })
-    .exec(&shop.db)
-    .await
-    .unwrap();
+    // Not before its deadline…
+    let deadline = shop.order_row(&order).await.expire_at;
+    shop.clock.advance(deadline - shop::clock::now_utc() - chrono::TimeDelta::seconds(5));
+    assert_eq!(shop::payments::jobs::run_once(&shop.state).await.unwrap().expired, 0);
+    // …and once it has passed.
+    shop.clock.advance(chrono::TimeDelta::seconds(6));
     let report = shop::payments::jobs::run_once(&shop.state).await.unwrap();
     assert_eq!(report.expired, 1);
     assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_CLOSED");

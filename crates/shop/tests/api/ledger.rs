@@ -4,6 +4,7 @@
 //! re-deliveries, jobs that back off and never close on an answer that proves nothing, and the
 //! races between cancel, payment and expiry.
 
+use shop::clock::Clock as _;
 use std::time::Duration;
 
 use chrono::Timelike;
@@ -37,18 +38,8 @@ async fn pay_and_return(shop: &LiveShop, order: &Value) {
     assert_eq!(shop.order_row(order).await.pay_status, "TRADE_SUCCESS");
 }
 
-async fn age(shop: &LiveShop, order: &Value, created: chrono::TimeDelta, expires: Option<chrono::TimeDelta>) {
-    let row = shop.order_row(order).await;
-    order_info::Entity::update(order_info::ActiveModel {
-        id: Set(row.id),
-        add_time: Set(row.add_time - created),
-        expire_at: Set(expires.map_or(row.expire_at, |ago| chrono::Utc::now().naive_utc() - ago)),
-        ..Default::default()
-    })
-    .exec(&shop.db)
-    .await
-    .unwrap();
-}
+/// Beyond any order's payment deadline (the default payment window is 30 minutes).
+const PAST_THE_DEADLINE: chrono::TimeDelta = chrono::TimeDelta::minutes(40);
 
 async fn refunds_of(shop: &LiveShop, order: &Value) -> Vec<refund::Model> {
     refund::Entity::find()
@@ -218,13 +209,13 @@ async fn with_seller_id_set_return_reconcile_and_expiry_mark_paid_orders_paid() 
     let returned = shop.order(&token, goods_id, 1).await;
     pay_and_return(&shop, &returned).await;
 
-    let reconciled = shop.order(&token, goods_id, 1).await;
-    let _ignored = shop.pay(&reconciled).await;
-    age(&shop, &reconciled, chrono::TimeDelta::minutes(3), None).await;
-
+    // One order is past its deadline, one only old enough to be asked about.
     let expiring = shop.order(&token, goods_id, 1).await;
     let _ignored = shop.pay(&expiring).await;
-    age(&shop, &expiring, chrono::TimeDelta::minutes(40), Some(chrono::TimeDelta::seconds(1))).await;
+    shop.clock.advance(chrono::TimeDelta::minutes(37));
+    let reconciled = shop.order(&token, goods_id, 1).await;
+    let _ignored = shop.pay(&reconciled).await;
+    shop.clock.advance(chrono::TimeDelta::minutes(3));
 
     shop::payments::jobs::run_once(&shop.state).await.unwrap();
     for order in [&returned, &reconciled, &expiring] {
@@ -306,7 +297,7 @@ async fn an_answer_that_proves_nothing_never_closes_an_order() {
     let goods_id = shelf(&shop).await;
     let token = shop.user("buyer", false).await;
     let order = shop.order(&token, goods_id, 3).await;
-    age(&shop, &order, chrono::TimeDelta::minutes(40), Some(chrono::TimeDelta::seconds(1))).await;
+    shop.clock.advance(PAST_THE_DEADLINE);
     network.inject("alipay.trade.query", Fault::Unsigned("ACQ.TRADE_NOT_EXIST"));
     network.inject("alipay.trade.close", Fault::Unsigned("ACQ.TRADE_NOT_EXIST"));
     shop::payments::jobs::run_once(&shop.state).await.unwrap();
@@ -324,7 +315,7 @@ async fn a_trade_closed_by_alipay_counts_as_closed_not_paid() {
     shop.open_cashier(&order).await;
     let app_id = shop.state.config.alipay.app_id.clone();
     shop.sandbox().close(&app_id, order["order_sn"].as_str().unwrap()).await.unwrap();
-    age(&shop, &order, chrono::TimeDelta::minutes(3), None).await;
+    shop.clock.advance(chrono::TimeDelta::minutes(3));
     let report = shop::payments::jobs::run_once(&shop.state).await.unwrap();
     assert_eq!(report.reconciled, 0, "{report:?}");
     assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_CLOSED");
@@ -415,7 +406,7 @@ async fn cancel_racing_expiry_restores_stock_once() {
         if round % 2 == 0 {
             shop.open_cashier(&order).await;
         }
-        age(&shop, &order, chrono::TimeDelta::minutes(40), Some(chrono::TimeDelta::seconds(1))).await;
+        shop.clock.advance(PAST_THE_DEADLINE);
         let uri = format!("/orders/{}/", order["id"]);
         let cancel = async {
             tokio::time::sleep(stagger(round)).await;
@@ -453,17 +444,20 @@ async fn two_instances_settle_every_order_exactly_once() {
     let mut orders = Vec::new();
     for i in 0..PAID + EXPIRING + CANCELLED_THEN_PAID {
         let via = if i % 2 == 0 { &a } else { &b };
+        if i == PAID + EXPIRING {
+            // Every order so far is past its deadline (the instances share one clock); the ones
+            // cancelled next are new.
+            a.clock.advance(PAST_THE_DEADLINE);
+        }
         let order = via.order(&token, goods_id, 1).await;
         let sn = order["order_sn"].as_str().unwrap().to_owned();
         if i < PAID {
             via.open_cashier(&order).await;
             a.sandbox().pay(&app_id, &sn).await.unwrap();
-            age(&a, &order, chrono::TimeDelta::minutes(3), None).await;
         } else if i < PAID + EXPIRING {
             if i % 3 == 0 {
                 via.open_cashier(&order).await;
             }
-            age(&a, &order, chrono::TimeDelta::minutes(40), Some(chrono::TimeDelta::seconds(1))).await;
         } else {
             via.open_cashier(&order).await;
             a.sandbox().pay(&app_id, &sn).await.unwrap();
@@ -570,25 +564,19 @@ async fn one_order_failing_stops_no_other_and_backs_off() {
     for _ in 0..3 {
         let order = shop.order(&token, goods_id, 1).await;
         shop.open_cashier(&order).await;
-        age(&shop, &order, chrono::TimeDelta::minutes(40), Some(chrono::TimeDelta::seconds(1))).await;
         orders.push(order);
     }
+    shop.clock.advance(PAST_THE_DEADLINE);
     shop.state.failpoints.arm(shop::payments::jobs::FAIL_ORDER_JOB);
     let report = shop::payments::jobs::run_once(&shop.state).await.unwrap();
     assert_eq!((report.expired, report.deferred), (2, 1), "{report:?}");
     let failed = shop.order_row(&orders[0]).await;
     assert_eq!((failed.pay_status.as_str(), failed.check_attempts), ("paying", 1));
-    assert!(failed.next_check_at.is_some_and(|at| at > chrono::Utc::now().naive_utc()), "backing off");
+    let retry_at = failed.next_check_at.expect("a retry time");
+    assert!(retry_at > shop.clock.now(), "backing off");
     assert_eq!(shop::payments::jobs::run_once(&shop.state).await.unwrap(), Default::default(), "not due yet");
 
-    order_info::Entity::update(order_info::ActiveModel {
-        id: Set(failed.id),
-        next_check_at: Set(Some(chrono::Utc::now().naive_utc() - chrono::TimeDelta::seconds(1))),
-        ..Default::default()
-    })
-    .exec(&shop.db)
-    .await
-    .unwrap();
+    shop.clock.advance(retry_at - shop.clock.now() + chrono::TimeDelta::seconds(1));
     assert_eq!(shop::payments::jobs::run_once(&shop.state).await.unwrap().expired, 1);
     assert_eq!(stock(&shop.db, goods_id).await, 29);
 }

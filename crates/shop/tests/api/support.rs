@@ -154,12 +154,33 @@ pub fn test_key(name: &str) -> std::path::PathBuf {
 /// The key tests sign tokens with (the app is configured with it).
 pub const TEST_SECRET: &str = "test-secret-key-0123456789abcdef0123456789";
 
+/// The shop's clock in tests: the machine's time plus what `advance` added. Tests move it forward
+/// to make orders, codes and refunds old, instead of back-dating their rows.
+#[derive(Default)]
+pub struct TestClock {
+    ahead_secs: std::sync::atomic::AtomicI64,
+}
+
+impl TestClock {
+    pub fn advance(&self, by: chrono::TimeDelta) {
+        self.ahead_secs.fetch_add(by.num_seconds(), Ordering::SeqCst);
+    }
+}
+
+impl shop::clock::Clock for TestClock {
+    fn now(&self) -> NaiveDateTime {
+        shop::clock::now_utc() + chrono::TimeDelta::seconds(self.ahead_secs.load(Ordering::SeqCst))
+    }
+}
+
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
     pub config: Config,
     /// Where the log SMS provider puts codes.
     pub sms: Arc<LogSms>,
+    /// The shop's clock.
+    pub clock: Arc<TestClock>,
     pub failpoints: Arc<shop::failpoints::FailPoints>,
     /// The routes the router was built with, and their kind.
     pub inventory: Vec<(String, shop::http::routes::RouteKind)>,
@@ -224,10 +245,12 @@ impl TestApp {
             AppState::with_services(db.clone(), config.clone(), Keys::load(&config).expect("keys"), sms.clone(), http)
                 .expect("state")
         };
+        let clock = Arc::new(TestClock::default());
+        let state = state.with_clock(clock.clone());
         let failpoints = state.failpoints.clone();
         let inventory = shop::app::route_inventory(&state);
         let router = shop::build_app(state);
-        Self { router, db, config, sms, failpoints, inventory, statements, _database: database }
+        Self { router, db, config, sms, clock, failpoints, inventory, statements, _database: database }
     }
 
     /// The demo catalogue, seeded the way `mxshop serve` does.

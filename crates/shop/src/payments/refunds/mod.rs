@@ -6,12 +6,12 @@
 //! settles it with `alipay.trade.fastpay.refund.query`, re-sending the same `out_request_no` when
 //! Alipay has no such refund.
 
+use chrono::NaiveDateTime;
 use chrono::TimeDelta;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 pub use self::settle::{confirm_by_notification, refund_late_payment, settle_pending};
-use crate::clock::now_utc;
 use crate::db::{self, entities::order_info, entities::refund};
 use crate::money::Money;
 use crate::state::AppState;
@@ -76,8 +76,8 @@ async fn insert_refund(
     db: &impl ConnectionTrait,
     order_id: i32,
     request: &NewRefund<'_>,
+    now: NaiveDateTime,
 ) -> Result<refund::Model, sea_orm::DbErr> {
-    let now = now_utc();
     refund::Entity::insert(refund::ActiveModel {
         order_id: Set(order_id),
         out_request_no: Set(request.out_request_no.to_owned()),
@@ -139,7 +139,7 @@ async fn settle(
     row: refund::Model,
     outcome: Outcome,
 ) -> anyhow::Result<refund::Model> {
-    let now = now_utc();
+    let now = state.clock.now();
     let (status, refunded_at, last_error, next_check_at) = match outcome {
         Outcome::Succeeded => (RefundStatus::Succeeded, Some(now), None, None),
         Outcome::Failed(error) => (RefundStatus::Failed, None, Some(error), None),

@@ -1,10 +1,10 @@
 //! Refunds nobody asked for by hand: a payment that arrived after its order was closed, a refund
 //! confirmed by Alipay's notification, and the job that settles the pending ones by query.
 
+use chrono::NaiveDateTime;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::clock::now_utc;
 use crate::db::{entities::order_info, entities::refund};
 use crate::money::Money;
 use crate::state::AppState;
@@ -24,7 +24,7 @@ pub async fn refund_late_payment(state: &AppState, order: &order_info::Model) ->
         out_request_no: &out_request_no,
         requested_by: "system",
     };
-    let row = match insert_refund(&state.db, order.id, &request).await {
+    let row = match insert_refund(&state.db, order.id, &request, state.clock.now()).await {
         Ok(row) => row,
         // Recorded by an earlier delivery: the jobs settle it if it is still pending.
         Err(error) if crate::db::is_unique_violation(&error) => {
@@ -70,7 +70,7 @@ pub async fn confirm_by_notification(
 /// otherwise. Each refund is claimed by moving `next_check_at` forward from the value seen, so
 /// one instance handles it. Returns how many left `pending`.
 pub async fn settle_pending(state: &AppState) -> anyhow::Result<usize> {
-    let now = now_utc();
+    let now = state.clock.now();
     let due = refund::Entity::find()
         .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
         .filter(Condition::any().add(refund::Column::NextCheckAt.is_null()).add(refund::Column::NextCheckAt.lte(now)))
@@ -91,7 +91,7 @@ pub async fn settle_pending(state: &AppState) -> anyhow::Result<usize> {
 }
 
 async fn settle_one(state: &AppState, row: refund::Model) -> anyhow::Result<bool> {
-    if !claim(&state.db, &row).await? {
+    if !claim(&state.db, &row, state.clock.now()).await? {
         return Ok(false);
     }
     let row = refund::Model { check_attempts: row.check_attempts + 1, ..row };
@@ -110,8 +110,7 @@ async fn settle_one(state: &AppState, row: refund::Model) -> anyhow::Result<bool
 
 /// Claims a due refund: `next_check_at` moves on (and `check_attempts` up) only if neither changed
 /// since it was read, so a run holding an old read cannot claim it again.
-async fn claim(db: &DatabaseConnection, row: &refund::Model) -> anyhow::Result<bool> {
-    let now = now_utc();
+async fn claim(db: &DatabaseConnection, row: &refund::Model, now: NaiveDateTime) -> anyhow::Result<bool> {
     let mut update = refund::Entity::update_many()
         .col_expr(refund::Column::NextCheckAt, Expr::value(Some(now + IN_FLIGHT)))
         .col_expr(refund::Column::CheckAttempts, Expr::col(refund::Column::CheckAttempts).add(1))

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use chrono::NaiveDateTime;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
@@ -121,7 +122,7 @@ pub async fn create_refund(
     let out_request_no = out_request_no.unwrap_or_else(|| format!("rf{}-{:016x}", order.id, rand::random::<u64>()));
     let request =
         NewRefund { amount, reason: &reason, out_request_no: &out_request_no, requested_by: &user.0.username };
-    let reserved = reserve_refund(&state.db, &order, &request).await;
+    let reserved = reserve_refund(&state.db, &order, &request, state.clock.now()).await;
     let row = match reserved {
         Ok(Reserved::New(row)) => {
             crate::telemetry::refund("requested");
@@ -165,6 +166,7 @@ async fn reserve_refund(
     db: &DatabaseConnection,
     order: &order_info::Model,
     request: &NewRefund<'_>,
+    now: NaiveDateTime,
 ) -> ApiResult<Reserved> {
     db::transaction!(db, ApiError, |txn| {
         // Concurrent refunds of one order are summed one after the other.
@@ -197,6 +199,6 @@ async fn reserve_refund(
                 ),
             )));
         }
-        Ok(Reserved::New(insert_refund(&txn, order.id, request).await?))
+        Ok(Reserved::New(insert_refund(&txn, order.id, request, now).await?))
     })
 }
