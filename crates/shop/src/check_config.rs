@@ -127,7 +127,7 @@ fn gateway(config: &Config, http: Option<reqwest::Client>) -> anyhow::Result<Str
         ));
     }
     let client = payments::gateway::client(config, http.ok_or_else(|| anyhow::anyhow!("no HTTP client"))?)?;
-    Payments::new(config, client, std::sync::Arc::new(crate::clock::SystemClock))?;
+    Payments::new(config, std::sync::Arc::new(client), std::sync::Arc::new(crate::clock::SystemClock))?;
     if alipay.gateway != "builtin" && is_loopback_url(&config.public_url()) {
         anyhow::bail!(
             "gateway {} cannot deliver notifications to {}/alipay/return/: set alipay.public_url to the \

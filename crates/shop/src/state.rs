@@ -111,7 +111,8 @@ impl AppState {
         http: reqwest::Client,
     ) -> anyhow::Result<Self> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let payments = Payments::new(&config, payments::gateway::client(&config, http)?, clock.clone())?;
+        let gateway = Arc::new(payments::gateway::client(&config, http)?);
+        let payments = Payments::new(&config, gateway, clock.clone())?;
         let catalog_cache = ResponseCache::new(
             Duration::from_millis(config.catalog_cache_ms),
             config.catalog_cache_bytes,

@@ -238,7 +238,7 @@ async fn expire(state: &AppState, order: &order_info::Model, report: &mut Report
     let trade = alipay::TradeRef::OutTradeNo(order.order_sn.clone());
     // Closed there: it can take no payment. Not there: nobody opened the cashier, but keep
     // watching past the deadline in case of clock skew.
-    let watch = match state.payments.client.trade_close(&trade).await {
+    let watch = match state.payments.gateway.close(&trade).await {
         Ok(_) => false,
         Err(error) if error.is_trade_not_exist() => true,
         Err(error) => return Err(anyhow::Error::new(error).context("closing the Alipay trade")),
@@ -272,8 +272,8 @@ async fn watch_closed(state: &AppState, order: &order_info::Model, report: &mut 
         Some(_) => {
             state
                 .payments
-                .client
-                .trade_close(&alipay::TradeRef::OutTradeNo(order.order_sn.clone()))
+                .gateway
+                .close(&alipay::TradeRef::OutTradeNo(order.order_sn.clone()))
                 .await
                 .map_err(|error| anyhow::Error::new(error).context("closing the Alipay trade"))?;
             true
@@ -299,7 +299,7 @@ async fn watch_closed(state: &AppState, order: &order_info::Model, report: &mut 
 /// any other answer (no such trade yet, already paid, unknown) leaves it to the jobs.
 pub async fn close_at_gateway(state: &AppState, order: &order_info::Model) {
     let trade = alipay::TradeRef::OutTradeNo(order.order_sn.clone());
-    let closed = match state.payments.client.trade_close(&trade).await {
+    let closed = match state.payments.gateway.close(&trade).await {
         Ok(_) => true,
         Err(error) => {
             tracing::info!(%error, order_sn = %order.order_sn, "Alipay trade not closed on cancel; the jobs will watch it");

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod gateway;
 pub mod jobs;
 pub(crate) mod notify;
+pub mod provider;
 pub mod refunds;
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDateTime, TimeDelta, TimeZone, Utc};
 
+use self::provider::PaymentGateway;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::entities::order_info;
@@ -74,7 +76,8 @@ impl<'a> From<&'a OrderRow> for PayTerms<'a> {
 /// The shop's Alipay side: the client, what notifications must match, and signed URLs cached per
 /// order (signing costs an RSA operation; a list of many orders should not pay it every time).
 pub struct Payments {
-    pub client: alipay::Client,
+    /// Alipay, or the built-in sandbox.
+    pub gateway: Arc<dyn PaymentGateway>,
     pub app_id: String,
     pub seller_id: Option<String>,
     pub payment_window: TimeDelta,
@@ -97,7 +100,7 @@ pub const PAYMENT_WINDOW_SECS: std::ops::RangeInclusive<u64> = 60..=15 * 24 * 36
 impl Payments {
     /// Refuses a payment window outside [`PAYMENT_WINDOW_SECS`] (too short to pay, or stock held
     /// longer than Alipay keeps a trade open).
-    pub fn new(config: &Config, client: alipay::Client, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub fn new(config: &Config, gateway: Arc<dyn PaymentGateway>, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let window = config.alipay.payment_window_secs;
         if !PAYMENT_WINDOW_SECS.contains(&window) {
             anyhow::bail!(
@@ -107,7 +110,7 @@ impl Payments {
             );
         }
         Ok(Self {
-            client,
+            gateway,
             app_id: config.alipay.app_id.clone(),
             seller_id: config.alipay.seller_id.clone(),
             payment_window: TimeDelta::seconds(window as i64),
@@ -119,7 +122,7 @@ impl Payments {
     /// The same payments on another clock (tests move theirs forward), with no URL signed yet.
     pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Self {
         Self {
-            client: self.client.clone(),
+            gateway: self.gateway.clone(),
             app_id: self.app_id.clone(),
             seller_id: self.seller_id.clone(),
             payment_window: self.payment_window,
@@ -182,7 +185,7 @@ impl Payments {
                 Some(url) => pay.with_return_url(url.clone()),
                 None => pay,
             })
-            .and_then(|pay| if checkout.wap { self.client.wap_pay_url(&pay) } else { self.client.page_pay_url(&pay) });
+            .and_then(|pay| self.gateway.pay_url(&pay, checkout.wap));
         match built {
             Ok(url) => Some(url),
             Err(error) => {

@@ -79,7 +79,7 @@ pub async fn receive_notification(State(state): State<AppState>, ClientIp(client
         trade_status: field("trade_status"),
         fields: serde_json::Value::Object(as_json).to_string(),
     };
-    let notification = match state.payments.client.verify_notification_fields(&fields) {
+    let notification = match state.payments.gateway.verify_notification(&fields) {
         Ok(notification) => notification,
         Err(error) => {
             crate::telemetry::notification(Verdict::BadSignature.as_str());
@@ -229,7 +229,7 @@ pub async fn browser_return(State(state): State<AppState>, RawQuery(query): RawQ
 /// A browser return: verified (signature, app id), then the trade is asked about and applied.
 /// The returned `out_trade_no`, or `None` when the return is not genuine.
 pub async fn confirm_return(state: &AppState, query: &str) -> Option<String> {
-    let returned = state.payments.client.verify_return(query).ok()?;
+    let returned = state.payments.gateway.verify_return(query).ok()?;
     if returned.app_id != state.payments.app_id {
         return None;
     }
@@ -251,7 +251,7 @@ pub struct Queried {
 /// said, in a signed answer, that the trade does not exist (nobody opened the cashier).
 pub async fn reconcile_by_query(state: &AppState, out_trade_no: &str, source: &str) -> anyhow::Result<Option<Queried>> {
     let trade = alipay::TradeRef::OutTradeNo(out_trade_no.to_owned());
-    let answer = match state.payments.client.trade_query(&trade).await {
+    let answer = match state.payments.gateway.query(&trade).await {
         Ok(answer) => answer,
         Err(error) if error.is_trade_not_exist() => return Ok(None),
         Err(error) => return Err(error.into()),

@@ -106,7 +106,7 @@ async fn execute(state: &AppState, order: &order_info::Model, row: refund::Model
         alipay::Money::from_fen(row.amount_fen)?,
         row.out_request_no.clone(),
     )?;
-    let outcome = match state.payments.client.trade_refund(&request).await {
+    let outcome = match state.payments.gateway.refund(&request).await {
         Ok(answer) if answer.fund_change => Outcome::Succeeded,
         // Accepted, but this call moved no money: Alipay says to confirm with a refund query.
         Ok(_) => Outcome::Unknown("fund_change=N: to be confirmed by a refund query".into()),

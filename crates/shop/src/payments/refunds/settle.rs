@@ -99,7 +99,7 @@ async fn settle_one(state: &AppState, row: refund::Model) -> anyhow::Result<bool
         anyhow::bail!("refund {} has no order", row.id);
     };
     let trade = alipay::TradeRef::OutTradeNo(order.order_sn.clone());
-    let row = match state.payments.client.refund_query(&trade, &row.out_request_no).await {
+    let row = match state.payments.gateway.refund_query(&trade, &row.out_request_no).await {
         Ok(answer) if answer.refunded() => settle(state, &order, row, Outcome::Succeeded).await?,
         // Alipay has no such refund: the request never arrived. The same number again is safe.
         Ok(_) => execute(state, &order, row).await?,
