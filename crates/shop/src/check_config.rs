@@ -78,12 +78,14 @@ async fn database(config: &Config) -> anyhow::Result<String> {
         .await
         .map_err(|_| anyhow::anyhow!("{shown} did not answer within 15 s"))?
         .map_err(|error| anyhow::anyhow!("{shown} cannot be reached: {error}"))?;
-    let mut options = sea_orm::ConnectOptions::new(url);
+    let mut options = sea_orm::ConnectOptions::new(url.clone());
     options.max_connections(1).connect_timeout(Duration::from_secs(10)).sqlx_logging(false);
     let connect = sea_orm::Database::connect(options);
     let db = tokio::time::timeout(Duration::from_secs(15), connect)
         .await
-        .map_err(|_| anyhow::anyhow!("{shown} did not answer within 15 s"))??;
+        .map_err(|_| anyhow::anyhow!("{shown} did not answer within 15 s"))?
+        // Some driver errors quote the whole URL, password included.
+        .map_err(|error| anyhow::anyhow!("{}", error.to_string().replace(&url, &shown)))?;
     db.ping().await?;
     let missing = db::missing_migrations(&db).await?;
     Ok(format!(
@@ -101,7 +103,7 @@ async fn one_connection(url: &str) -> Result<(), sea_orm::sqlx::Error> {
     use sea_orm::sqlx::Connection as _;
     if url.starts_with("postgres") {
         sea_orm::sqlx::PgConnection::connect(url).await?.close().await
-    } else if url.starts_with("mysql") || url.starts_with("mariadb") {
+    } else if url.starts_with("mysql") {
         sea_orm::sqlx::MySqlConnection::connect(url).await?.close().await
     } else {
         Ok(())

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use crate::clock::{format_minutes, now_utc};
+use crate::clock::format_minutes;
 use crate::db;
 use crate::db::entities::user_message;
 use crate::http::auth::CurrentUser;
@@ -125,7 +125,7 @@ pub async fn create_message(
         subject: Set(subject),
         message: Set(message),
         file: Set(name),
-        add_time: Set(now_utc()),
+        add_time: Set(state.clock.now()),
         ..Default::default()
     };
     // Under the user's lock, so that parallel uploads cannot all pass the byte quota.

@@ -13,7 +13,6 @@ use super::order_list::read_orders;
 use super::render::{OrderDetailJson, OrderGoodsJson, OrderJson, write_order};
 use super::status::PayEvent;
 use crate::catalog::goods::read_goods_by_id;
-use crate::clock::now_utc;
 use crate::db::entities::{order_goods, order_info};
 use crate::db::{self};
 use crate::http::auth::CurrentUser;
@@ -104,7 +103,7 @@ pub async fn delete_order(
 ) -> ApiResult<StatusCode> {
     let changes = Changes {
         owner: Some(user.id()),
-        cancelled_at: Some(now_utc()),
+        cancelled_at: Some(state.clock.now()),
         watch_gateway: Some(true),
         ..Changes::default()
     };

@@ -275,10 +275,10 @@ async fn unpaid_orders_expire_and_release_stock() {
     assert_eq!(stock(&shop.db, goods_id).await, 25);
     // Not before its deadline…
     let deadline = shop.order_row(&order).await.expire_at;
-    shop.clock.advance(deadline - shop::clock::now_utc() - chrono::TimeDelta::seconds(5));
+    shop.clock.advance(deadline - shop::clock::now_utc() - chrono::TimeDelta::seconds(60));
     assert_eq!(shop::payments::jobs::run_once(&shop.state).await.unwrap().expired, 0);
     // …and once it has passed.
-    shop.clock.advance(chrono::TimeDelta::seconds(6));
+    shop.clock.advance(chrono::TimeDelta::seconds(61));
     let report = shop::payments::jobs::run_once(&shop.state).await.unwrap();
     assert_eq!(report.expired, 1);
     assert_eq!(shop.order_row(&order).await.pay_status, "TRADE_CLOSED");

@@ -40,6 +40,8 @@ async fn pay_and_return(shop: &LiveShop, order: &Value) {
 
 /// Beyond any order's payment deadline (the default payment window is 30 minutes).
 const PAST_THE_DEADLINE: chrono::TimeDelta = chrono::TimeDelta::minutes(40);
+/// Old enough for an unpaid order to be asked about (after 2 minutes), well before its deadline.
+const ASKED_ABOUT: chrono::TimeDelta = chrono::TimeDelta::minutes(3);
 
 async fn refunds_of(shop: &LiveShop, order: &Value) -> Vec<refund::Model> {
     refund::Entity::find()
@@ -441,13 +443,17 @@ async fn two_instances_settle_every_order_exactly_once() {
     let app_id = a.state.config.alipay.app_id.clone();
     // Every notification is lost: only the jobs can tell what happened.
     a.sandbox().drop_next_deliveries(1_000_000).await.unwrap();
-    let mut orders = Vec::new();
-    for i in 0..PAID + EXPIRING + CANCELLED_THEN_PAID {
+    // Made in this order so that when the jobs run (the instances share one clock) the expiring
+    // orders are past their deadline, the paid ones only old enough to be asked about, and the
+    // cancelled ones new.
+    let total = PAID + EXPIRING + CANCELLED_THEN_PAID;
+    let mut made: Vec<Option<Value>> = vec![None; total];
+    for i in (PAID..PAID + EXPIRING).chain(0..PAID).chain(PAID + EXPIRING..total) {
         let via = if i % 2 == 0 { &a } else { &b };
-        if i == PAID + EXPIRING {
-            // Every order so far is past its deadline (the instances share one clock); the ones
-            // cancelled next are new.
-            a.clock.advance(PAST_THE_DEADLINE);
+        if i == 0 {
+            a.clock.advance(PAST_THE_DEADLINE - ASKED_ABOUT);
+        } else if i == PAID + EXPIRING {
+            a.clock.advance(ASKED_ABOUT);
         }
         let order = via.order(&token, goods_id, 1).await;
         let sn = order["order_sn"].as_str().unwrap().to_owned();
@@ -464,14 +470,29 @@ async fn two_instances_settle_every_order_exactly_once() {
             let uri = format!("/orders/{}/", order["id"]);
             assert_eq!(via.json(reqwest::Method::DELETE, &uri, Value::Null, Some(&token)).await.0, 204);
         }
-        orders.push(order);
+        made[i] = Some(order);
     }
+    let orders: Vec<Value> = made.into_iter().map(Option::unwrap).collect();
+    let mut seen = shop::payments::jobs::Report::default();
     for _ in 0..6 {
         let (ra, rb) = tokio::join!(shop::payments::jobs::run_once(&a.state), shop::payments::jobs::run_once(&b.state));
-        if ra.unwrap() == Default::default() && rb.unwrap() == Default::default() {
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        if ra == Default::default() && rb == Default::default() {
             break;
         }
+        for report in [ra, rb] {
+            seen.reconciled += report.reconciled;
+            seen.expired += report.expired;
+            seen.paid_late += report.paid_late;
+            seen.late_payments += report.late_payments;
+        }
     }
+    // Each order went down its own path once, whichever instance took it.
+    assert_eq!(
+        (seen.reconciled, seen.expired, seen.paid_late, seen.late_payments),
+        (PAID, EXPIRING, 0, CANCELLED_THEN_PAID),
+        "{seen:?}"
+    );
 
     let events = shop::db::entities::payment_event::Entity::find().all(&a.db).await.unwrap();
     let snapshot = a.sandbox().snapshot().await;

@@ -1,12 +1,14 @@
-//! The shape of every API answer, pinned in one snapshot (`snapshots/api__shapes__responses.snap`):
-//! for each route and outcome the Vue client or an operator meets, the status and the JSON with
-//! its keys in order and each value replaced by its type. A renamed, reordered, added or dropped
+//! The shape of every API answer, pinned in snapshots (`snapshots/api__shapes__*.snap`): for each
+//! route and outcome the Vue client or an operator meets, the status and the JSON with its keys in
+//! order and each value replaced by its type. A paid order and a refund need Alipay, so they are
+//! taken from the real server with its built-in sandbox. A renamed, reordered, added or dropped
 //! key, or a number that became a string, shows up as a diff of that file (`cargo insta review`
 //! after an intended change).
 
 use axum::http::Method;
 use serde_json::{Map, Value, json};
 
+use crate::checkout::LiveShop;
 use crate::support::{TestApp, TestResponse};
 
 /// The JSON's shape: objects keep their keys in order, arrays show their first element, every
@@ -40,13 +42,16 @@ fn outline(response: &TestResponse) -> Value {
 struct Shapes(Map<String, Value>);
 
 impl Shapes {
-    fn record(&mut self, method: &Method, route: &str, response: &TestResponse) -> Value {
-        let key = format!("{method} {route} -> {}", response.status.as_u16());
-        let outline = outline(response);
+    fn insert(&mut self, method: &Method, route: &str, status: u16, outline: Value) {
+        let key = format!("{method} {route} -> {status}");
         if let Some(seen) = self.0.get(&key) {
             assert_eq!(seen, &outline, "{key} answered in two shapes");
         }
         self.0.insert(key, outline);
+    }
+
+    fn record(&mut self, method: &Method, route: &str, response: &TestResponse) -> Value {
+        self.insert(method, route, response.status.as_u16(), outline(response));
         if response.body.is_empty() || !response.header("content-type").unwrap_or_default().contains("json") {
             Value::Null
         } else {
@@ -176,4 +181,32 @@ async fn every_route_answers_in_its_pinned_shape() {
     shapes.record(&Method::GET, "/orders/", &app.authed(Method::GET, "/orders/", "not-a-token").await);
 
     insta::assert_json_snapshot!("responses", Value::Object(shapes.0));
+}
+
+#[tokio::test]
+async fn a_paid_order_and_its_refunds_answer_in_their_pinned_shapes() {
+    let shop = LiveShop::start().await;
+    let mut shapes = Shapes::default();
+    let goods_id = crate::checkout::shelf(&shop).await;
+    let buyer = shop.user("buyer", false).await;
+    let staff = shop.user("staff", true).await;
+    let order = shop.order(&buyer, goods_id, 2).await;
+    let return_url = shop.pay(&order).await;
+    assert_eq!(shop.http.get(&return_url).send().await.unwrap().status().as_u16(), 302);
+    let mut call = async |method: Method, route: &str, uri: &str, body: Value, token: &str| {
+        let (status, answer) = shop.json(method.clone(), uri, body, Some(token)).await;
+        shapes.insert(&method, route, status, shape(&answer));
+        answer
+    };
+    let one = format!("/orders/{}/", order["id"]);
+    let paid = call(Method::GET, "/orders/{id}/", &one, Value::Null, &buyer).await;
+    assert_eq!(paid["pay_status"], "TRADE_SUCCESS");
+    call(Method::GET, "/orders/", "/orders/", Value::Null, &buyer).await;
+    let refunds = format!("/admin/orders/{}/refund/", order["id"]);
+    let refund = json!({"amount": "1.00", "reason": "破损", "out_request_no": "shape-1"});
+    call(Method::POST, "/admin/orders/{id}/refund/", &refunds, refund.clone(), &staff).await;
+    call(Method::POST, "/admin/orders/{id}/refund/", &refunds, refund, &staff).await;
+    let listed = call(Method::GET, "/admin/orders/{id}/refund/", &refunds, Value::Null, &staff).await;
+    assert_eq!(listed[0]["status"], "succeeded", "{listed}");
+    insta::assert_json_snapshot!("paid", Value::Object(shapes.0));
 }
