@@ -48,6 +48,9 @@ pub(super) async fn serve(mut config: Config) -> anyhow::Result<()> {
     }
     let database = db::redact(&config.database_url());
     let frontend = config.frontend_dir.join("index.html").is_file();
+    // The metrics recorder first: the jobs spawned below record their first run at once, and a
+    // run finished before the router installed the recorder was lost from `/metrics`.
+    crate::telemetry::handle();
     let state = AppState::new(db, config.clone()).await?;
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let jobs = payments::jobs::spawn(
