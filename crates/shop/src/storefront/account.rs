@@ -54,44 +54,37 @@ pub async fn login(
     visitor: Visitor,
     ClientIp(client): ClientIp,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
-    };
-    if !visitor.csrf_ok(&state, &form) {
-        return login_form(&state, &visitor, StatusCode::FORBIDDEN, FormErrors::general(view::STALE_FORM), &form);
-    }
+) -> Result<Response, view::Early> {
+    let (state, visitor) = (&state, &visitor);
+    let again = move |form: Payload, status, errors| async move { login_form(state, visitor, status, errors, &form) };
+    let ((), form) = view::checked_form(state, visitor, form, view::anyone, again).await?;
     let mut fields = Fields::new(&form, false);
-    match users::login(&state, &mut fields, &client).await {
-        Ok(user) => match visitor.sign_in(&state, &user) {
-            Ok(cookie) => view::redirect(&visitor, &view::safe_next(form.text("next")), Some(cookie)),
-            Err(error) => view::failure(&state, &visitor, error),
-        },
-        Err(error) => match view::form_errors(error, &["username", "password"]) {
-            Ok(errors) => login_form(&state, &visitor, StatusCode::BAD_REQUEST, errors, &form),
-            Err(error) => view::failure(&state, &visitor, error),
-        },
-    }
+    let result = users::login(state, &mut fields, &client).await;
+    let next = view::safe_next(form.text("next"));
+    let signed_in = |user| match visitor.sign_in(state, &user) {
+        Ok(cookie) => view::redirect(visitor, &next, Some(cookie)),
+        Err(error) => view::failure(state, visitor, error),
+    };
+    Ok(view::answer((state, visitor), form, result, &["username", "password"], signed_in, again).await)
 }
 
 /// `POST /shop/logout/`: the session ends on the server (the user's session epoch moves on, so
 /// the token the cookie held is refused everywhere, as a cookie or a Bearer token, and the
 /// user's other sessions end too), then the cookie is cleared.
-pub async fn logout(State(state): State<AppState>, visitor: Visitor, form: Result<Payload, ApiError>) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
-    };
-    if !visitor.csrf_ok(&state, &form) {
-        return view::stale_form(&state, &visitor);
-    }
+pub async fn logout(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    form: Result<Payload, ApiError>,
+) -> Result<Response, view::Early> {
+    let (state, visitor) = (&state, &visitor);
+    let stale = move |_: Payload, _, _| async move { view::stale_form(state, visitor) };
+    view::checked_form(state, visitor, form, view::anyone, stale).await?;
     if let Some(user) = &visitor.user
         && let Err(error) = users::end_sessions(&state.db, &state.users, user.id).await
     {
-        return view::failure(&state, &visitor, error.into());
+        return Ok(view::failure(state, visitor, error.into()));
     }
-    view::redirect(&visitor, "/shop/", Some(visitor.sign_out()))
+    Ok(view::redirect(visitor, "/shop/", Some(visitor.sign_out())))
 }
 
 #[derive(Template)]
@@ -134,42 +127,24 @@ pub async fn send_code(
     visitor: Visitor,
     ClientIp(client): ClientIp,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
+) -> Result<Response, view::Early> {
+    // The API names the field `mobile`; here it is the username field.
+    let (state, visitor) = (&state, &visitor);
+    let again = move |form: Payload, status, errors: FormErrors| async move {
+        register_form(state, visitor, status, errors.renamed("mobile", "username"), &form, None)
     };
-    if !visitor.csrf_ok(&state, &form) {
-        return register_form(
-            &state,
-            &visitor,
-            StatusCode::FORBIDDEN,
-            FormErrors::general(view::STALE_FORM),
-            &form,
-            None,
-        );
-    }
+    let ((), form) = view::checked_form(state, visitor, form, view::anyone, again).await?;
     let request = Payload::from_form([("mobile".to_owned(), form.text("username").unwrap_or_default().to_owned())]);
     let mut fields = Fields::new(&request, false);
-    match codes::send_code(&state, &mut fields, &client).await {
-        Ok(mobile) => {
-            let mut sent = format!("验证码已发送到 {mobile}，5 分钟内有效。");
-            if state.config.sms.provider == SmsProvider::Log {
-                sent.push_str(
-                    "（本机使用默认的 log 短信通道：验证码写在服务器日志里，请在运行 mxshop 的终端中查看。）",
-                );
-            }
-            register_form(&state, &visitor, StatusCode::OK, FormErrors::default(), &form, Some(sent))
+    let result = codes::send_code(state, &mut fields, &client).await;
+    let sent = |mobile| {
+        let mut sent = format!("验证码已发送到 {mobile}，5 分钟内有效。");
+        if state.config.sms.provider == SmsProvider::Log {
+            sent.push_str("（本机使用默认的 log 短信通道：验证码写在服务器日志里，请在运行 mxshop 的终端中查看。）");
         }
-        Err(error) => match view::form_errors(error, &["username"]) {
-            // The API names the field `mobile`; here it is the username field.
-            Ok(errors) => {
-                let errors = errors.renamed("mobile", "username");
-                register_form(&state, &visitor, StatusCode::BAD_REQUEST, errors, &form, None)
-            }
-            Err(error) => view::failure(&state, &visitor, error),
-        },
-    }
+        register_form(state, visitor, StatusCode::OK, FormErrors::default(), &form, Some(sent))
+    };
+    Ok(view::answer((state, visitor), form.clone(), result, &["username"], sent, again).await)
 }
 
 /// `POST /shop/register/`: `POST /users/`, then signed in.
@@ -178,32 +153,18 @@ pub async fn register(
     visitor: Visitor,
     ClientIp(client): ClientIp,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
-    };
-    if !visitor.csrf_ok(&state, &form) {
-        return register_form(
-            &state,
-            &visitor,
-            StatusCode::FORBIDDEN,
-            FormErrors::general(view::STALE_FORM),
-            &form,
-            None,
-        );
-    }
+) -> Result<Response, view::Early> {
+    let (state, visitor) = (&state, &visitor);
+    let again =
+        move |form: Payload, status, errors| async move { register_form(state, visitor, status, errors, &form, None) };
+    let ((), form) = view::checked_form(state, visitor, form, view::anyone, again).await?;
     let mut fields = Fields::new(&form, false);
-    match users::register(&state, &mut fields, &client).await {
-        Ok(user) => match visitor.sign_in(&state, &user) {
-            Ok(cookie) => view::redirect(&visitor, "/shop/", Some(cookie)),
-            Err(error) => view::failure(&state, &visitor, error),
-        },
-        Err(error) => match view::form_errors(error, &["username", "code", "password"]) {
-            Ok(errors) => register_form(&state, &visitor, StatusCode::BAD_REQUEST, errors, &form, None),
-            Err(error) => view::failure(&state, &visitor, error),
-        },
-    }
+    let result = users::register(state, &mut fields, &client).await;
+    let signed_in = |user| match visitor.sign_in(state, &user) {
+        Ok(cookie) => view::redirect(visitor, "/shop/", Some(cookie)),
+        Err(error) => view::failure(state, visitor, error),
+    };
+    Ok(view::answer((state, visitor), form, result, &["username", "code", "password"], signed_in, again).await)
 }
 
 #[derive(Template)]
@@ -229,28 +190,21 @@ pub async fn profile_page(State(state): State<AppState>, visitor: Visitor) -> Re
 /// `POST /shop/profile/`: `PUT /users/{id}/`.
 pub async fn update_profile(
     State(state): State<AppState>,
-    mut visitor: Visitor,
+    visitor: Visitor,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
-    };
-    let Some(user) = visitor.user.clone() else { return view::to_login(&visitor, "/shop/profile/") };
-    if !visitor.csrf_ok(&state, &form) {
-        return profile_form(&state, &visitor, StatusCode::FORBIDDEN, FormErrors::general(view::STALE_FORM), false);
-    }
+) -> Result<Response, view::Early> {
+    let (state, visitor) = (&state, &visitor);
+    let again = move |_: Payload, status, errors| async move { profile_form(state, visitor, status, errors, false) };
+    let who = view::signed_in(visitor, "/shop/profile/");
+    let (user, form) = view::checked_form(state, visitor, form, who, again).await?;
     let mut fields = Fields::new(&form, false);
-    match users::update_profile(&state.db, &state.users, user, &mut fields).await {
-        Ok(updated) => {
-            visitor.user = Some(updated);
-            profile_form(&state, &visitor, StatusCode::OK, FormErrors::default(), true)
-        }
-        Err(error) => match view::form_errors(error, &["username", "gender", "birthday", "email"]) {
-            Ok(errors) => profile_form(&state, &visitor, StatusCode::BAD_REQUEST, errors, false),
-            Err(error) => view::failure(&state, &visitor, error),
-        },
-    }
+    let result = users::update_profile(&state.db, &state.users, user.0, &mut fields).await;
+    let saved = |updated| {
+        let mut visitor = visitor.clone();
+        visitor.user = Some(updated);
+        profile_form(state, &visitor, StatusCode::OK, FormErrors::default(), true)
+    };
+    Ok(view::answer((state, visitor), form, result, &["username", "gender", "birthday", "email"], saved, again).await)
 }
 
 /// `POST /shop/profile/password/`: a new password ends every session (this one included: the
@@ -259,21 +213,13 @@ pub async fn change_password(
     State(state): State<AppState>,
     visitor: Visitor,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
-    };
-    let Some(user) = visitor.user.clone() else { return view::to_login(&visitor, "/shop/profile/") };
-    if !visitor.csrf_ok(&state, &form) {
-        return profile_form(&state, &visitor, StatusCode::FORBIDDEN, FormErrors::general(view::STALE_FORM), false);
-    }
+) -> Result<Response, view::Early> {
+    let (state, visitor) = (&state, &visitor);
+    let again = move |_: Payload, status, errors| async move { profile_form(state, visitor, status, errors, false) };
+    let who = view::signed_in(visitor, "/shop/profile/");
+    let (user, form) = view::checked_form(state, visitor, form, who, again).await?;
     let mut fields = Fields::new(&form, false);
-    match users::change_password(&state.db, &state.users, &user, &mut fields).await {
-        Ok(()) => view::redirect(&visitor, "/shop/login/?next=/shop/profile/", Some(visitor.sign_out())),
-        Err(error) => match view::form_errors(error, &["old_password", "new_password"]) {
-            Ok(errors) => profile_form(&state, &visitor, StatusCode::BAD_REQUEST, errors, false),
-            Err(error) => view::failure(&state, &visitor, error),
-        },
-    }
+    let result = users::change_password(&state.db, &state.users, &user.0, &mut fields).await;
+    let signed_out = |()| view::redirect(visitor, "/shop/login/?next=/shop/profile/", Some(visitor.sign_out()));
+    Ok(view::answer((state, visitor), form, result, &["old_password", "new_password"], signed_out, again).await)
 }

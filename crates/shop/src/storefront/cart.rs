@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::session::Visitor;
-use super::view::{self, Chrome};
+use super::view::{self, Chrome, FormErrors};
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::{ApiError, Lookup, RequestUrl};
@@ -76,18 +76,11 @@ pub async fn add_to_cart(
     visitor: Visitor,
     url: RequestUrl,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
-    };
-    let goods_id = form.text("goods").and_then(|id| id.parse::<i32>().ok());
+) -> Result<Response, view::Early> {
+    let goods_id = form.as_ref().ok().and_then(|form| form.text("goods")?.parse::<i32>().ok());
     let back = goods_id.map_or_else(|| "/shop/".to_owned(), |id| format!("/shop/goods/{id}/"));
-    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &back) };
-    if !visitor.csrf_ok(&state, &form) {
-        return view::stale_form(&state, &visitor);
-    }
-    match cart::add_to_cart(State(state.clone()), user, form).await {
+    let (user, form) = view::signed_in_form(&state, &visitor, form, &back).await?;
+    Ok(match cart::add_to_cart(State(state.clone()), user, form).await {
         Ok(_) => view::redirect(&visitor, "/shop/cart/", None),
         Err(error) => match (view::form_errors(error, &["nums"]), goods_id) {
             (Ok(errors), Some(id)) => super::catalog::goods_view(&state, &visitor, &url, id, errors).await,
@@ -96,7 +89,7 @@ pub async fn add_to_cart(
             }
             (Err(error), _) => view::failure(&state, &visitor, error),
         },
-    }
+    })
 }
 
 /// `POST /shop/cart/{goods}/` (`nums`): `PUT /shopcarts/{goods}/`.
@@ -106,21 +99,16 @@ pub async fn set_quantity(
     url: RequestUrl,
     lookup: Lookup,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let (user, form) = match view::signed_in_form(&state, &visitor, form, "/shop/cart/") {
-        Ok(signed_in) => signed_in,
-        Err(page) => return *page,
+) -> Result<Response, view::Early> {
+    let (user, form) = view::signed_in_form(&state, &visitor, form, "/shop/cart/").await?;
+    let result = cart::set_cart_line(State(state.clone()), user, lookup, form.clone()).await;
+    let done = |_| view::redirect(&visitor, "/shop/cart/", None);
+    // Copies of these references go into every page the closures below build.
+    let (state, visitor, url) = (&state, &visitor, &url);
+    let again = move |_: Payload, status, errors: FormErrors| async move {
+        cart_view(state, visitor, url, status, Some((lookup.0, errors.all().join(" ")))).await
     };
-    match cart::set_cart_line(State(state.clone()), user, lookup, form).await {
-        Ok(_) => view::redirect(&visitor, "/shop/cart/", None),
-        Err(error) => match view::form_errors(error, &["nums"]) {
-            Ok(errors) => {
-                let text = errors.all().join(" ");
-                cart_view(&state, &visitor, &url, StatusCode::BAD_REQUEST, Some((lookup.0, text))).await
-            }
-            Err(error) => view::failure(&state, &visitor, error),
-        },
-    }
+    Ok(view::answer((state, visitor), form, result, &["nums"], done, again).await)
 }
 
 /// `POST /shop/cart/{goods}/remove/`: `DELETE /shopcarts/{goods}/`.
@@ -129,14 +117,11 @@ pub async fn remove_line(
     visitor: Visitor,
     lookup: Lookup,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let (user, _) = match view::signed_in_form(&state, &visitor, form, "/shop/cart/") {
-        Ok(signed_in) => signed_in,
-        Err(page) => return *page,
-    };
-    match cart::delete_cart_line(State(state.clone()), user, lookup).await {
+) -> Result<Response, view::Early> {
+    let (user, _) = view::signed_in_form(&state, &visitor, form, "/shop/cart/").await?;
+    Ok(match cart::delete_cart_line(State(state.clone()), user, lookup).await {
         // Already gone (a second click): the cart shows what is left.
         Ok(_) | Err(ApiError::NotFound) => view::redirect(&visitor, "/shop/cart/", None),
         Err(error) => view::failure(&state, &visitor, error),
-    }
+    })
 }

@@ -130,23 +130,15 @@ pub async fn create_address(
     State(state): State<AppState>,
     visitor: Visitor,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
-    };
-    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/addresses/") };
-    if !visitor.csrf_ok(&state, &form) {
-        return addresses_view(&state, &visitor, StatusCode::FORBIDDEN, &form, FormErrors::general(view::STALE_FORM))
-            .await;
-    }
-    match add_address(&state, &user, &form).await {
-        Ok(_) => view::redirect(&visitor, "/shop/addresses/", None),
-        Err(error) => match view::form_errors(error, ADDRESS_FIELDS) {
-            Ok(errors) => addresses_view(&state, &visitor, StatusCode::BAD_REQUEST, &form, errors).await,
-            Err(error) => view::failure(&state, &visitor, error),
-        },
-    }
+) -> Result<Response, view::Early> {
+    let (state, visitor) = (&state, &visitor);
+    let again =
+        move |form: Payload, status, errors| async move { addresses_view(state, visitor, status, &form, errors).await };
+    let who = view::signed_in(visitor, "/shop/addresses/");
+    let (user, form) = view::checked_form(state, visitor, form, who, again).await?;
+    let result = add_address(state, &user, &form).await;
+    let done = |_| view::redirect(visitor, "/shop/addresses/", None);
+    Ok(view::answer((state, visitor), form, result, ADDRESS_FIELDS, done, again).await)
 }
 
 /// `POST /shop/addresses/{id}/delete/`
@@ -155,15 +147,12 @@ pub async fn delete_address(
     visitor: Visitor,
     lookup: Lookup,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let (user, _) = match view::signed_in_form(&state, &visitor, form, "/shop/addresses/") {
-        Ok(signed_in) => signed_in,
-        Err(page) => return *page,
-    };
-    match addresses::delete_address(State(state.clone()), user, lookup).await {
+) -> Result<Response, view::Early> {
+    let (user, _) = view::signed_in_form(&state, &visitor, form, "/shop/addresses/").await?;
+    Ok(match addresses::delete_address(State(state.clone()), user, lookup).await {
         Ok(_) | Err(ApiError::NotFound) => view::redirect(&visitor, "/shop/addresses/", None),
         Err(error) => view::failure(&state, &visitor, error),
-    }
+    })
 }
 
 #[derive(Template)]
@@ -190,26 +179,23 @@ pub async fn toggle_fav(
     visitor: Visitor,
     lookup: Lookup,
     form: Result<Payload, ApiError>,
-) -> Response {
+) -> Result<Response, view::Early> {
     let back = format!("/shop/goods/{}/", lookup.0);
-    let (user, form) = match view::signed_in_form(&state, &visitor, form, &back) {
-        Ok(signed_in) => signed_in,
-        Err(page) => return *page,
-    };
+    let (user, form) = view::signed_in_form(&state, &visitor, form, &back).await?;
     let done = if form.text("remove").is_some() {
         favs::delete_fav(State(state.clone()), user, lookup).await.map(drop)
     } else {
         let request = Payload::from_form([("goods".to_owned(), lookup.0.to_string())]);
         favs::create_fav(State(state.clone()), user, request).await.map(drop)
     };
-    match done {
+    Ok(match done {
         // Already (not) a favourite: a repeated click changes nothing.
         Ok(()) | Err(ApiError::NotFound) => view::redirect(&visitor, &back, None),
         Err(ApiError::Validation(errors)) if errors.iter().any(|(name, _)| name == "non_field_errors") => {
             view::redirect(&visitor, &back, None)
         }
         Err(error) => view::failure(&state, &visitor, error),
-    }
+    })
 }
 
 #[derive(Template)]
@@ -252,34 +238,31 @@ pub async fn messages_page(State(state): State<AppState>, visitor: Visitor, url:
     messages_view(&state, &visitor, &url, StatusCode::OK, &Payload::empty(), FormErrors::default()).await
 }
 
+const MESSAGE_FIELDS: &[&str] = &["message_type", "subject", "message", "file"];
+
 /// `POST /shop/messages/` (multipart, with the file): `POST /messages/`.
 pub async fn leave_message(
     State(state): State<AppState>,
     visitor: Visitor,
     url: RequestUrl,
     form: Result<Payload, ApiError>,
-) -> Response {
+) -> Result<Response, view::Early> {
     let form = match form {
         Ok(form) => form,
         Err(error) => {
-            return match view::unreadable(error, &["message_type", "subject", "message", "file"]) {
+            return Ok(match view::unreadable(error, MESSAGE_FIELDS) {
                 Ok((status, errors)) => messages_view(&state, &visitor, &url, status, &Payload::empty(), errors).await,
                 Err(error) => view::failure(&state, &visitor, error),
-            };
+            });
         }
     };
-    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/messages/") };
-    if !visitor.csrf_ok(&state, &form) {
-        return messages_view(
-            &state,
-            &visitor,
-            &url,
-            StatusCode::FORBIDDEN,
-            &form,
-            FormErrors::general(view::STALE_FORM),
-        )
-        .await;
-    }
+    // Copies of these references go into every page the closures below build.
+    let (state, visitor, url) = (&state, &visitor, &url);
+    let again = move |form: Payload, status, errors| async move {
+        messages_view(state, visitor, url, status, &form, errors).await
+    };
+    let who = view::signed_in(visitor, "/shop/messages/");
+    let (user, form) = view::checked_form(state, visitor, Ok(form), who, again).await?;
     let mut missing = FieldErrors::new();
     for name in ["subject", "message"] {
         if form.text(name).is_none_or(|text| text.trim().is_empty()) {
@@ -290,11 +273,6 @@ pub async fn leave_message(
         Ok(()) => messages::create_message(State(state.clone()), url.clone(), user, form.clone()).await.map(drop),
         Err(error) => Err(error),
     };
-    match result {
-        Ok(()) => view::redirect(&visitor, "/shop/messages/", None),
-        Err(error) => match view::form_errors(error, &["message_type", "subject", "message", "file"]) {
-            Ok(errors) => messages_view(&state, &visitor, &url, StatusCode::BAD_REQUEST, &form, errors).await,
-            Err(error) => view::failure(&state, &visitor, error),
-        },
-    }
+    let done = |()| view::redirect(visitor, "/shop/messages/", None);
+    Ok(view::answer((state, visitor), form, result, MESSAGE_FIELDS, done, again).await)
 }

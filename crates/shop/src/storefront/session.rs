@@ -24,6 +24,7 @@ const BROWSER_COOKIE_SECS: u64 = 400 * 24 * 3600;
 pub const CSRF_FIELD: &str = "csrf";
 
 /// Who is asking: the signed-in user, if any, and what binds this browser's forms.
+#[derive(Clone)]
 pub struct Visitor {
     pub user: Option<user::Model>,
     token: Option<String>,

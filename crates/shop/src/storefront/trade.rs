@@ -103,43 +103,34 @@ pub async fn checkout(
     visitor: Visitor,
     url: RequestUrl,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(error) => return view::unreadable_page(&state, &visitor, error),
+) -> Result<Response, view::Early> {
+    // Copies of these references go into every page the closures below build.
+    let (state, visitor, url) = (&state, &visitor, &url);
+    let again = move |form: Payload, status, errors| async move {
+        checkout_view(state, visitor, url, status, &form, errors).await
     };
-    let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/checkout/") };
-    if !visitor.csrf_ok(&state, &form) {
-        return checkout_view(
-            &state,
-            &visitor,
-            &url,
-            StatusCode::FORBIDDEN,
-            &form,
-            FormErrors::general(view::STALE_FORM),
-        )
-        .await;
-    }
+    let who = view::signed_in(visitor, "/shop/checkout/");
+    let (user, form) = view::checked_form(state, visitor, form, who, again).await?;
     let key = checkout_key(&form).map(|key| format!("shop-{key}"));
     // A second click of the same page: the order the first one placed (before anything is saved).
     if let Some(key) = &key {
         match checkout::order_for_key(&state.db, user.id(), key).await {
-            Ok(Some(id)) => return view::redirect(&visitor, &format!("/shop/orders/{id}/"), None),
+            Ok(Some(id)) => return Ok(view::redirect(visitor, &format!("/shop/orders/{id}/"), None)),
             Ok(None) => {}
-            Err(error) => return view::failure(&state, &visitor, error.into()),
+            Err(error) => return Ok(view::failure(state, visitor, error.into())),
         }
     }
     let mut saved_address = None;
     let placed = async {
         let address = match form.text("address") {
             Some("new") | None => {
-                let address = member::add_address(&state, &user, &form).await?;
+                let address = member::add_address(state, &user, &form).await?;
                 saved_address = Some(address.id);
                 address
             }
             Some(id) => {
                 let id = id.parse::<i32>().map_err(|_| ApiError::NotFound)?;
-                member::addresses_of(&state, &user).await?.into_iter().find(|a| a.id == id).ok_or_else(|| {
+                member::addresses_of(state, &user).await?.into_iter().find(|a| a.id == id).ok_or_else(|| {
                     ApiError::Validation(crate::http::FieldErrors::single("address", "请选择收货地址。"))
                 })?
             }
@@ -161,8 +152,8 @@ pub async fn checkout(
         let (_, Json(order)) = checkout::create_order(State(state.clone()), user.clone(), headers, order).await?;
         Ok::<_, ApiError>(order.id)
     };
-    match placed.await {
-        Ok(id) => view::redirect(&visitor, &format!("/shop/orders/{id}/"), None),
+    Ok(match placed.await {
+        Ok(id) => view::redirect(visitor, &format!("/shop/orders/{id}/"), None),
         Err(error) => match view::form_errors(error, CHECKOUT_FIELDS) {
             Ok(errors) => {
                 // The order's names for the address fields are the address form's here.
@@ -180,11 +171,11 @@ pub async fn checkout(
                     }
                     None => form,
                 };
-                checkout_view(&state, &visitor, &url, StatusCode::BAD_REQUEST, &form, errors).await
+                checkout_view(state, visitor, url, StatusCode::BAD_REQUEST, &form, errors).await
             }
-            Err(error) => view::failure(&state, &visitor, error),
+            Err(error) => view::failure(state, visitor, error),
         },
-    }
+    })
 }
 
 #[derive(Template)]
@@ -262,18 +253,16 @@ pub async fn cancel_order(
     url: RequestUrl,
     lookup: Lookup,
     form: Result<Payload, ApiError>,
-) -> Response {
-    let (user, _) = match view::signed_in_form(&state, &visitor, form, "/shop/orders/") {
-        Ok(signed_in) => signed_in,
-        Err(page) => return *page,
+) -> Result<Response, view::Early> {
+    let (user, form) = view::signed_in_form(&state, &visitor, form, "/shop/orders/").await?;
+    let result = orders::delete_order(State(state.clone()), user, lookup).await;
+    let done = |_| view::redirect(&visitor, "/shop/orders/", None);
+    // Copies of these references go into every page the closures below build.
+    let (state, visitor, url) = (&state, &visitor, &url);
+    let again = move |_: Payload, status, errors| async move {
+        order_view(state, visitor, url, lookup.0, status, errors).await
     };
-    match orders::delete_order(State(state.clone()), user, lookup).await {
-        Ok(_) => view::redirect(&visitor, "/shop/orders/", None),
-        Err(error) => match view::form_errors(error, &[]) {
-            Ok(errors) => order_view(&state, &visitor, &url, lookup.0, StatusCode::BAD_REQUEST, errors).await,
-            Err(error) => view::failure(&state, &visitor, error),
-        },
-    }
+    Ok(view::answer((state, visitor), form, result, &[], done, again).await)
 }
 
 /// `GET /shop/orders/{id}/pay/?channel=page|wap`: to Alipay's cashier (the built-in sandbox by

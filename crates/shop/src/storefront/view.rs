@@ -85,21 +85,79 @@ pub fn stale_form(state: &AppState, visitor: &Visitor) -> Response {
     message(state, visitor, StatusCode::FORBIDDEN, "请重试", vec![STALE_FORM.to_owned()])
 }
 
-/// A signed-in visitor's form whose CSRF token matches, as most storefront forms need before they
-/// call the API; otherwise the page to answer instead: the form could not be read, the visitor
-/// must sign in first (and come back to `back`), or the form is stale.
-pub fn signed_in_form(
+/// The answer a form handler gives before it gets to its work (`?` returns it): the form could
+/// not be read, the visitor must sign in, the form is stale.
+pub struct Early(Box<Response>);
+
+impl From<Response> for Early {
+    fn from(page: Response) -> Self {
+        Self(Box::new(page))
+    }
+}
+
+impl IntoResponse for Early {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+/// A submitted form as its page needs it: readable, from a visitor `who` lets in (`anyone`, or
+/// `signed_in`), with a valid CSRF token. Otherwise the answer instead: the page for an unreadable
+/// body, `who`'s answer (the login page), or `again`, the form's own page (403, stale: nothing
+/// changed).
+pub async fn checked_form<U, Page: Future<Output = Response>>(
+    state: &AppState,
+    visitor: &Visitor,
+    form: Result<Payload, ApiError>,
+    who: impl FnOnce() -> Result<U, Early>,
+    again: impl FnOnce(Payload, StatusCode, FormErrors) -> Page,
+) -> Result<(U, Payload), Early> {
+    let form = form.map_err(|error| Early::from(unreadable_page(state, visitor, error)))?;
+    let admitted = who()?;
+    if !visitor.csrf_ok(state, &form) {
+        return Err(Early::from(again(form, StatusCode::FORBIDDEN, FormErrors::general(STALE_FORM)).await));
+    }
+    Ok((admitted, form))
+}
+
+/// `checked_form`'s gate for forms anyone may send.
+pub fn anyone() -> Result<(), Early> {
+    Ok(())
+}
+
+/// `checked_form`'s gate for a signed-in visitor; others are sent to log in, then back to `back`.
+pub fn signed_in<'a>(visitor: &'a Visitor, back: &'a str) -> impl FnOnce() -> Result<CurrentUser, Early> + 'a {
+    move || visitor.current_user().ok_or_else(|| Early::from(to_login(visitor, back)))
+}
+
+/// `checked_form` for forms without a page of their own (buttons): a stale one gets a message page.
+pub async fn signed_in_form(
     state: &AppState,
     visitor: &Visitor,
     form: Result<Payload, ApiError>,
     back: &str,
-) -> Result<(CurrentUser, Payload), Box<Response>> {
-    let form = form.map_err(|error| unreadable_page(state, visitor, error))?;
-    let user = visitor.current_user().ok_or_else(|| to_login(visitor, back))?;
-    if !visitor.csrf_ok(state, &form) {
-        return Err(Box::new(stale_form(state, visitor)));
+) -> Result<(CurrentUser, Payload), Early> {
+    let stale = move |_, _, _| async move { stale_form(state, visitor) };
+    checked_form(state, visitor, form, signed_in(visitor, back), stale).await
+}
+
+/// The answer to a checked form: `done` with what the call returned; errors a form shows (its
+/// fields', a provider's refusal, throttling) on its page again (400); any other as a page.
+pub async fn answer<T, Page: Future<Output = Response>>(
+    (state, visitor): (&AppState, &Visitor),
+    form: Payload,
+    result: Result<T, ApiError>,
+    shown: &'static [&'static str],
+    done: impl FnOnce(T) -> Response,
+    again: impl FnOnce(Payload, StatusCode, FormErrors) -> Page,
+) -> Response {
+    match result {
+        Ok(value) => done(value),
+        Err(error) => match form_errors(error, shown) {
+            Ok(errors) => again(form, StatusCode::BAD_REQUEST, errors).await,
+            Err(error) => failure(state, visitor, error),
+        },
     }
-    Ok((user, form))
 }
 
 /// Where a visitor who must sign in is sent; `back` is the page to return to.
