@@ -51,12 +51,7 @@ where
 /// let s = alipay::sign::canonical_request_string([("sign_type", "RSA2"), ("app_id", "1"), ("sign", "x")]);
 /// assert_eq!(s, "app_id=1&sign_type=RSA2");
 /// ```
-pub fn canonical_request_string<I, K, V>(params: I) -> String
-where
-    I: IntoIterator<Item = (K, V)>,
-    K: AsRef<str>,
-    V: AsRef<str>,
-{
+pub fn canonical_request_string(params: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<str>)>) -> String {
     canonical_string(params, REQUEST_EXCLUDED)
 }
 
@@ -66,12 +61,7 @@ where
 /// let s = alipay::sign::canonical_notification_string([("sign_type", "RSA2"), ("a", "1"), ("b", "")]);
 /// assert_eq!(s, "a=1");
 /// ```
-pub fn canonical_notification_string<I, K, V>(params: I) -> String
-where
-    I: IntoIterator<Item = (K, V)>,
-    K: AsRef<str>,
-    V: AsRef<str>,
-{
+pub fn canonical_notification_string(params: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<str>)>) -> String {
     canonical_string(params, NOTIFICATION_EXCLUDED)
 }
 

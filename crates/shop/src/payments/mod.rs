@@ -49,27 +49,28 @@ pub struct PayTerms<'a> {
     pub expire_at: NaiveDateTime,
 }
 
+/// The terms of an order row or of the order list's row: both name these fields alike.
+macro_rules! pay_terms_of {
+    ($order:expr) => {
+        PayTerms {
+            id: $order.id,
+            order_sn: &$order.order_sn,
+            amount_fen: $order.order_mount_fen,
+            pay_status: &$order.pay_status,
+            expire_at: $order.expire_at,
+        }
+    };
+}
+
 impl<'a> From<&'a order_info::Model> for PayTerms<'a> {
     fn from(order: &'a order_info::Model) -> Self {
-        Self {
-            id: order.id,
-            order_sn: &order.order_sn,
-            amount_fen: order.order_mount_fen,
-            pay_status: &order.pay_status,
-            expire_at: order.expire_at,
-        }
+        pay_terms_of!(order)
     }
 }
 
 impl<'a> From<&'a OrderRow> for PayTerms<'a> {
     fn from(order: &'a OrderRow) -> Self {
-        Self {
-            id: order.id,
-            order_sn: &order.order_sn,
-            amount_fen: order.order_mount_fen,
-            pay_status: &order.pay_status,
-            expire_at: order.expire_at,
-        }
+        pay_terms_of!(order)
     }
 }
 

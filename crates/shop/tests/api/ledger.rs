@@ -13,26 +13,30 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use shop::db::entities::{order_info, refund};
 
-use crate::checkout::{LiveShop, shelf, sold, stock};
+use crate::checkout::{shelf, sold, stock};
 use crate::faults::{Fault, FaultyNetwork};
+use crate::support::TestApp;
 
 /// The shop behind a faulty network: every gateway call goes through the proxy.
-async fn shop_behind_faults(adjust: impl FnOnce(&mut shop::Config)) -> (LiveShop, FaultyNetwork) {
+async fn shop_behind_faults(adjust: impl FnOnce(&mut shop::Config)) -> (TestApp, FaultyNetwork) {
     let (listener, proxy) = FaultyNetwork::bind().await;
     let public = proxy.clone();
-    let shop = LiveShop::start_with(move |config| {
-        config.alipay.public_url = Some(public);
-        config.alipay.request_timeout_ms = 2000;
-        adjust(config);
-    })
-    .await;
+    let shop = TestApp::builder()
+        .sandbox()
+        .config(move |config| {
+            config.alipay.public_url = Some(public);
+            config.alipay.request_timeout_ms = 2000;
+            adjust(config);
+        })
+        .serve()
+        .await;
     let key = shop.data.path().join("alipay").join("sandbox_alipay_private_key.pem");
     let network = FaultyNetwork::serve(listener, shop.base.clone(), key);
     (shop, network)
 }
 
 /// Pays the order at the cashier and follows the browser back (which asks the gateway).
-async fn pay_and_return(shop: &LiveShop, order: &Value) {
+async fn pay_and_return(shop: &TestApp, order: &Value) {
     let return_url = shop.pay(order).await;
     assert_eq!(shop.http.get(&return_url).send().await.unwrap().status().as_u16(), 302);
     assert_eq!(shop.order_row(order).await.pay_status, "TRADE_SUCCESS");
@@ -43,7 +47,7 @@ const PAST_THE_DEADLINE: chrono::TimeDelta = chrono::TimeDelta::minutes(40);
 /// Old enough for an unpaid order to be asked about (after 2 minutes), well before its deadline.
 const ASKED_ABOUT: chrono::TimeDelta = chrono::TimeDelta::minutes(3);
 
-async fn refunds_of(shop: &LiveShop, order: &Value) -> Vec<refund::Model> {
+async fn refunds_of(shop: &TestApp, order: &Value) -> Vec<refund::Model> {
     refund::Entity::find()
         .filter(refund::Column::OrderId.eq(order["id"].as_i64().unwrap() as i32))
         .all(&shop.db)
@@ -52,7 +56,7 @@ async fn refunds_of(shop: &LiveShop, order: &Value) -> Vec<refund::Model> {
 }
 
 /// Money the sandbox moved back for the order.
-async fn refunded_at_gateway(shop: &LiveShop, order: &Value) -> (usize, i64) {
+async fn refunded_at_gateway(shop: &TestApp, order: &Value) -> (usize, i64) {
     let snapshot = shop.sandbox().snapshot().await;
     let sn = order["order_sn"].as_str().unwrap();
     let refunds: Vec<_> = snapshot.refunds.iter().filter(|r| r.out_trade_no == sn).collect();
@@ -60,7 +64,7 @@ async fn refunded_at_gateway(shop: &LiveShop, order: &Value) -> (usize, i64) {
 }
 
 /// A notification for the order signed with the sandbox's key, as the sandbox would send it.
-fn signed_notification(shop: &LiveShop, row: &order_info::Model, trade_no: &str, status: &str) -> String {
+fn signed_notification(shop: &TestApp, row: &order_info::Model, trade_no: &str, status: &str) -> String {
     let amount = format!("{}.{:02}", row.order_mount_fen / 100, row.order_mount_fen % 100);
     let app_id = shop.state.config.alipay.app_id.clone();
     let fields: Vec<(String, String)> = [
@@ -90,7 +94,7 @@ fn signed_notification(shop: &LiveShop, row: &order_info::Model, trade_no: &str,
     form_urlencoded::Serializer::new(String::new()).extend_pairs(body).finish()
 }
 
-async fn deliver(shop: &LiveShop, body: &str) -> String {
+async fn deliver(shop: &TestApp, body: &str) -> String {
     let response = shop
         .http
         .post(format!("{}/alipay/return/", shop.base))
@@ -118,10 +122,10 @@ async fn refund_meets(fault: Fault, expected: &str) {
     let uri = format!("/admin/orders/{}/refund/", order["id"]);
     network.inject("alipay.trade.refund", fault);
     let (status, body) =
-        shop.json(reqwest::Method::POST, &uri, json!({"amount": "99.90", "out_request_no": "fault-1"}), s).await;
+        shop.fetch(reqwest::Method::POST, &uri, json!({"amount": "99.90", "out_request_no": "fault-1"}), s).await;
     assert_eq!((status, body["status"].as_str()), (201, Some(expected)), "{body}");
     assert!(body["last_error"].is_string(), "the operator sees why: {body}");
-    let (status, second) = shop.json(reqwest::Method::POST, &uri, json!({"amount": "99.90"}), s).await;
+    let (status, second) = shop.fetch(reqwest::Method::POST, &uri, json!({"amount": "99.90"}), s).await;
     if expected == "pending" {
         assert_eq!(status, 400, "a second refund while one is pending: {second}");
         assert_eq!(second, json!({"amount": ["退款总额不能超过实付金额：已退 99.90，可退 0.00。"]}));
@@ -179,7 +183,7 @@ async fn a_refund_refused_for_a_passing_reason_stays_pending() {
 
 #[tokio::test]
 async fn a_refund_number_reused_for_another_amount_is_refused() {
-    let shop = LiveShop::start().await;
+    let shop = TestApp::served().await;
     let goods_id = shelf(&shop).await;
     let buyer = shop.user("buyer", false).await;
     let staff = shop.user("staff", true).await;
@@ -187,7 +191,7 @@ async fn a_refund_number_reused_for_another_amount_is_refused() {
     let order = shop.order(&buyer, goods_id, 1).await;
     pay_and_return(&shop, &order).await;
     let uri = format!("/admin/orders/{}/refund/", order["id"]);
-    let post = |body: Value| shop.json(reqwest::Method::POST, &uri, body, s);
+    let post = |body: Value| shop.fetch(reqwest::Method::POST, &uri, body, s);
     let (status, first) = post(json!({"amount": "10.00", "out_request_no": "r-1"})).await;
     assert_eq!((status, first["status"].as_str()), (201, Some("succeeded")), "{first}");
     let (status, again) = post(json!({"amount": "10.00", "out_request_no": "r-1"})).await;
@@ -202,8 +206,11 @@ async fn a_refund_number_reused_for_another_amount_is_refused() {
 
 #[tokio::test]
 async fn with_seller_id_set_return_reconcile_and_expiry_mark_paid_orders_paid() {
-    let shop =
-        LiveShop::start_with(|config| config.alipay.seller_id = Some(alipay_sandbox::DEFAULT_SELLER_ID.into())).await;
+    let shop = TestApp::builder()
+        .sandbox()
+        .config(|config| config.alipay.seller_id = Some(alipay_sandbox::DEFAULT_SELLER_ID.into()))
+        .serve()
+        .await;
     let goods_id = shelf(&shop).await;
     let token = shop.user("buyer", false).await;
     shop.sandbox().drop_next_deliveries(1000).await.unwrap();
@@ -237,7 +244,7 @@ async fn with_seller_id_set_return_reconcile_and_expiry_mark_paid_orders_paid() 
 
 #[tokio::test]
 async fn a_cancelled_order_that_gets_paid_is_refunded_once() {
-    let shop = LiveShop::start().await;
+    let shop = TestApp::served().await;
     let goods_id = shelf(&shop).await;
     let token = shop.user("buyer", false).await;
     shop.sandbox().drop_next_deliveries(1000).await.unwrap();
@@ -246,11 +253,11 @@ async fn a_cancelled_order_that_gets_paid_is_refunded_once() {
     // The buyer pays in one tab (the notification is lost) and cancels in another.
     let _ignored = shop.pay(&order).await;
     let id = order["id"].as_i64().unwrap();
-    let (status, _) = shop.json(reqwest::Method::DELETE, &format!("/orders/{id}/"), Value::Null, Some(&token)).await;
+    let (status, _) = shop.fetch(reqwest::Method::DELETE, &format!("/orders/{id}/"), Value::Null, Some(&token)).await;
     assert_eq!(status, 204);
-    let (_, listed) = shop.json(reqwest::Method::GET, "/orders/", Value::Null, Some(&token)).await;
+    let (_, listed) = shop.fetch(reqwest::Method::GET, "/orders/", Value::Null, Some(&token)).await;
     assert_eq!(listed, json!([]), "a cancelled order is gone for the buyer");
-    let (status, _) = shop.json(reqwest::Method::GET, &format!("/orders/{id}/"), Value::Null, Some(&token)).await;
+    let (status, _) = shop.fetch(reqwest::Method::GET, &format!("/orders/{id}/"), Value::Null, Some(&token)).await;
     assert_eq!(status, 404);
     assert_eq!(stock(&shop.db, goods_id).await, 29, "stock released by the cancel");
 
@@ -274,14 +281,14 @@ async fn a_cancelled_order_that_gets_paid_is_refunded_once() {
 
 #[tokio::test]
 async fn the_original_notification_after_a_full_refund_is_a_duplicate() {
-    let shop = LiveShop::start().await;
+    let shop = TestApp::served().await;
     let goods_id = shelf(&shop).await;
     let token = shop.user("buyer", false).await;
     let staff = shop.user("staff", true).await;
     let order = shop.order(&token, goods_id, 1).await;
     pay_and_return(&shop, &order).await;
     let uri = format!("/admin/orders/{}/refund/", order["id"]);
-    let (status, body) = shop.json(reqwest::Method::POST, &uri, json!({"amount": "99.90"}), Some(&staff)).await;
+    let (status, body) = shop.fetch(reqwest::Method::POST, &uri, json!({"amount": "99.90"}), Some(&staff)).await;
     assert_eq!((status, body["status"].as_str()), (201, Some("succeeded")), "{body}");
     let row = shop.order_row(&order).await;
     assert_eq!(row.pay_status, "TRADE_CLOSED");
@@ -309,7 +316,7 @@ async fn an_answer_that_proves_nothing_never_closes_an_order() {
 
 #[tokio::test]
 async fn a_trade_closed_by_alipay_counts_as_closed_not_paid() {
-    let shop = LiveShop::start().await;
+    let shop = TestApp::served().await;
     let goods_id = shelf(&shop).await;
     let token = shop.user("buyer", false).await;
     shop.sandbox().drop_next_deliveries(1000).await.unwrap();
@@ -326,7 +333,7 @@ async fn a_trade_closed_by_alipay_counts_as_closed_not_paid() {
 }
 
 /// The shelf for the races: plenty of stock, so every order can be placed.
-async fn big_shelf(shop: &LiveShop) -> i32 {
+async fn big_shelf(shop: &TestApp) -> i32 {
     let fx = crate::support::Fixture { db: &shop.db };
     let top = fx.category("文学类", 1, None, true).await;
     fx.goods_with("解忧杂货店", top, 9990, |g| {
@@ -345,7 +352,7 @@ fn stagger(round: usize) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cancel_racing_payment_ends_paid_or_refunded() {
     const ROUNDS: usize = 50;
-    let shop = LiveShop::start().await;
+    let shop = TestApp::served().await;
     let goods_id = big_shelf(&shop).await;
     let token = shop.user("buyer", false).await;
     let app_id = shop.state.config.alipay.app_id.clone();
@@ -358,7 +365,7 @@ async fn cancel_racing_payment_ends_paid_or_refunded() {
         let sn = order["order_sn"].as_str().unwrap().to_owned();
         let cancel = async {
             tokio::time::sleep(stagger(round)).await;
-            shop.json(reqwest::Method::DELETE, &uri, Value::Null, Some(&token)).await
+            shop.fetch(reqwest::Method::DELETE, &uri, Value::Null, Some(&token)).await
         };
         let pay = shop.sandbox().pay(&app_id, &sn);
         let ((status, body), _) = tokio::join!(cancel, pay);
@@ -399,7 +406,7 @@ async fn cancel_racing_payment_ends_paid_or_refunded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cancel_racing_expiry_restores_stock_once() {
     const ROUNDS: usize = 50;
-    let shop = LiveShop::start().await;
+    let shop = TestApp::served().await;
     let goods_id = big_shelf(&shop).await;
     let token = shop.user("buyer", false).await;
     let mut cancelled = 0;
@@ -412,7 +419,7 @@ async fn cancel_racing_expiry_restores_stock_once() {
         let uri = format!("/orders/{}/", order["id"]);
         let cancel = async {
             tokio::time::sleep(stagger(round)).await;
-            shop.json(reqwest::Method::DELETE, &uri, Value::Null, Some(&token)).await
+            shop.fetch(reqwest::Method::DELETE, &uri, Value::Null, Some(&token)).await
         };
         let expire = shop::payments::jobs::run_once(&shop.state);
         let ((status, body), report) = tokio::join!(cancel, expire);
@@ -432,11 +439,14 @@ async fn two_instances_settle_every_order_exactly_once() {
     const EXPIRING: usize = 100;
     const CANCELLED_THEN_PAID: usize = 20;
     // One buyer holds hundreds of unpaid orders at once here, far beyond a real shop's caps.
-    let a = LiveShop::start_with(|config| {
-        config.max_unpaid_orders_per_user = 10_000;
-        config.max_unpaid_units_per_user = 10_000;
-    })
-    .await;
+    let a = TestApp::builder()
+        .sandbox()
+        .config(|config| {
+            config.max_unpaid_orders_per_user = 10_000;
+            config.max_unpaid_units_per_user = 10_000;
+        })
+        .serve()
+        .await;
     let b = a.second_instance().await;
     let goods_id = big_shelf(&a).await;
     let token = a.user("buyer", false).await;
@@ -468,7 +478,7 @@ async fn two_instances_settle_every_order_exactly_once() {
             via.open_cashier(&order).await;
             a.sandbox().pay(&app_id, &sn).await.unwrap();
             let uri = format!("/orders/{}/", order["id"]);
-            assert_eq!(via.json(reqwest::Method::DELETE, &uri, Value::Null, Some(&token)).await.0, 204);
+            assert_eq!(via.fetch(reqwest::Method::DELETE, &uri, Value::Null, Some(&token)).await.0, 204);
         }
         made[i] = Some(order);
     }
@@ -521,7 +531,7 @@ async fn two_instances_settle_every_order_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn identical_concurrent_refund_requests_make_one_refund() {
-    let shop = LiveShop::start().await;
+    let shop = TestApp::served().await;
     let goods_id = shelf(&shop).await;
     let buyer = shop.user("buyer", false).await;
     let staff = shop.user("staff", true).await;
@@ -529,7 +539,7 @@ async fn identical_concurrent_refund_requests_make_one_refund() {
     pay_and_return(&shop, &order).await;
     let uri = format!("/admin/orders/{}/refund/", order["id"]);
     let body = json!({"amount": "10.00", "reason": "破损", "out_request_no": "same-request_1"});
-    let post = || shop.json(reqwest::Method::POST, &uri, body.clone(), Some(staff.as_str()));
+    let post = || shop.fetch(reqwest::Method::POST, &uri, body.clone(), Some(staff.as_str()));
     let (a, b, c, d, e) = tokio::join!(post(), post(), post(), post(), post());
     let answers = [a, b, c, d, e];
     let mut statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
@@ -542,7 +552,7 @@ async fn identical_concurrent_refund_requests_make_one_refund() {
     // Alipay's rule for out_request_no is checked before anything is written.
     for bad in ["有中文", "has space", "semi;colon", &"x".repeat(65)] {
         let (status, refused) = shop
-            .json(reqwest::Method::POST, &uri, json!({"amount": "1.00", "out_request_no": bad}), Some(staff.as_str()))
+            .fetch(reqwest::Method::POST, &uri, json!({"amount": "1.00", "out_request_no": bad}), Some(staff.as_str()))
             .await;
         assert_eq!(status, 400, "{bad}: {refused}");
         assert!(refused["out_request_no"].is_array(), "{refused}");
@@ -561,7 +571,7 @@ async fn a_refund_notification_settles_a_pending_refund() {
     // The refund happens at Alipay but its answer cannot be trusted; its notification can.
     network.inject("alipay.trade.refund", Fault::BadSignature);
     let uri = format!("/admin/orders/{}/refund/", order["id"]);
-    let (status, body) = shop.json(reqwest::Method::POST, &uri, json!({"amount": "99.90"}), Some(&staff)).await;
+    let (status, body) = shop.fetch(reqwest::Method::POST, &uri, json!({"amount": "99.90"}), Some(&staff)).await;
     assert_eq!(status, 201, "{body}");
     let mut statuses = Vec::new();
     for _ in 0..100 {
@@ -578,7 +588,7 @@ async fn a_refund_notification_settles_a_pending_refund() {
 
 #[tokio::test]
 async fn one_order_failing_stops_no_other_and_backs_off() {
-    let shop = LiveShop::start().await;
+    let shop = TestApp::served().await;
     let goods_id = shelf(&shop).await;
     let token = shop.user("buyer", false).await;
     let mut orders = Vec::new();

@@ -121,7 +121,7 @@ async fn concurrent_favourites_keep_fav_num_exact() {
     let goods_id = catalogue_goods(&app, 5).await;
     let mut tokens = Vec::new();
     for i in 0..50 {
-        tokens.push(app.user_token(&format!("buyer{i}")).await);
+        tokens.push(app.user(&format!("buyer{i}"), false).await);
     }
     let mut tasks = Vec::new();
     for token in tokens {

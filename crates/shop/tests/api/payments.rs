@@ -346,7 +346,7 @@ async fn refunds_are_for_staff_and_never_exceed_the_payment() {
     assert_eq!(refused.json(), json!({"detail": "您没有执行该操作的权限。"}));
     app.send(Method::POST, &uri, &[]).await.assert_status(401);
 
-    let staff = app.user_token("staff").await;
+    let staff = app.user("staff", false).await;
     let staff_id = TestApp::user_id(&staff);
     shop::db::entities::user::Entity::update(shop::db::entities::user::ActiveModel {
         id: Set(staff_id),

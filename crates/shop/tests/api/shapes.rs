@@ -8,7 +8,6 @@
 use axum::http::Method;
 use serde_json::{Map, Value, json};
 
-use crate::checkout::LiveShop;
 use crate::support::{TestApp, TestResponse};
 
 /// The JSON's shape: objects keep their keys in order, arrays show their first element, every
@@ -185,7 +184,7 @@ async fn every_route_answers_in_its_pinned_shape() {
 
 #[tokio::test]
 async fn a_paid_order_and_its_refunds_answer_in_their_pinned_shapes() {
-    let shop = LiveShop::start().await;
+    let shop = TestApp::served().await;
     let mut shapes = Shapes::default();
     let goods_id = crate::checkout::shelf(&shop).await;
     let buyer = shop.user("buyer", false).await;
@@ -194,7 +193,7 @@ async fn a_paid_order_and_its_refunds_answer_in_their_pinned_shapes() {
     let return_url = shop.pay(&order).await;
     assert_eq!(shop.http.get(&return_url).send().await.unwrap().status().as_u16(), 302);
     let mut call = async |method: Method, route: &str, uri: &str, body: Value, token: &str| {
-        let (status, answer) = shop.json(method.clone(), uri, body, Some(token)).await;
+        let (status, answer) = shop.fetch(method.clone(), uri, body, Some(token)).await;
         shapes.insert(&method, route, status, shape(&answer));
         answer
     };

@@ -223,7 +223,7 @@ async fn registration_form_errors_are_shown_next_to_the_fields() {
 #[tokio::test]
 async fn login_logout_and_password_change() {
     let app = TestApp::with_demo().await;
-    app.user_token("alice").await;
+    app.user("alice", false).await;
     let mut browser = Browser::new(&app);
     let empty = browser.submit("/shop/login/", "/shop/login/", &[("username", ""), ("password", "")]).await;
     assert_shows(&empty, 400, "该字段不能为空。");

@@ -346,7 +346,7 @@ async fn no_oversell_under_concurrency() {
     let goods_id = fx.goods_with("限量版", top, 9990, |g| g.goods_num = Set(10)).await;
     let mut buyers = Vec::new();
     for i in 0..100 {
-        let token = app.user_token(&format!("buyer{i}")).await;
+        let token = app.user(&format!("buyer{i}"), false).await;
         buyers.push((TestApp::user_id(&token), token));
     }
     for round in 0..20 {
@@ -393,7 +393,7 @@ async fn overlapping_orders_all_complete() {
     }
     let mut tasks = Vec::new();
     for i in 0..40 {
-        let token = app.user_token(&format!("shopper{i}")).await;
+        let token = app.user(&format!("shopper{i}"), false).await;
         let user_id = TestApp::user_id(&token);
         // Each cart holds three of the four goods (a different one left out), added in an order
         // that changes from cart to cart.
