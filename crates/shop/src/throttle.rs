@@ -13,6 +13,25 @@ use crate::clock::Clock;
 use crate::db::entities::throttle_hit;
 use crate::http::ApiError;
 
+/// Why a limited event was not counted.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    /// The limit is reached; a slot frees up in this many seconds.
+    #[error("rate limit reached; retry in {0} s")]
+    Reached(u64),
+    #[error(transparent)]
+    Storage(#[from] DbErr),
+}
+
+impl From<LimitError> for ApiError {
+    fn from(error: LimitError) -> Self {
+        match error {
+            LimitError::Reached(seconds) => ApiError::Throttled(seconds),
+            LimitError::Storage(error) => ApiError::Database(error),
+        }
+    }
+}
+
 /// At most `max` counted events per `window` for one subject.
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
@@ -29,12 +48,12 @@ impl Limit {
         now - chrono::TimeDelta::from_std(self.window).unwrap_or(RETENTION)
     }
 
-    /// Counts one event for the subject, then refuses it (`Err(Throttled)`, with the seconds until
+    /// Counts one event for the subject, then refuses it (`Err(Reached)`, with the seconds until
     /// a slot frees up) if that makes more than `max` in the window. Counting first makes the
     /// limit hold against parallel requests, and counting only the hits inserted before this one
     /// (by id) makes it exact: of many at once, the first `max` pass, whatever order the counts
     /// run in.
-    pub async fn take(&self, db: &DatabaseConnection, clock: &dyn Clock, subject: &str) -> Result<Hit, ApiError> {
+    pub async fn take(&self, db: &DatabaseConnection, clock: &dyn Clock, subject: &str) -> Result<Hit, LimitError> {
         let subject: String = subject.chars().take(160).collect();
         let now = clock.now();
         let hit = throttle_hit::Entity::insert(throttle_hit::ActiveModel {
@@ -75,7 +94,7 @@ impl Limit {
         let wait = std::cmp::max((release - start).num_seconds(), 1) as u64;
         tracing::warn!(scope = self.scope, subject, count, wait, "rate limit reached");
         crate::telemetry::rate_limited(self.scope);
-        Err(ApiError::Throttled(wait))
+        Err(LimitError::Reached(wait))
     }
 }
 

@@ -9,10 +9,12 @@ use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
+use super::AccountError;
+use super::forms::SendCodeForm;
+use super::values::{Mobile, SmsCode};
 use crate::clock::now_utc;
 use crate::db::entities::{user, verify_code};
-use crate::http::fields::{Fields, Text};
-use crate::http::{ApiError, ApiResult, FieldErrors};
+use crate::http::FieldErrors;
 use crate::state::AppState;
 use crate::throttle::Limit;
 
@@ -32,54 +34,45 @@ pub const MOBILE_DAILY_LIMIT: Limit =
 
 pub mod messages {
     pub const USER_EXISTS: &str = "用户已经存在";
-    pub const BAD_MOBILE: &str = "手机号码非法";
     pub const TOO_SOON: &str = "距离上一次发送未超过60s";
-    pub const ENTER_CODE: &str = "请输入验证码";
-    pub const CODE_FORMAT: &str = "验证码格式错误";
     pub const WRONG_CODE: &str = "验证码错误";
     pub const EXPIRED_CODE: &str = "验证码过期";
 }
 
-/// `^1[358]\d{9}$|^147\d{8}$|^176\d{8}$`
-pub fn is_mobile(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.len() == 11
-        && bytes.iter().all(u8::is_ascii_digit)
-        && (matches!(&bytes[..2], b"13" | b"15" | b"18") || &bytes[..3] == b"147" || &bytes[..3] == b"176")
-}
-
-/// Validates the mobile of `POST /code/`, sends a fresh code and stores its hash. Requests are
-/// counted per client address first.
-pub async fn send_code(state: &AppState, fields: &mut Fields<'_>, client: &str) -> ApiResult<String> {
+/// Sends a fresh code to the mobile of `POST /code/` and stores its hash. Every request is
+/// counted per client address first, a form that did not read included; then the contract's
+/// checks, in its order: registered already, not a mobile, too soon; then the per-mobile and
+/// shop-wide daily budgets.
+pub async fn send_code(
+    state: &AppState,
+    form: Result<SendCodeForm, FieldErrors>,
+    client: &str,
+) -> Result<Mobile, AccountError> {
     SEND_LIMIT.take(&state.db, state.clock.as_ref(), client).await?;
-    let Some(Some(mobile)) = fields.text("mobile", Text::required(11)) else {
-        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
-    };
-    let refuse = |message: &str| Err(ApiError::Validation(FieldErrors::single("mobile", message)));
-    if user::Entity::find().filter(user::Column::Mobile.eq(&mobile)).one(&state.db).await?.is_some() {
-        return refuse(messages::USER_EXISTS);
+    let form = form?;
+    if user::Entity::find().filter(user::Column::Mobile.eq(&form.typed)).one(&state.db).await?.is_some() {
+        return Err(AccountError::field("mobile", messages::USER_EXISTS));
     }
-    if !is_mobile(&mobile) {
-        return refuse(messages::BAD_MOBILE);
-    }
+    let mobile = form.mobile.map_err(|message| AccountError::field("mobile", message))?;
+    let too_soon = || AccountError::field("mobile", messages::TOO_SOON);
     let now = state.clock.now();
     let recent = verify_code::Entity::find()
-        .filter(verify_code::Column::Mobile.eq(&mobile))
+        .filter(verify_code::Column::Mobile.eq(mobile.as_str()))
         .filter(verify_code::Column::AddTime.gt(now - RESEND_AFTER))
         .one(&state.db)
         .await?;
     if recent.is_some() {
-        return refuse(messages::TOO_SOON);
+        return Err(too_soon());
     }
     // The check above reads rows written after sending; of parallel requests only one passes this.
-    let Ok(spacing) = RESEND_LIMIT.take(&state.db, state.clock.as_ref(), &mobile).await else {
-        return refuse(messages::TOO_SOON);
+    let Ok(spacing) = RESEND_LIMIT.take(&state.db, state.clock.as_ref(), mobile.as_str()).await else {
+        return Err(too_soon());
     };
-    let daily = match MOBILE_DAILY_LIMIT.take(&state.db, state.clock.as_ref(), &mobile).await {
+    let daily = match MOBILE_DAILY_LIMIT.take(&state.db, state.clock.as_ref(), mobile.as_str()).await {
         Ok(hit) => hit,
         Err(refused) => {
             spacing.give_back(&state.db).await?;
-            return Err(refused);
+            return Err(refused.into());
         }
     };
     let all =
@@ -93,20 +86,20 @@ pub async fn send_code(state: &AppState, fields: &mut Fields<'_>, client: &str) 
             );
             spacing.give_back(&state.db).await?;
             daily.give_back(&state.db).await?;
-            return Err(refused);
+            return Err(refused.into());
         }
     };
     let code = format!("{:04}", rand::rng().random_range(0..10_000));
-    if let Err(error) = state.sms.send(&mobile, &code).await {
+    if let Err(error) = state.sms.send(mobile.as_str(), &code).await {
         // Nothing was sent: the client may try again at once, and nothing was spent.
         for hit in [spacing, daily, shop_wide] {
             hit.give_back(&state.db).await?;
         }
-        return Err(ApiError::Provider { field: "mobile", message: error.0 });
+        return Err(AccountError::SmsRefused(error.0));
     }
     verify_code::Entity::insert(verify_code::ActiveModel {
-        mobile: Set(mobile.clone()),
-        code_hash: Set(state.keys.code_hash(&mobile, &code)),
+        mobile: Set(mobile.to_string()),
+        code_hash: Set(state.keys.code_hash(mobile.as_str(), &code)),
         failed_attempts: Set(0),
         used_at: Set(None),
         add_time: Set(now),
@@ -127,7 +120,7 @@ pub enum CodeCheck {
 }
 
 /// Checks `code` against the latest code sent to `mobile`; a wrong guess is counted.
-pub async fn check_code(state: &AppState, mobile: &str, code: &str) -> Result<CodeCheck, DbErr> {
+pub async fn check_code(state: &AppState, mobile: &str, code: &SmsCode) -> Result<CodeCheck, DbErr> {
     let latest = verify_code::Entity::find()
         .filter(verify_code::Column::Mobile.eq(mobile))
         .order_by_desc(verify_code::Column::AddTime)
@@ -141,7 +134,7 @@ pub async fn check_code(state: &AppState, mobile: &str, code: &str) -> Result<Co
     if latest.add_time < state.clock.now() - CODE_LIFETIME {
         return Ok(CodeCheck::Expired);
     }
-    if !state.keys.code_matches(mobile, code, &latest.code_hash) {
+    if !state.keys.code_matches(mobile, code.as_str(), &latest.code_hash) {
         verify_code::Entity::update_many()
             .col_expr(verify_code::Column::FailedAttempts, Expr::col(verify_code::Column::FailedAttempts).add(1))
             .filter(verify_code::Column::Id.eq(latest.id))
@@ -162,19 +155,4 @@ pub async fn consume_code(db: &impl ConnectionTrait, code_id: i32) -> Result<boo
         .exec(db)
         .await?;
     Ok(updated.rows_affected == 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_mobile;
-
-    #[test]
-    fn mobiles_follow_the_original_pattern() {
-        for good in ["13800138000", "15912345678", "18612345678", "14712345678", "17612345678"] {
-            assert!(is_mobile(good), "{good}");
-        }
-        for bad in ["12800138000", "1380013800", "138001380000", "17712345678", "1380013800a", "１3800138000"] {
-            assert!(!is_mobile(bad), "{bad}");
-        }
-    }
 }

@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{codes, tokens, users};
+use super::forms::{LoginForm, ProfileForm, RegisterForm, SendCodeForm};
+use super::{AccountError, codes, tokens, users};
 use crate::db::entities::user;
 use crate::http::ApiResult;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::client_ip::ClientIp;
-use crate::http::fields::Fields;
 use crate::state::AppState;
 
 /// UserDetail: what the profile page binds.
@@ -53,9 +53,8 @@ pub async fn send_code(
     ClientIp(client): ClientIp,
     payload: Payload,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let mut fields = Fields::new(&payload, false);
-    let mobile = codes::send_code(&state, &mut fields, &client).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "mobile": mobile }))))
+    let mobile = codes::send_code(&state, SendCodeForm::read(&payload), &client).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "mobile": mobile.as_str() }))))
 }
 
 /// `POST /users/`
@@ -69,8 +68,7 @@ pub async fn register(
     ClientIp(client): ClientIp,
     payload: Payload,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let mut fields = Fields::new(&payload, false);
-    let user = users::register(&state, &mut fields, &client).await?;
+    let user = users::register(&state, RegisterForm::read(&payload), &client).await?;
     let token = token_for(&state, &user)?;
     let name = user.name.clone().unwrap_or_else(|| user.username.clone());
     Ok((
@@ -90,8 +88,8 @@ pub async fn login(
     ClientIp(client): ClientIp,
     payload: Payload,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let mut fields = Fields::new(&payload, false);
-    let user = users::login(&state, &mut fields, &client).await?;
+    let form = LoginForm::read(&payload).map_err(AccountError::from)?;
+    let user = users::login(&state, form, &client).await?;
     Ok(Json(json!({ "token": token_for(&state, &user)? })))
 }
 
@@ -126,8 +124,7 @@ pub async fn patch_profile(
     user: CurrentUser,
     payload: Payload,
 ) -> ApiResult<Json<UserDetail>> {
-    let mut fields = Fields::new(&payload, true);
-    let updated = users::update_profile(&state.db, &state.users, user.0, &mut fields).await?;
+    let updated = users::update_profile(&state.db, &state.users, user.0, ProfileForm::read(&payload, true)).await?;
     Ok(Json(UserDetail::from(&updated)))
 }
 
@@ -142,7 +139,6 @@ pub async fn put_profile(
     user: CurrentUser,
     payload: Payload,
 ) -> ApiResult<Json<UserDetail>> {
-    let mut fields = Fields::new(&payload, false);
-    let updated = users::update_profile(&state.db, &state.users, user.0, &mut fields).await?;
+    let updated = users::update_profile(&state.db, &state.users, user.0, ProfileForm::read(&payload, false)).await?;
     Ok(Json(UserDetail::from(&updated)))
 }

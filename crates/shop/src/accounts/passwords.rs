@@ -9,7 +9,7 @@ use aws_lc_rs::pbkdf2;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::http::{ApiError, ApiResult};
+use crate::http::ApiError;
 
 /// The result of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,24 +64,43 @@ static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
 /// (503) rather than queueing without end.
 const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Why a password was not hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashingError {
+    /// Every hashing slot stayed taken for `HASHING_WAIT`: try again in this many seconds.
+    #[error("password hashing is saturated")]
+    Busy(u64),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<HashingError> for ApiError {
+    fn from(error: HashingError) -> Self {
+        match error {
+            HashingError::Busy(seconds) => ApiError::Busy(seconds),
+            HashingError::Failed(error) => ApiError::Internal(error),
+        }
+    }
+}
+
 /// Runs `work` on the blocking pool, at most `HASHING` at a time.
-async fn run_bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+async fn run_bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashingError> {
     let permit = tokio::time::timeout(HASHING_WAIT, HASHING.acquire()).await;
     let Ok(Ok(_permit)) = permit else {
         tracing::warn!("password hashing is saturated; answering 503");
-        return Err(ApiError::Busy(HASHING_WAIT.as_secs()));
+        return Err(HashingError::Busy(HASHING_WAIT.as_secs()));
     };
-    tokio::task::spawn_blocking(work).await.map_err(|error| ApiError::Internal(error.into()))
+    tokio::task::spawn_blocking(work).await.map_err(|error| HashingError::Failed(error.into()))
 }
 
 /// Runs `hash` off the async executor.
-pub async fn hash_blocking(password: String) -> ApiResult<String> {
+pub async fn hash_blocking(password: String) -> Result<String, HashingError> {
     Ok(run_bounded(move || hash(&password)).await??)
 }
 
 /// Spends the time of a real check on an account that does not exist, so response times do not
 /// reveal which names are registered. Always `Invalid`.
-pub async fn verify_nobody_blocking(password: String) -> ApiResult<Verdict> {
+pub async fn verify_nobody_blocking(password: String) -> Result<Verdict, HashingError> {
     static NOBODY: LazyLock<String> = LazyLock::new(|| hash("no account has this password").unwrap_or_default());
     run_bounded(move || {
         let _ = verify(&password, &NOBODY);
@@ -91,7 +110,7 @@ pub async fn verify_nobody_blocking(password: String) -> ApiResult<Verdict> {
 }
 
 /// Runs `verify` off the async executor.
-pub async fn verify_blocking(password: String, stored: String) -> ApiResult<Verdict> {
+pub async fn verify_blocking(password: String, stored: String) -> Result<Verdict, HashingError> {
     run_bounded(move || verify(&password, &stored)).await
 }
 

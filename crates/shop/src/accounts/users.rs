@@ -9,25 +9,24 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, TransactionTrait,
 };
 
+use super::AccountError;
 use super::codes::{self, CodeCheck};
+use super::forms::{LoginForm, PasswordChangeFields, PasswordChangeForm, ProfileForm, RegisterFields, RegisterForm};
 use super::passwords::{self, Verdict};
+use super::values::{Mobile, Password};
 use crate::accounts::user_cache::UserCache;
 use crate::clock::now_utc;
 use crate::db;
 use crate::db::entities::user;
-use crate::http::fields::{Fields, Text};
-use crate::http::{ApiError, ApiResult, FieldErrors};
+use crate::http::draft::Draft;
 use crate::state::AppState;
 use crate::throttle::Limit;
 
 pub mod messages {
     pub const BAD_CREDENTIALS: &str = "无法使用提供的认证信息登录。";
-    pub const PASSWORD_LENGTH: &str = "密码长度应为6到20个字符。";
-    pub const PASSWORD_CHINESE: &str = "密码不能包含中文字符。";
     pub const USERNAME_TAKEN: &str = "已存在一位使用该名字的用户。";
     pub const USERNAME_IS_A_MOBILE: &str = "用户名不能是他人的手机号码。";
     pub const WRONG_PASSWORD: &str = "原密码不正确。";
-    pub const USERNAME_CHARSET: &str = "请输入合法用户名。只能包含字母，数字和@/./+/-/_ 字符。";
 }
 
 /// Registrations per client address.
@@ -37,65 +36,45 @@ pub const LOGIN_ADDRESS_LIMIT: Limit = Limit { scope: "login-address", max: 30, 
 /// Failed (and in-flight) logins per account.
 pub const LOGIN_ACCOUNT_LIMIT: Limit = Limit { scope: "login-account", max: 10, window: Duration::from_secs(900) };
 
-/// The policy the UI states: 6–20 characters, no Chinese.
-pub fn password_problem(password: &str) -> Option<&'static str> {
-    let length = password.chars().count();
-    if !(6..=20).contains(&length) {
-        return Some(messages::PASSWORD_LENGTH);
-    }
-    let chinese = password
-        .chars()
-        .any(|c| matches!(c, '\u{3400}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' | '\u{20000}'..='\u{2fa1f}'));
-    chinese.then_some(messages::PASSWORD_CHINESE)
-}
-
-/// `POST /users/`: all of `username`, `code`, `password` are validated and their errors reported
-/// together; on success the user (username = mobile) is created and the code consumed, in one
-/// transaction. Registrations are counted per client address first.
-pub async fn register(state: &AppState, fields: &mut Fields<'_>, client: &str) -> ApiResult<user::Model> {
+/// `POST /users/`: the username (the mobile the code was sent to) is checked for an account, the
+/// code against the latest one sent, and every error is reported together with the form's own;
+/// on success the user (username = mobile) is created and the code consumed, in one transaction.
+/// Registrations are counted per client address first.
+pub async fn register(
+    state: &AppState,
+    mut draft: Draft<RegisterFields>,
+    client: &str,
+) -> Result<user::Model, AccountError> {
     REGISTER_LIMIT.take(&state.db, state.clock.as_ref(), client).await?;
-    let username = fields.text("username", Text::required(150)).flatten();
-    if let Some(name) = &username
+    if let Some(name) = &draft.fields.username
         && find_by_username_or_mobile(&state.db, name).await?.is_some()
     {
-        fields.error("username", codes::messages::USER_EXISTS);
+        draft.refuse("username", codes::messages::USER_EXISTS);
     }
-    let code = fields.text("code", Text::optional(4).blank_ok().unbounded()).flatten().unwrap_or_default();
     let mut code_id = None;
-    if code.is_empty() {
-        fields.error("code", codes::messages::ENTER_CODE);
-    } else if code.chars().count() != 4 {
-        fields.error("code", codes::messages::CODE_FORMAT);
-    } else if let Some(mobile) = &username {
-        // Checked only when there is a username to check it for (the original crashed without one).
-        match codes::check_code(state, mobile, &code).await? {
+    // Checked only when there is a username to check it for (the original crashed without one).
+    if let (Some(mobile), Some(code)) = (&draft.fields.username, &draft.fields.code) {
+        match codes::check_code(state, mobile, code).await? {
             CodeCheck::Valid(id) => code_id = Some(id),
-            CodeCheck::Wrong => fields.error("code", codes::messages::WRONG_CODE),
-            CodeCheck::Expired => fields.error("code", codes::messages::EXPIRED_CODE),
+            CodeCheck::Wrong => draft.refuse("code", codes::messages::WRONG_CODE),
+            CodeCheck::Expired => draft.refuse("code", codes::messages::EXPIRED_CODE),
         }
     }
-    let password = fields.text("password", Text::required(128)).flatten();
-    if let Some(problem) = password.as_deref().and_then(password_problem) {
-        fields.error("password", problem);
-    }
-    let (Some(username), Some(code_id), Some(password)) = (username, code_id, password) else {
-        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
-    };
-    if !fields.errors.is_empty() {
-        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
-    }
+    let form = draft.finish(RegisterForm::complete)?;
+    let code_id = code_id.ok_or_else(|| AccountError::field("code", codes::messages::WRONG_CODE))?;
 
-    let hash = passwords::hash_blocking(password).await?;
+    let hash = passwords::hash_blocking(form.password.into_inner()).await?;
+    let username = form.username;
     let mobile = (username.chars().count() <= 11).then(|| username.clone());
     let txn = state.db.begin().await?;
     let result = async {
         if !codes::consume_code(&txn, code_id).await? {
-            return Err(ApiError::Validation(FieldErrors::single("code", codes::messages::WRONG_CODE)));
+            return Err(AccountError::field("code", codes::messages::WRONG_CODE));
         }
         match user::Entity::insert(new_user(&username, hash, mobile, false)).exec_with_returning(&txn).await {
             Ok(user) => Ok(user),
             Err(error) if crate::db::is_unique_violation(&error) => {
-                Err(ApiError::Validation(FieldErrors::single("username", codes::messages::USER_EXISTS)))
+                Err(AccountError::field("username", codes::messages::USER_EXISTS))
             }
             Err(error) => Err(error.into()),
         }
@@ -136,12 +115,8 @@ pub async fn find_by_username_or_mobile(db: &DatabaseConnection, name: &str) -> 
 /// is checked, per client address and per account (the user, however it is named: username and
 /// mobile share one budget; an unknown name is its own subject); a successful attempt is not
 /// kept. Either budget spent means 429, even for a correct password.
-pub async fn login(state: &AppState, fields: &mut Fields<'_>, client: &str) -> ApiResult<user::Model> {
-    let username = fields.text("username", Text::required(150)).flatten();
-    let password = fields.text("password", Text::required(128)).flatten();
-    let (Some(username), Some(password)) = (username, password) else {
-        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
-    };
+pub async fn login(state: &AppState, form: LoginForm, client: &str) -> Result<user::Model, AccountError> {
+    let LoginForm { username, password } = form;
     let found = find_by_username_or_mobile(&state.db, &username).await?;
     let account = match &found {
         Some(user) => format!("user:{}", user.id),
@@ -153,7 +128,7 @@ pub async fn login(state: &AppState, fields: &mut Fields<'_>, client: &str) -> A
         Err(refused) => {
             // Not tried: this attempt does not count against the address either.
             address_hit.give_back(&state.db).await?;
-            return Err(refused);
+            return Err(refused.into());
         }
     };
 
@@ -168,7 +143,7 @@ pub async fn login(state: &AppState, fields: &mut Fields<'_>, client: &str) -> A
             // Not checked (overloaded): the attempt does not count.
             address_hit.give_back(&state.db).await?;
             account_hit.give_back(&state.db).await?;
-            return Err(error);
+            return Err(error.into());
         }
     };
     let user = match (found, verdict) {
@@ -180,7 +155,7 @@ pub async fn login(state: &AppState, fields: &mut Fields<'_>, client: &str) -> A
             }
             user
         }
-        _ => return Err(ApiError::Validation(FieldErrors::single("non_field_errors", messages::BAD_CREDENTIALS))),
+        _ => return Err(AccountError::field("non_field_errors", messages::BAD_CREDENTIALS)),
     };
     address_hit.give_back(&state.db).await?;
     account_hit.give_back(&state.db).await?;
@@ -194,7 +169,7 @@ pub async fn login(state: &AppState, fields: &mut Fields<'_>, client: &str) -> A
 
 /// Replaces a legacy (Django PBKDF2) hash with Argon2id, unless the password changed meanwhile;
 /// the hash now stored.
-async fn rehash(db: &DatabaseConnection, user: &user::Model, password: String) -> ApiResult<String> {
+async fn rehash(db: &DatabaseConnection, user: &user::Model, password: String) -> Result<String, AccountError> {
     let hash = passwords::hash_blocking(password).await?;
     let updated = user::Entity::update_many()
         .col_expr(user::Column::Password, Expr::value(hash.as_str()))
@@ -205,37 +180,31 @@ async fn rehash(db: &DatabaseConnection, user: &user::Model, password: String) -
     if updated.rows_affected == 0 {
         // Changed meanwhile: the login is for the password it was checked against, so the token
         // must not outlive that change.
-        return Err(ApiError::Validation(FieldErrors::single("non_field_errors", messages::BAD_CREDENTIALS)));
+        return Err(AccountError::field("non_field_errors", messages::BAD_CREDENTIALS));
     }
     tracing::info!(user_id = user.id, "rehashed a legacy password with Argon2id");
     Ok(hash)
 }
 
-/// The signed-in user's new password (`old_password`, `new_password`). The stored hash changes,
+/// The signed-in user's new password, confirmed with the current one. The stored hash changes,
 /// so every login token issued before (they carry its version) stops working. The update is
 /// conditional on the hash that was checked, so two changes at once cannot both win.
 pub async fn change_password(
     db: &DatabaseConnection,
     cache: &UserCache,
     user: &user::Model,
-    fields: &mut Fields<'_>,
-) -> ApiResult<()> {
-    let old = fields.text("old_password", Text::required(128)).flatten();
-    let new = fields.text("new_password", Text::required(128)).flatten();
-    if let Some(problem) = new.as_deref().and_then(password_problem) {
-        fields.error("new_password", problem);
+    mut draft: Draft<PasswordChangeFields>,
+) -> Result<(), AccountError> {
+    if let Some(old) = &draft.fields.old_password
+        && draft.fields.new_password_sent
+    {
+        let verdict = passwords::verify_blocking(old.clone(), user.password.clone()).await?;
+        if !matches!(verdict, Verdict::Valid | Verdict::ValidNeedsRehash) {
+            draft.refuse("old_password", messages::WRONG_PASSWORD);
+        }
     }
-    let (Some(old), Some(new)) = (old, new) else {
-        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
-    };
-    let verdict = passwords::verify_blocking(old, user.password.clone()).await?;
-    if !matches!(verdict, Verdict::Valid | Verdict::ValidNeedsRehash) {
-        fields.error("old_password", messages::WRONG_PASSWORD);
-    }
-    if !fields.errors.is_empty() {
-        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
-    }
-    let hash = passwords::hash_blocking(new).await?;
+    let form = draft.finish(PasswordChangeForm::complete)?;
+    let hash = passwords::hash_blocking(form.new_password.into_inner()).await?;
     let updated = user::Entity::update_many()
         .col_expr(user::Column::Password, Expr::value(hash))
         .filter(user::Column::Id.eq(user.id))
@@ -244,7 +213,7 @@ pub async fn change_password(
         .await?;
     cache.forget(user.id);
     if updated.rows_affected == 0 {
-        return Err(ApiError::Validation(FieldErrors::single("old_password", messages::WRONG_PASSWORD)));
+        return Err(AccountError::field("old_password", messages::WRONG_PASSWORD));
     }
     tracing::info!(user_id = user.id, "password changed; earlier sessions revoked");
     Ok(())
@@ -269,38 +238,31 @@ pub async fn update_profile(
     db: &DatabaseConnection,
     cache: &UserCache,
     user: user::Model,
-    fields: &mut Fields<'_>,
-) -> ApiResult<user::Model> {
-    let username = fields.text("username", Text::required(150)).flatten();
-    if let Some(name) = &username {
-        if !name.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
-            fields.error("username", messages::USERNAME_CHARSET);
-        } else if codes::is_mobile(name) && user.mobile.as_deref() != Some(name.as_str()) {
+    mut draft: Draft<ProfileForm>,
+) -> Result<user::Model, AccountError> {
+    if let Some(name) = &draft.fields.username {
+        let name = name.as_str();
+        if Mobile::parse(name).is_ok() && user.mobile.as_deref() != Some(name) {
             // A login name that looks like a mobile would capture logins by that mobile and block
             // its owner's registration.
-            fields.error("username", messages::USERNAME_IS_A_MOBILE);
-        } else if name != &user.username && username_taken(db, name, user.id).await? {
-            fields.error("username", messages::USERNAME_TAKEN);
+            draft.refuse("username", messages::USERNAME_IS_A_MOBILE);
+        } else if name != user.username && username_taken(db, name, user.id).await? {
+            draft.refuse("username", messages::USERNAME_TAKEN);
         }
     }
-    let gender = fields.choice("gender", false, &["male", "female"]);
-    let birthday = fields.date("birthday");
-    let email = fields.email("email", 100);
-    if !fields.errors.is_empty() {
-        return Err(ApiError::Validation(std::mem::take(&mut fields.errors)));
-    }
+    let form = draft.finish(Some)?;
     let id = user.id;
     let mut active = user.into_active_model();
-    if let Some(name) = username {
-        active.username = Set(name);
+    if let Some(name) = form.username {
+        active.username = Set(name.into_inner());
     }
-    if let Some(gender) = gender {
+    if let Some(gender) = form.gender {
         active.gender = Set(gender.to_owned());
     }
-    if let Some(birthday) = birthday {
+    if let Some(birthday) = form.birthday {
         active.birthday = Set(birthday);
     }
-    if let Some(email) = email {
+    if let Some(email) = form.email {
         active.email = Set(email);
     }
     let updated = active.update(db).await;
@@ -308,7 +270,7 @@ pub async fn update_profile(
     match updated {
         Ok(user) => Ok(user),
         Err(error) if crate::db::is_unique_violation(&error) => {
-            Err(ApiError::Validation(FieldErrors::single("username", messages::USERNAME_TAKEN)))
+            Err(AccountError::field("username", messages::USERNAME_TAKEN))
         }
         Err(error) => {
             tracing::error!(user_id = id, "profile update failed");
@@ -333,14 +295,12 @@ pub async fn create_user(
     password: String,
     superuser: bool,
 ) -> anyhow::Result<user::Model> {
-    if let Some(problem) = password_problem(&password) {
-        anyhow::bail!("{problem}");
-    }
+    let password = Password::parse(password).map_err(|problem| anyhow::anyhow!("{problem}"))?;
     if let Some(mobile) = mobile {
-        anyhow::ensure!(codes::is_mobile(mobile), "{}: {mobile}", codes::messages::BAD_MOBILE);
+        Mobile::parse(mobile).map_err(|problem| anyhow::anyhow!("{problem}: {mobile}"))?;
     }
     anyhow::ensure!(find_by_username_or_mobile(db, username).await?.is_none(), "a user named {username} exists");
-    let hash = passwords::hash_blocking(password).await?;
+    let hash = passwords::hash_blocking(password.into_inner()).await?;
     let user = user::Entity::insert(new_user(username, hash, mobile.map(str::to_owned), superuser))
         .exec_with_returning(db)
         .await?;
@@ -349,12 +309,10 @@ pub async fn create_user(
 
 /// `mxshop user set-password`.
 pub async fn set_password(db: &DatabaseConnection, username: &str, password: String) -> anyhow::Result<()> {
-    if let Some(problem) = password_problem(&password) {
-        anyhow::bail!("{problem}");
-    }
+    let password = Password::parse(password).map_err(|problem| anyhow::anyhow!("{problem}"))?;
     let user =
         find_by_username_or_mobile(db, username).await?.ok_or_else(|| anyhow::anyhow!("no user named {username}"))?;
-    let hash = passwords::hash_blocking(password).await?;
+    let hash = passwords::hash_blocking(password.into_inner()).await?;
     user::Entity::update_many()
         .col_expr(user::Column::Password, Expr::value(hash))
         .filter(user::Column::Id.eq(user.id))

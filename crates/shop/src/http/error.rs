@@ -96,6 +96,12 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// The same errors with the fields in `order` (fields it does not name last, as found).
+    pub fn ordered(mut self, order: &[&str]) -> Self {
+        self.0.sort_by_key(|(name, _)| order.iter().position(|field| field == name).unwrap_or(order.len()));
+        self
+    }
+
     /// `Ok(())` when nothing was added, else the 400 carrying every field's messages.
     pub fn into_result(self) -> ApiResult<()> {
         if self.is_empty() { Ok(()) } else { Err(ApiError::Validation(self)) }

@@ -87,6 +87,11 @@ impl<'a> Fields<'a> {
         self.errors.add(field, message);
     }
 
+    /// `parsed`'s value, or its message recorded against `field`.
+    pub fn parsed<T>(&mut self, field: &str, parsed: Result<T, &'static str>) -> Option<T> {
+        parsed.map_err(|message| self.error(field, message)).ok()
+    }
+
     /// Whether the body has the field at all.
     pub fn contains(&self, field: &str) -> bool {
         self.payload.contains(field)

@@ -6,6 +6,7 @@ pub mod body;
 pub mod cache;
 pub mod client_ip;
 pub mod conventions;
+pub mod draft;
 pub mod error;
 pub mod fields;
 pub mod origin;

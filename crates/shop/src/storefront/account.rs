@@ -9,13 +9,13 @@ use serde::Deserialize;
 
 use super::session::Visitor;
 use super::view::{self, Chrome, FormErrors};
+use crate::accounts::forms::{LoginForm, PasswordChangeForm, ProfileForm, RegisterForm, SendCodeForm};
 use crate::accounts::handlers::UserDetail;
 use crate::accounts::{codes, users};
 use crate::config::SmsProvider;
 use crate::http::ApiError;
 use crate::http::body::Payload;
 use crate::http::client_ip::ClientIp;
-use crate::http::fields::Fields;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -58,8 +58,10 @@ pub async fn login(
     let (state, visitor) = (&state, &visitor);
     let again = move |form: Payload, status, errors| async move { login_form(state, visitor, status, errors, &form) };
     let ((), form) = view::checked_form(state, visitor, form, view::anyone, again).await?;
-    let mut fields = Fields::new(&form, false);
-    let result = users::login(state, &mut fields, &client).await;
+    let result = match LoginForm::read(&form) {
+        Ok(login) => users::login(state, login, &client).await,
+        Err(errors) => Err(errors.into()),
+    };
     let next = view::safe_next(form.text("next"));
     let signed_in = |user| match visitor.sign_in(state, &user) {
         Ok(cookie) => view::redirect(visitor, &next, Some(cookie)),
@@ -135,8 +137,7 @@ pub async fn send_code(
     };
     let ((), form) = view::checked_form(state, visitor, form, view::anyone, again).await?;
     let request = Payload::from_form([("mobile".to_owned(), form.text("username").unwrap_or_default().to_owned())]);
-    let mut fields = Fields::new(&request, false);
-    let result = codes::send_code(state, &mut fields, &client).await;
+    let result = codes::send_code(state, SendCodeForm::read(&request), &client).await;
     let sent = |mobile| {
         let mut sent = format!("验证码已发送到 {mobile}，5 分钟内有效。");
         if state.config.sms.provider == SmsProvider::Log {
@@ -158,8 +159,7 @@ pub async fn register(
     let again =
         move |form: Payload, status, errors| async move { register_form(state, visitor, status, errors, &form, None) };
     let ((), form) = view::checked_form(state, visitor, form, view::anyone, again).await?;
-    let mut fields = Fields::new(&form, false);
-    let result = users::register(state, &mut fields, &client).await;
+    let result = users::register(state, RegisterForm::read(&form), &client).await;
     let signed_in = |user| match visitor.sign_in(state, &user) {
         Ok(cookie) => view::redirect(visitor, "/shop/", Some(cookie)),
         Err(error) => view::failure(state, visitor, error),
@@ -197,8 +197,7 @@ pub async fn update_profile(
     let again = move |_: Payload, status, errors| async move { profile_form(state, visitor, status, errors, false) };
     let who = view::signed_in(visitor, "/shop/profile/");
     let (user, form) = view::checked_form(state, visitor, form, who, again).await?;
-    let mut fields = Fields::new(&form, false);
-    let result = users::update_profile(&state.db, &state.users, user.0, &mut fields).await;
+    let result = users::update_profile(&state.db, &state.users, user.0, ProfileForm::read(&form, false)).await;
     let saved = |updated| {
         let mut visitor = visitor.clone();
         visitor.user = Some(updated);
@@ -218,8 +217,7 @@ pub async fn change_password(
     let again = move |_: Payload, status, errors| async move { profile_form(state, visitor, status, errors, false) };
     let who = view::signed_in(visitor, "/shop/profile/");
     let (user, form) = view::checked_form(state, visitor, form, who, again).await?;
-    let mut fields = Fields::new(&form, false);
-    let result = users::change_password(&state.db, &state.users, &user.0, &mut fields).await;
+    let result = users::change_password(&state.db, &state.users, &user.0, PasswordChangeForm::read(&form)).await;
     let signed_out = |()| view::redirect(visitor, "/shop/login/?next=/shop/profile/", Some(visitor.sign_out()));
     Ok(view::answer((state, visitor), form, result, &["old_password", "new_password"], signed_out, again).await)
 }

@@ -9,6 +9,7 @@ use axum::response::Response;
 
 use super::session::Visitor;
 use super::view::{self, Chrome, FormErrors};
+use crate::accounts::values::Mobile;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::fields::messages::REQUIRED;
@@ -66,8 +67,10 @@ pub async fn add_address(state: &AppState, user: &CurrentUser, form: &Payload) -
             missing.add(name, REQUIRED);
         }
     }
-    if !crate::accounts::codes::is_mobile(&typed.signer_mobile) && !typed.signer_mobile.is_empty() {
-        missing.add("signer_mobile", crate::accounts::codes::messages::BAD_MOBILE);
+    if let Err(message) = Mobile::parse(&typed.signer_mobile)
+        && !typed.signer_mobile.is_empty()
+    {
+        missing.add("signer_mobile", message);
     }
     missing.into_result()?;
     let payload = Payload::from_form([

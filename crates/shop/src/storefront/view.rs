@@ -146,14 +146,14 @@ pub async fn signed_in_form(
 pub async fn answer<T, Page: Future<Output = Response>>(
     (state, visitor): (&AppState, &Visitor),
     form: Payload,
-    result: Result<T, ApiError>,
+    result: Result<T, impl Into<ApiError>>,
     shown: &'static [&'static str],
     done: impl FnOnce(T) -> Response,
     again: impl FnOnce(Payload, StatusCode, FormErrors) -> Page,
 ) -> Response {
     match result {
         Ok(value) => done(value),
-        Err(error) => match form_errors(error, shown) {
+        Err(error) => match form_errors(error.into(), shown) {
             Ok(errors) => again(form, StatusCode::BAD_REQUEST, errors).await,
             Err(error) => failure(state, visitor, error),
         },
