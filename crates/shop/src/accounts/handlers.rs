@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::forms::{LoginForm, ProfileForm, RegisterForm, SendCodeForm};
-use super::{AccountError, codes, tokens, users};
+use super::{codes, tokens, users};
 use crate::db::entities::user;
 use crate::http::ApiResult;
 use crate::http::auth::CurrentUser;
@@ -88,7 +88,7 @@ pub async fn login(
     ClientIp(client): ClientIp,
     payload: Payload,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let form = LoginForm::read(&payload).map_err(AccountError::from)?;
+    let form = LoginForm::read(&payload)?;
     let user = users::login(&state, form, &client).await?;
     Ok(Json(json!({ "token": token_for(&state, &user)? })))
 }

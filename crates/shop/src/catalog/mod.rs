@@ -18,6 +18,21 @@ use utoipa_axum::routes;
 
 use crate::http::routes::Routes;
 
+/// A goods' id as a request names it (whether such goods exist is the service's question): kept
+/// apart from the other ids a request carries (lines, orders, users).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GoodsId(i32);
+
+impl GoodsId {
+    pub fn new(id: i32) -> Self {
+        Self(id)
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
 pub fn routes(api: Routes) -> Routes {
     api.api(routes!(handlers::list_goods))
         .api(routes!(handlers::get_goods))

@@ -60,6 +60,13 @@ pub enum ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// A form that did not read: the 400 with its field errors.
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        ApiError::Validation(errors)
+    }
+}
+
 /// DRF's `{"field": ["msg", …], …}` body, keeping insertion order.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct FieldErrors(Vec<(String, Vec<String>)>);

@@ -13,7 +13,7 @@ use crate::http::body::Payload;
 use crate::http::{ApiError, Lookup, RequestUrl};
 use crate::money::Money;
 use crate::state::AppState;
-use crate::trade::cart::{self, CartLineJson};
+use crate::trade::cart::{self, AddToCartForm, CartError, CartLineJson, QuantityForm};
 
 /// The cart's lines and their total, computed here from the server's prices.
 pub(super) async fn cart_lines(
@@ -21,7 +21,7 @@ pub(super) async fn cart_lines(
     url: &RequestUrl,
     user: &CurrentUser,
 ) -> Result<(Vec<CartLineJson>, Money), ApiError> {
-    let lines = cart::cart_lines(state, url, user).await?;
+    let lines = cart::cart_lines(state, url, user.id()).await?;
     let mut total = Money::from_fen(0);
     for line in &lines {
         total = total
@@ -80,7 +80,11 @@ pub async fn add_to_cart(
     let goods_id = form.as_ref().ok().and_then(|form| form.text("goods")?.parse::<i32>().ok());
     let back = goods_id.map_or_else(|| "/shop/".to_owned(), |id| format!("/shop/goods/{id}/"));
     let (user, form) = view::signed_in_form(&state, &visitor, form, &back).await?;
-    Ok(match cart::add_to_cart(State(state.clone()), user, form).await {
+    let added = match AddToCartForm::read(&form) {
+        Ok(add) => cart::add(&state.db, user.id(), add).await.map_err(ApiError::from),
+        Err(errors) => Err(errors.into()),
+    };
+    Ok(match added {
         Ok(_) => view::redirect(&visitor, "/shop/cart/", None),
         Err(error) => match (view::form_errors(error, &["nums"]), goods_id) {
             (Ok(errors), Some(id)) => super::catalog::goods_view(&state, &visitor, &url, id, errors).await,
@@ -101,7 +105,10 @@ pub async fn set_quantity(
     form: Result<Payload, ApiError>,
 ) -> Result<Response, view::Early> {
     let (user, form) = view::signed_in_form(&state, &visitor, form, "/shop/cart/").await?;
-    let result = cart::set_cart_line(State(state.clone()), user, lookup, form.clone()).await;
+    let result = match QuantityForm::read(&form) {
+        Ok(set) => cart::set_quantity(&state.db, user.id(), lookup.0, set.nums).await,
+        Err(errors) => Err(errors.into()),
+    };
     let done = |_| view::redirect(&visitor, "/shop/cart/", None);
     // Copies of these references go into every page the closures below build.
     let (state, visitor, url) = (&state, &visitor, &url);
@@ -119,9 +126,9 @@ pub async fn remove_line(
     form: Result<Payload, ApiError>,
 ) -> Result<Response, view::Early> {
     let (user, _) = view::signed_in_form(&state, &visitor, form, "/shop/cart/").await?;
-    Ok(match cart::delete_cart_line(State(state.clone()), user, lookup).await {
+    Ok(match cart::remove(&state.db, user.id(), lookup.0).await {
         // Already gone (a second click): the cart shows what is left.
-        Ok(_) | Err(ApiError::NotFound) => view::redirect(&visitor, "/shop/cart/", None),
-        Err(error) => view::failure(&state, &visitor, error),
+        Ok(()) | Err(CartError::NoLine) => view::redirect(&visitor, "/shop/cart/", None),
+        Err(error) => view::failure(&state, &visitor, error.into()),
     })
 }

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -21,7 +21,7 @@ use crate::payments::Checkout;
 use crate::payments::notify::confirm_return;
 use crate::state::AppState;
 use crate::trade::cart::CartLineJson;
-use crate::trade::checkout;
+use crate::trade::checkout::{self, OrderForm};
 use crate::trade::orders::{self, owned_order};
 use crate::trade::status::PayStatus;
 
@@ -145,11 +145,7 @@ pub async fn checkout(
             ("signer_name".to_owned(), address.signer_name.clone()),
             ("singer_mobile".to_owned(), address.signer_mobile.clone()),
         ]);
-        let mut headers = HeaderMap::new();
-        if let Some(key) = key.as_deref().and_then(|key| key.parse().ok()) {
-            headers.insert("idempotency-key", key);
-        }
-        let (_, Json(order)) = checkout::create_order(State(state.clone()), user.clone(), headers, order).await?;
+        let order = checkout::place(state, user.id(), &OrderForm::read(&order)?, key.as_deref()).await?;
         Ok::<_, ApiError>(order.id)
     };
     Ok(match placed.await {

@@ -1,99 +1,232 @@
-//! The shopping cart (`/shopcarts/`, keyed by goods id). Cart changes never move stock, but a line
-//! may not ask for more than is in stock.
+//! The shopping cart's rules: a line holds at least one of its goods and never more than the
+//! goods' stock; one user's cart changes run one at a time (the user's row is locked). Cart
+//! changes never move stock. The handlers are in `cart_handlers`.
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::catalog::goods::{GoodsTexts, render_goods};
+use crate::catalog::GoodsId;
+use crate::catalog::goods::render_goods;
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
 use crate::db::json_rows::{datetime, flexible_bool, read_json_rows};
-use crate::db::{self, entities::goods, entities::shopping_cart};
-use crate::http::auth::CurrentUser;
+use crate::db::{self, MaybeTransient, entities::goods, entities::shopping_cart};
 use crate::http::body::Payload;
 use crate::http::fields::{Fields, messages};
-use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
+use crate::http::{ApiError, FieldErrors, RequestUrl};
 use crate::state::AppState;
 
 const NUMS_REQUIRED: &str = "请选择购买数量";
 const NUMS_AT_LEAST_ONE: &str = "商品数量不能小于一";
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CartLineJson {
-    pub goods: GoodsJson,
-    pub nums: i32,
+/// How many of a goods a cart line holds: at least one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity(i32);
+
+impl Quantity {
+    pub fn parse(nums: i64) -> Result<Self, &'static str> {
+        if nums < 1 {
+            return Err(NUMS_AT_LEAST_ONE);
+        }
+        i32::try_from(nums).map(Self).map_err(|_| messages::NOT_AN_INTEGER)
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+
+    /// `nums` with the cart's messages: required, an integer, at least one.
+    fn read(fields: &mut Fields<'_>) -> Option<Self> {
+        if !fields.contains("nums") {
+            fields.error("nums", NUMS_REQUIRED);
+            return None;
+        }
+        let nums = fields.integer("nums", true)?;
+        fields.parsed("nums", Self::parse(nums))
+    }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CartLineWrite {
-    pub nums: i32,
-    pub goods: i32,
+/// `POST /shopcarts/`: how many of which goods to add.
+pub struct AddToCartForm {
+    pub nums: Quantity,
+    pub goods: GoodsId,
 }
 
-/// `nums` with the cart's messages: required, an integer, at least one.
-fn read_nums(fields: &mut Fields<'_>) -> Option<i32> {
-    if !fields.contains("nums") {
-        fields.error("nums", NUMS_REQUIRED);
-        return None;
+impl AddToCartForm {
+    pub fn read(payload: &Payload) -> Result<Self, FieldErrors> {
+        let mut fields = Fields::new(payload, false);
+        let nums = Quantity::read(&mut fields);
+        let goods = fields.primary_key("goods", true).map(GoodsId::new);
+        match (nums, goods) {
+            (Some(nums), Some(goods)) if fields.errors.is_empty() => Ok(Self { nums, goods }),
+            _ => Err(fields.errors),
+        }
     }
-    let nums = fields.integer("nums", true)?;
-    if nums < 1 {
-        fields.error("nums", NUMS_AT_LEAST_ONE);
-        return None;
+}
+
+/// `PUT`/`PATCH /shopcarts/{goods}/`: the line's new quantity.
+pub struct QuantityForm {
+    pub nums: Quantity,
+}
+
+impl QuantityForm {
+    pub fn read(payload: &Payload) -> Result<Self, FieldErrors> {
+        let mut fields = Fields::new(payload, false);
+        match Quantity::read(&mut fields) {
+            Some(nums) if fields.errors.is_empty() => Ok(Self { nums }),
+            _ => Err(fields.errors),
+        }
     }
-    match i32::try_from(nums) {
-        Ok(nums) => Some(nums),
-        Err(_) => {
-            fields.error("nums", messages::NOT_AN_INTEGER);
-            None
+}
+
+/// Why a cart change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CartError {
+    #[error("invalid: {0:?}")]
+    Invalid(FieldErrors),
+    /// The user has no line for these goods (or the goods are gone).
+    #[error("no such cart line")]
+    NoLine,
+    #[error(transparent)]
+    Storage(#[from] DbErr),
+}
+
+impl From<FieldErrors> for CartError {
+    fn from(errors: FieldErrors) -> Self {
+        Self::Invalid(errors)
+    }
+}
+
+impl MaybeTransient for CartError {
+    fn is_transient(&self) -> bool {
+        matches!(self, Self::Storage(error) if error.is_transient())
+    }
+}
+
+impl From<CartError> for ApiError {
+    fn from(error: CartError) -> Self {
+        match error {
+            CartError::Invalid(errors) => ApiError::Validation(errors),
+            CartError::NoLine => ApiError::NotFound,
+            CartError::Storage(error) => ApiError::Database(error),
         }
     }
 }
 
 /// Refuses a line asking for more than the goods' stock.
-fn check_stock(goods: &goods::Model, nums: i32) -> ApiResult<()> {
+fn check_stock(goods: &goods::Model, nums: i32) -> Result<(), CartError> {
     if nums > goods.goods_num {
-        return Err(ApiError::Validation(FieldErrors::single(
-            "nums",
-            format!("“{}” 库存不足：最多可购买 {} 件。", goods.name, goods.goods_num.max(0)),
-        )));
+        let message = format!("“{}” 库存不足：最多可购买 {} 件。", goods.name, goods.goods_num.max(0));
+        return Err(FieldErrors::single("nums", message).into());
     }
     Ok(())
 }
 
-async fn line(txn: &DatabaseTransaction, user_id: i32, goods_id: i32) -> ApiResult<Option<shopping_cart::Model>> {
-    Ok(shopping_cart::Entity::find()
+async fn line(txn: &DatabaseTransaction, user_id: i32, goods_id: i32) -> Result<Option<shopping_cart::Model>, DbErr> {
+    shopping_cart::Entity::find()
         .filter(shopping_cart::Column::UserId.eq(user_id))
         .filter(shopping_cart::Column::GoodsId.eq(goods_id))
         .one(txn)
-        .await?)
+        .await
 }
 
-/// `GET /shopcarts/`
-#[utoipa::path(
-    summary = "The cart",
-    get, path = "/shopcarts/", tag = "trade", security(("jwt" = [])),
-    responses((status = 200, description = "The cart's lines", body = Vec<CartLineJson>), crate::openapi::answers::NotAuthenticated)
-)]
-pub async fn list_cart(State(state): State<AppState>, url: RequestUrl, user: CurrentUser) -> ApiResult<Response> {
-    let (nums, goods) = lines_with_goods(&state.db, user.id()).await?;
-    // The catalogue's JSON for goods it holds exactly as read now, and galleries from it, only if
-    // it is held already: a cart never waits for a read.
-    let texts = GoodsTexts::current(&state.db, &state.categories, &url, &goods, state.catalogue.held_now()).await?;
-    let lines: Vec<(i32, i32)> = goods.iter().map(|goods| goods.id).zip(nums).collect();
-    let body = texts.write_wrapped(&lines, "nums")?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+/// Adds `form.nums` of the goods to the user's line (creating it); the line's quantity after.
+pub async fn add(db: &DatabaseConnection, user_id: i32, form: AddToCartForm) -> Result<i32, CartError> {
+    let goods_id = form.goods.get();
+    let Some(goods) = goods::Entity::find_by_id(goods_id).one(db).await? else {
+        return Err(FieldErrors::single("goods", messages::does_not_exist(goods_id)).into());
+    };
+    db::transaction!(db, CartError, |txn| {
+        db::lock_user(&txn, user_id).await?;
+        match line(&txn, user_id, goods_id).await? {
+            Some(existing) => {
+                let total = existing.nums.saturating_add(form.nums.get());
+                check_stock(&goods, total)?;
+                shopping_cart::Entity::update(shopping_cart::ActiveModel {
+                    id: Set(existing.id),
+                    nums: Set(total),
+                    ..Default::default()
+                })
+                .exec(&txn)
+                .await?;
+                Ok(total)
+            }
+            None => {
+                check_stock(&goods, form.nums.get())?;
+                shopping_cart::Entity::insert(shopping_cart::ActiveModel {
+                    user_id: Set(user_id),
+                    goods_id: Set(goods_id),
+                    nums: Set(form.nums.get()),
+                    add_time: Set(now_utc()),
+                    ..Default::default()
+                })
+                .exec(&txn)
+                .await?;
+                Ok(form.nums.get())
+            }
+        }
+    })
+}
+
+/// How many of the goods the user's line holds.
+pub async fn quantity(db: &DatabaseConnection, user_id: i32, goods_id: i32) -> Result<i32, CartError> {
+    let line = shopping_cart::Entity::find()
+        .filter(shopping_cart::Column::UserId.eq(user_id))
+        .filter(shopping_cart::Column::GoodsId.eq(goods_id))
+        .one(db)
+        .await?
+        .ok_or(CartError::NoLine)?;
+    Ok(line.nums)
+}
+
+/// Sets the quantity of the user's line for the goods.
+pub async fn set_quantity(
+    db: &DatabaseConnection,
+    user_id: i32,
+    goods_id: i32,
+    nums: Quantity,
+) -> Result<(), CartError> {
+    db::transaction!(db, CartError, |txn| {
+        db::lock_user(&txn, user_id).await?;
+        let existing = line(&txn, user_id, goods_id).await?.ok_or(CartError::NoLine)?;
+        let goods = goods::Entity::find_by_id(goods_id).one(&txn).await?.ok_or(CartError::NoLine)?;
+        check_stock(&goods, nums.get())?;
+        shopping_cart::Entity::update(shopping_cart::ActiveModel {
+            id: Set(existing.id),
+            nums: Set(nums.get()),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        Ok(())
+    })
+}
+
+/// Removes the user's line for the goods.
+pub async fn remove(db: &DatabaseConnection, user_id: i32, goods_id: i32) -> Result<(), CartError> {
+    let deleted = shopping_cart::Entity::delete_many()
+        .filter(shopping_cart::Column::UserId.eq(user_id))
+        .filter(shopping_cart::Column::GoodsId.eq(goods_id))
+        .exec(db)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(CartError::NoLine);
+    }
+    Ok(())
+}
+
+/// A cart line and its goods, rendered.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CartLineJson {
+    pub goods: GoodsJson,
+    pub nums: i32,
 }
 
 /// The cart's lines, rendered (for the storefront's cart page).
-pub async fn cart_lines(state: &AppState, url: &RequestUrl, user: &CurrentUser) -> ApiResult<Vec<CartLineJson>> {
-    let (nums, goods) = lines_with_goods(&state.db, user.id()).await?;
+pub async fn cart_lines(state: &AppState, url: &RequestUrl, user_id: i32) -> Result<Vec<CartLineJson>, ApiError> {
+    let (nums, goods) = lines_with_goods(&state.db, user_id).await?;
     let rendered = render_goods(&state.db, url, &goods, &state.categories).await?;
     Ok(nums.into_iter().zip(rendered).map(|(nums, goods)| CartLineJson { goods, nums }).collect())
 }
@@ -134,7 +267,10 @@ const CART_COLUMNS: &str = "shopping_cart.id, shopping_cart.nums, goods.id, good
 
 /// The user's cart lines (their quantities, and their goods as the database has them now: the
 /// cart's total is sent back with the order), by line, in one statement and one row.
-async fn lines_with_goods(db: &DatabaseConnection, user_id: i32) -> Result<(Vec<i32>, Vec<goods::Model>), DbErr> {
+pub(crate) async fn lines_with_goods(
+    db: &DatabaseConnection,
+    user_id: i32,
+) -> Result<(Vec<i32>, Vec<goods::Model>), DbErr> {
     let from = "shopping_cart JOIN goods ON goods.id = shopping_cart.goods_id WHERE shopping_cart.user_id = ?";
     let mut rows: Vec<CartRow> = read_json_rows(db, CART_COLUMNS, from, user_id.into()).await?;
     rows.sort_unstable_by_key(|row| row.line_id);
@@ -165,127 +301,16 @@ async fn lines_with_goods(db: &DatabaseConnection, user_id: i32) -> Result<(Vec<
         .unzip())
 }
 
-/// `POST /shopcarts/` `{"goods", "nums"}`: adds `nums` to the line (creating it).
-#[utoipa::path(
-    summary = "Add goods to the cart",
-    post, path = "/shopcarts/", tag = "trade", security(("jwt" = [])), request_body(content((crate::openapi::bodies::CartAdd = "application/json"), (crate::openapi::bodies::CartAdd = "application/x-www-form-urlencoded"), (crate::openapi::bodies::CartAdd = "multipart/form-data"))),
-    responses((status = 201, description = "The line after adding", body = CartLineWrite), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
-)]
-pub async fn add_to_cart(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    payload: Payload,
-) -> ApiResult<(StatusCode, Json<CartLineWrite>)> {
-    let mut fields = Fields::new(&payload, false);
-    let nums = read_nums(&mut fields);
-    let goods_id = fields.primary_key("goods", true);
-    let (nums, goods_id) = fields.finish_with(nums.zip(goods_id))?;
-    let Some(goods) = goods::Entity::find_by_id(goods_id).one(&state.db).await? else {
-        return Err(ApiError::Validation(FieldErrors::single("goods", messages::does_not_exist(goods_id))));
-    };
-    let total = db::transaction!(&state.db, ApiError, |txn| {
-        db::lock_user(&txn, user.id()).await?;
-        match line(&txn, user.id(), goods_id).await? {
-            Some(existing) => {
-                let total = existing.nums.saturating_add(nums);
-                check_stock(&goods, total)?;
-                shopping_cart::Entity::update(shopping_cart::ActiveModel {
-                    id: Set(existing.id),
-                    nums: Set(total),
-                    ..Default::default()
-                })
-                .exec(&txn)
-                .await?;
-                Ok(total)
-            }
-            None => {
-                check_stock(&goods, nums)?;
-                shopping_cart::Entity::insert(shopping_cart::ActiveModel {
-                    user_id: Set(user.id()),
-                    goods_id: Set(goods_id),
-                    nums: Set(nums),
-                    add_time: Set(now_utc()),
-                    ..Default::default()
-                })
-                .exec(&txn)
-                .await?;
-                Ok(nums)
-            }
-        }
-    })?;
-    Ok((StatusCode::CREATED, Json(CartLineWrite { nums: total, goods: goods_id })))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `GET /shopcarts/{goods_id}/`
-#[utoipa::path(
-    summary = "One cart line",
-    get, path = "/shopcarts/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")),
-    responses((status = 200, description = "The line", body = CartLineWrite), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
-)]
-pub async fn get_cart_line(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Lookup(goods_id): Lookup,
-) -> ApiResult<Json<CartLineWrite>> {
-    let line = shopping_cart::Entity::find()
-        .filter(shopping_cart::Column::UserId.eq(user.id()))
-        .filter(shopping_cart::Column::GoodsId.eq(goods_id))
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(Json(CartLineWrite { nums: line.nums, goods: line.goods_id }))
-}
-
-/// `PATCH`/`PUT /shopcarts/{goods_id}/` `{"nums"}`: sets the line's quantity.
-#[utoipa::path(
-    summary = "Set a cart line's quantity",
-    method(put, patch), path = "/shopcarts/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")), request_body(content((crate::openapi::bodies::CartSet = "application/json"), (crate::openapi::bodies::CartSet = "application/x-www-form-urlencoded"), (crate::openapi::bodies::CartSet = "multipart/form-data"))),
-    responses((status = 200, description = "The line with its new quantity", body = CartLineWrite), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
-)]
-pub async fn set_cart_line(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Lookup(goods_id): Lookup,
-    payload: Payload,
-) -> ApiResult<Json<CartLineWrite>> {
-    let mut fields = Fields::new(&payload, false);
-    let nums = read_nums(&mut fields);
-    let nums = fields.finish_with(nums)?;
-    db::transaction!(&state.db, ApiError, |txn| {
-        db::lock_user(&txn, user.id()).await?;
-        let existing = line(&txn, user.id(), goods_id).await?.ok_or(ApiError::NotFound)?;
-        let goods = goods::Entity::find_by_id(goods_id).one(&txn).await?.ok_or(ApiError::NotFound)?;
-        check_stock(&goods, nums)?;
-        shopping_cart::Entity::update(shopping_cart::ActiveModel {
-            id: Set(existing.id),
-            nums: Set(nums),
-            ..Default::default()
-        })
-        .exec(&txn)
-        .await?;
-        Ok(())
-    })?;
-    Ok(Json(CartLineWrite { nums, goods: goods_id }))
-}
-
-/// `DELETE /shopcarts/{goods_id}/`
-#[utoipa::path(
-    summary = "Remove a cart line",
-    delete, path = "/shopcarts/{id}/", tag = "trade", security(("jwt" = [])), params(("id" = i32, Path, description = "goods id")),
-    responses((status = 204, description = "Removed"), crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
-)]
-pub async fn delete_cart_line(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Lookup(goods_id): Lookup,
-) -> ApiResult<StatusCode> {
-    let deleted = shopping_cart::Entity::delete_many()
-        .filter(shopping_cart::Column::UserId.eq(user.id()))
-        .filter(shopping_cart::Column::GoodsId.eq(goods_id))
-        .exec(&state.db)
-        .await?;
-    if deleted.rows_affected == 0 {
-        return Err(ApiError::NotFound);
+    #[test]
+    fn a_quantity_is_at_least_one_and_fits_a_line() {
+        assert_eq!(Quantity::parse(1).map(Quantity::get), Ok(1));
+        assert_eq!(Quantity::parse(i64::from(i32::MAX)).map(Quantity::get), Ok(i32::MAX));
+        assert_eq!(Quantity::parse(0), Err(NUMS_AT_LEAST_ONE));
+        assert_eq!(Quantity::parse(-3), Err(NUMS_AT_LEAST_ONE));
+        assert_eq!(Quantity::parse(i64::from(i32::MAX) + 1), Err(messages::NOT_AN_INTEGER));
     }
-    Ok(StatusCode::NO_CONTENT)
 }

@@ -36,26 +36,47 @@ const MAX_IDEMPOTENCY_KEY: usize = 100;
 /// The most Alipay takes for one trade (100 000 000.00 yuan).
 const ALIPAY_MAX_FEN: i64 = 10_000_000_000;
 
-/// What the client may set on an order; everything else is the server's.
-struct OrderInput {
-    post_script: String,
-    order_mount: Option<f64>,
-    pay_type: String,
-    address: String,
-    signer_name: String,
-    singer_mobile: String,
+/// `POST /orders/`: what the buyer may set on an order; everything else (lines, prices, total)
+/// is the server's.
+pub struct OrderForm {
+    pub post_script: String,
+    /// The total the buyer was shown (`order_mount`), if sent.
+    pub shown_total: Option<ShownTotal>,
+    pub pay_type: &'static str,
+    pub address: String,
+    pub signer_name: String,
+    /// (sic: the original API's spelling)
+    pub singer_mobile: String,
 }
 
-fn read_order(payload: &Payload) -> ApiResult<OrderInput> {
-    let mut fields = Fields::new(payload, false);
-    let post_script = fields.text("post_script", Text::required(200)).flatten();
-    let order_mount = fields.number("order_mount", false);
-    let pay_type = fields.choice("pay_type", false, &["alipay", "wechat"]).unwrap_or("alipay");
-    let address = fields.text("address", Text::optional(100)).flatten().unwrap_or_default();
-    let signer_name = fields.text("signer_name", Text::optional(20)).flatten().unwrap_or_default();
-    let singer_mobile = fields.text("singer_mobile", Text::required(11)).flatten();
-    let (post_script, singer_mobile) = fields.finish_with(post_script.zip(singer_mobile))?;
-    Ok(OrderInput { post_script, order_mount, pay_type: pay_type.to_owned(), address, signer_name, singer_mobile })
+impl OrderForm {
+    pub fn read(payload: &Payload) -> Result<Self, FieldErrors> {
+        let mut fields = Fields::new(payload, false);
+        let post_script = fields.text("post_script", Text::required(200)).flatten();
+        let shown_total = fields.number("order_mount", false).map(ShownTotal);
+        let pay_type = fields.choice("pay_type", false, &["alipay", "wechat"]).unwrap_or("alipay");
+        let address = fields.text("address", Text::optional(100)).flatten().unwrap_or_default();
+        let signer_name = fields.text("signer_name", Text::optional(20)).flatten().unwrap_or_default();
+        let singer_mobile = fields.text("singer_mobile", Text::required(11)).flatten();
+        match (post_script, singer_mobile) {
+            (Some(post_script), Some(singer_mobile)) if fields.errors.is_empty() => {
+                Ok(Self { post_script, shown_total, pay_type, address, signer_name, singer_mobile })
+            }
+            _ => Err(fields.errors),
+        }
+    }
+}
+
+/// The total a buyer was shown, in yuan, as the client sends it (a float). It only tells a stale
+/// cart: the amount charged is always the server's.
+#[derive(Debug, Clone, Copy)]
+pub struct ShownTotal(f64);
+
+impl ShownTotal {
+    /// Within one fen of `total`.
+    fn matches(self, total: Money) -> bool {
+        (self.0 * 100.0 - total.fen() as f64).abs() <= 1.0 + 1e-6
+    }
 }
 
 /// The order `user_id` placed with `key` (an `Idempotency-Key`), if any.
@@ -94,16 +115,27 @@ pub async fn create_order(
     headers: HeaderMap,
     payload: Payload,
 ) -> ApiResult<(StatusCode, Json<OrderJson>)> {
-    let input = read_order(&payload)?;
+    let form = OrderForm::read(&payload)?;
     let key = idempotency_key(&headers)?;
+    let order = place(&state, user.id(), &form, key.as_deref()).await?;
+    let alipay_url = state.payments.pay_url(&order);
+    Ok((StatusCode::CREATED, Json(OrderJson::new(OrderRow::from(&order), alipay_url))))
+}
+
+/// Orders the user's whole cart (with `key`, the order placed with it before, for the same
+/// request), in one transaction.
+pub async fn place(
+    state: &AppState,
+    user_id: i32,
+    form: &OrderForm,
+    key: Option<&str>,
+) -> ApiResult<order_info::Model> {
     let (order, placed) =
-        db::transaction!(&state.db, ApiError, |txn| place_order(&state, &txn, user.id(), &input, key.as_deref())
-            .await)?;
+        db::transaction!(&state.db, ApiError, |txn| place_order(state, &txn, user_id, form, key).await)?;
     if placed {
         crate::telemetry::order_event("created");
     }
-    let alipay_url = state.payments.pay_url(&order);
-    Ok((StatusCode::CREATED, Json(OrderJson::new(OrderRow::from(&order), alipay_url))))
+    Ok(order)
 }
 
 #[tracing::instrument(name = "place_order", skip_all, fields(user_id = user_id))]
@@ -111,7 +143,7 @@ async fn place_order(
     state: &AppState,
     txn: &DatabaseTransaction,
     user_id: i32,
-    input: &OrderInput,
+    input: &OrderForm,
     key: Option<&str>,
 ) -> ApiResult<(order_info::Model, bool)> {
     // One order at a time per user: a double click waits for the first order, then finds the
@@ -152,14 +184,13 @@ async fn place_order(
             .checked_add_times(Money::from_fen(goods.shop_price_fen), line.nums)
             .ok_or_else(|| ApiError::Validation(FieldErrors::single("non_field_errors", "订单金额过大")))?;
     }
-    if let Some(client_total) = input.order_mount {
-        // The client's float total only detects a stale cart; it never sets the amount.
-        if (client_total * 100.0 - total.fen() as f64).abs() > 1.0 + 1e-6 {
-            return Err(ApiError::Validation(FieldErrors::single(
-                "order_mount",
-                format!("订单金额 {client_total} 与购物车合计 {total} 不一致，请刷新购物车后重试。"),
-            )));
-        }
+    if let Some(shown) = input.shown_total
+        && !shown.matches(total)
+    {
+        return Err(ApiError::Validation(FieldErrors::single(
+            "order_mount",
+            format!("订单金额 {} 与购物车合计 {total} 不一致，请刷新购物车后重试。", shown.0),
+        )));
     }
 
     // Alipay takes 0.01 to 100 000 000.00: an order outside that could never be paid, and would
@@ -258,12 +289,12 @@ struct Placed<'a> {
 
 /// SHA-256 of what an order is created from (cart lines, address, message, amount): the same
 /// `Idempotency-Key` with another request is a client bug, not a replay.
-fn fingerprint(lines: &[(i32, i32)], input: &OrderInput) -> String {
+fn fingerprint(lines: &[(i32, i32)], input: &OrderForm) -> String {
     let canonical = serde_json::json!({
         "lines": lines,
         "address": input.address, "signer_name": input.signer_name, "singer_mobile": input.singer_mobile,
         "post_script": input.post_script, "pay_type": input.pay_type,
-        "order_mount": input.order_mount.map(|m| format!("{m:.2}")),
+        "order_mount": input.shown_total.map(|shown| format!("{:.2}", shown.0)),
     });
     hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.to_string().as_bytes()))
 }
@@ -273,7 +304,7 @@ fn fingerprint(lines: &[(i32, i32)], input: &OrderInput) -> String {
 async fn replay(
     txn: &DatabaseTransaction,
     order: order_info::Model,
-    input: &OrderInput,
+    input: &OrderForm,
 ) -> ApiResult<order_info::Model> {
     let lines: Vec<(i32, i32)> = order_goods::Entity::find()
         .filter(order_goods::Column::OrderId.eq(order.id))
@@ -297,7 +328,7 @@ async fn replay(
 async fn insert_order(
     txn: &DatabaseTransaction,
     user_id: i32,
-    input: &OrderInput,
+    input: &OrderForm,
     placed: &Placed<'_>,
     payment_window: chrono::TimeDelta,
 ) -> ApiResult<order_info::Model> {
@@ -312,7 +343,7 @@ async fn insert_order(
             order_sn: Set(order_sn.to_string()),
             trade_no: Set(None),
             pay_status: Set(PayStatus::Paying.as_str().to_owned()),
-            pay_type: Set(input.pay_type.clone()),
+            pay_type: Set(input.pay_type.to_owned()),
             post_script: Set(input.post_script.clone()),
             order_mount_fen: Set(total.fen()),
             pay_time: Set(None),

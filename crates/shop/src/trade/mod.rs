@@ -1,6 +1,7 @@
 //! The trade (Django app `trade`): the cart and orders.
 
-pub(crate) mod cart;
+pub mod cart;
+pub(crate) mod cart_handlers;
 pub mod checkout;
 pub mod lifecycle;
 pub(crate) mod order_list;
@@ -15,8 +16,8 @@ use utoipa_axum::routes;
 use crate::http::routes::Routes;
 
 pub fn routes(api: Routes) -> Routes {
-    api.api(routes!(cart::list_cart, cart::add_to_cart))
-        .api(routes!(cart::get_cart_line, cart::set_cart_line, cart::delete_cart_line))
+    api.api(routes!(cart_handlers::list_cart, cart_handlers::add_to_cart))
+        .api(routes!(cart_handlers::get_cart_line, cart_handlers::set_cart_line, cart_handlers::delete_cart_line))
         .api(routes!(orders::list_orders, checkout::create_order))
         .api(routes!(orders::get_order, orders::delete_order))
 }
