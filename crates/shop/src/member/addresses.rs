@@ -4,7 +4,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
+};
 use serde::Serialize;
 
 use crate::clock::{format_minutes, now_utc};
@@ -12,7 +15,7 @@ use crate::db::entities::user_address;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::fields::{Fields, Text};
-use crate::http::{ApiError, ApiResult, Lookup};
+use crate::http::{ApiError, ApiResult, FieldErrors, Lookup};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -42,36 +45,68 @@ impl From<&user_address::Model> for AddressJson {
     }
 }
 
-/// The address fields that were sent, validated.
-struct AddressInput {
+/// `POST /address/`, `PUT`/`PATCH /address/{id}/`: the address fields that were sent, each at
+/// most its length and not blank.
+pub struct AddressForm {
     values: Vec<(user_address::Column, String)>,
 }
 
-fn read_address(payload: &Payload, partial: bool) -> ApiResult<AddressInput> {
-    let mut fields = Fields::new(payload, partial);
-    let mut values = Vec::new();
-    for (name, column, max) in [
-        ("province", user_address::Column::Province, 100),
-        ("city", user_address::Column::City, 100),
-        ("district", user_address::Column::District, 100),
-        ("address", user_address::Column::Address, 100),
-        ("signer_name", user_address::Column::SignerName, 100),
-        ("signer_mobile", user_address::Column::SignerMobile, 11),
-    ] {
-        if let Some(Some(value)) = fields.text(name, Text::optional(max)) {
-            values.push((column, value));
+impl AddressForm {
+    /// `partial` for PUT and PATCH: the fields not sent stay as they are.
+    pub fn read(payload: &Payload, partial: bool) -> Result<Self, FieldErrors> {
+        let mut fields = Fields::new(payload, partial);
+        let mut values = Vec::new();
+        for (name, column, max) in [
+            ("province", user_address::Column::Province, 100),
+            ("city", user_address::Column::City, 100),
+            ("district", user_address::Column::District, 100),
+            ("address", user_address::Column::Address, 100),
+            ("signer_name", user_address::Column::SignerName, 100),
+            ("signer_mobile", user_address::Column::SignerMobile, 11),
+        ] {
+            if let Some(Some(value)) = fields.text(name, Text::optional(max)) {
+                values.push((column, value));
+            }
         }
+        if fields.errors.is_empty() { Ok(Self { values }) } else { Err(fields.errors) }
     }
-    fields.finish()?;
-    Ok(AddressInput { values })
 }
 
-async fn owned(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult<user_address::Model> {
+/// The user's address `id`.
+async fn owned(db: &DatabaseConnection, user_id: i32, id: i32) -> ApiResult<user_address::Model> {
     user_address::Entity::find_by_id(id)
-        .filter(user_address::Column::UserId.eq(user.id()))
-        .one(&state.db)
+        .filter(user_address::Column::UserId.eq(user_id))
+        .one(db)
         .await?
         .ok_or(ApiError::NotFound)
+}
+
+/// The user's addresses, oldest first.
+pub async fn list(db: &DatabaseConnection, user_id: i32) -> Result<Vec<user_address::Model>, DbErr> {
+    user_address::Entity::find()
+        .filter(user_address::Column::UserId.eq(user_id))
+        .order_by_asc(user_address::Column::Id)
+        .all(db)
+        .await
+}
+
+/// A new address of the user: the fields sent, `""` for the others.
+pub async fn create(db: &DatabaseConnection, user_id: i32, form: AddressForm) -> Result<user_address::Model, DbErr> {
+    let mut row = user_address::ActiveModel {
+        user_id: Set(user_id),
+        province: Set(String::new()),
+        city: Set(String::new()),
+        district: Set(String::new()),
+        address: Set(String::new()),
+        signer_name: Set(String::new()),
+        signer_mobile: Set(String::new()),
+        add_time: Set(now_utc()),
+        ..Default::default()
+    };
+    for (column, value) in form.values {
+        row.set(column, value.into());
+    }
+    user_address::Entity::insert(row).exec_with_returning(db).await
 }
 
 /// `GET /address/`
@@ -81,11 +116,7 @@ async fn owned(state: &AppState, user: &CurrentUser, id: i32) -> ApiResult<user_
     responses((status = 200, description = "The caller's addresses", body = Vec<AddressJson>), crate::openapi::answers::NotAuthenticated)
 )]
 pub async fn list_addresses(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<Vec<AddressJson>>> {
-    let rows = user_address::Entity::find()
-        .filter(user_address::Column::UserId.eq(user.id()))
-        .order_by_asc(user_address::Column::Id)
-        .all(&state.db)
-        .await?;
+    let rows = list(&state.db, user.id()).await?;
     Ok(Json(rows.iter().map(AddressJson::from).collect()))
 }
 
@@ -100,22 +131,7 @@ pub async fn create_address(
     user: CurrentUser,
     payload: Payload,
 ) -> ApiResult<(StatusCode, Json<AddressJson>)> {
-    let input = read_address(&payload, false)?;
-    let mut row = user_address::ActiveModel {
-        user_id: Set(user.id()),
-        province: Set(String::new()),
-        city: Set(String::new()),
-        district: Set(String::new()),
-        address: Set(String::new()),
-        signer_name: Set(String::new()),
-        signer_mobile: Set(String::new()),
-        add_time: Set(now_utc()),
-        ..Default::default()
-    };
-    for (column, value) in input.values {
-        sea_orm::ActiveModelTrait::set(&mut row, column, value.into());
-    }
-    let row = user_address::Entity::insert(row).exec_with_returning(&state.db).await?;
+    let row = create(&state.db, user.id(), AddressForm::read(&payload, false)?).await?;
     Ok((StatusCode::CREATED, Json(AddressJson::from(&row))))
 }
 
@@ -130,7 +146,7 @@ pub async fn get_address(
     user: CurrentUser,
     Lookup(id): Lookup,
 ) -> ApiResult<Json<AddressJson>> {
-    Ok(Json(AddressJson::from(&owned(&state, &user, id).await?)))
+    Ok(Json(AddressJson::from(&owned(&state.db, user.id(), id).await?)))
 }
 
 /// `PUT` and `PATCH /address/{id}/`: the fields sent are changed; `id` and `add_time` are ignored.
@@ -145,13 +161,13 @@ pub async fn update_address(
     Lookup(id): Lookup,
     payload: Payload,
 ) -> ApiResult<Json<AddressJson>> {
-    let row = owned(&state, &user, id).await?;
-    let input = read_address(&payload, true)?;
-    if input.values.is_empty() {
+    let row = owned(&state.db, user.id(), id).await?;
+    let form = AddressForm::read(&payload, true)?;
+    if form.values.is_empty() {
         return Ok(Json(AddressJson::from(&row)));
     }
     let mut active = row.into_active_model();
-    for (column, value) in input.values {
+    for (column, value) in form.values {
         active.set(column, value.into());
     }
     let row = active.update(&state.db).await?;
@@ -169,13 +185,19 @@ pub async fn delete_address(
     user: CurrentUser,
     Lookup(id): Lookup,
 ) -> ApiResult<StatusCode> {
+    delete(&state.db, user.id(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes the user's address `id`.
+pub async fn delete(db: &DatabaseConnection, user_id: i32, id: i32) -> ApiResult<()> {
     let deleted = user_address::Entity::delete_many()
         .filter(user_address::Column::Id.eq(id))
-        .filter(user_address::Column::UserId.eq(user.id()))
-        .exec(&state.db)
+        .filter(user_address::Column::UserId.eq(user_id))
+        .exec(db)
         .await?;
     if deleted.rows_affected == 0 {
         return Err(ApiError::NotFound);
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

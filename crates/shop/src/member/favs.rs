@@ -6,9 +6,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 use serde::Serialize;
 
+use crate::catalog::GoodsId;
 use crate::catalog::goods::GoodsTexts;
 use crate::catalog::render::GoodsJson;
 use crate::clock::now_utc;
@@ -85,10 +89,17 @@ pub async fn create_fav(
     payload: Payload,
 ) -> ApiResult<(StatusCode, Json<Fav>)> {
     let mut fields = Fields::new(&payload, false);
-    let goods_id = fields.primary_key("goods", true);
-    let goods_id = fields.finish_with(goods_id)?;
+    let goods = fields.primary_key("goods", true).map(GoodsId::new);
+    let goods = fields.finish_with(goods)?;
+    let id = add(&state.db, user.id(), goods).await?;
+    Ok((StatusCode::CREATED, Json(Fav { goods: goods.get(), id })))
+}
+
+/// Makes the goods one of the user's favourites (counted in its `fav_num`); the favourite's id.
+pub async fn add(db: &DatabaseConnection, user_id: i32, goods: GoodsId) -> ApiResult<i32> {
+    let goods_id = goods.get();
     let already = || ApiError::Validation(FieldErrors::single("non_field_errors", ALREADY));
-    let txn = state.db.begin().await?;
+    let txn = db.begin().await?;
     let result = async {
         // The goods row is locked (and counted) first: every favourite change takes its locks in
         // the same order, so concurrent ones queue instead of deadlocking on MySQL, where the
@@ -102,7 +113,7 @@ pub async fn create_fav(
             return Err(ApiError::Validation(FieldErrors::single("goods", messages::does_not_exist(goods_id))));
         }
         let inserted = user_fav::Entity::insert(user_fav::ActiveModel {
-            user_id: Set(user.id()),
+            user_id: Set(user_id),
             goods_id: Set(goods_id),
             add_time: Set(now_utc()),
             ..Default::default()
@@ -116,8 +127,7 @@ pub async fn create_fav(
         }
     }
     .await;
-    let id = db::finish(txn, result).await?;
-    Ok((StatusCode::CREATED, Json(Fav { goods: goods_id, id })))
+    db::finish(txn, result).await
 }
 
 /// `GET /userfavs/{goods_id}/`: 200 when favourited, 404 otherwise.
@@ -151,7 +161,13 @@ pub async fn delete_fav(
     user: CurrentUser,
     Lookup(goods_id): Lookup,
 ) -> ApiResult<StatusCode> {
-    let txn = state.db.begin().await?;
+    remove(&state.db, user.id(), goods_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes the goods out of the user's favourites (and its `fav_num`); `NotFound` if it was not one.
+pub async fn remove(db: &DatabaseConnection, user_id: i32, goods_id: i32) -> ApiResult<()> {
+    let txn = db.begin().await?;
     let result = async {
         // Lock the goods row before the favourite, in the same order as `create_fav`. A no-op
         // update locks it on every database (on SQLite it takes the write lock up front).
@@ -161,7 +177,7 @@ pub async fn delete_fav(
             .exec(&txn)
             .await?;
         let deleted = user_fav::Entity::delete_many()
-            .filter(user_fav::Column::UserId.eq(user.id()))
+            .filter(user_fav::Column::UserId.eq(user_id))
             .filter(user_fav::Column::GoodsId.eq(goods_id))
             .exec(&txn)
             .await?;
@@ -177,6 +193,5 @@ pub async fn delete_fav(
         Ok(())
     }
     .await;
-    db::finish(txn, result).await?;
-    Ok(StatusCode::NO_CONTENT)
+    db::finish(txn, result).await
 }

@@ -9,7 +9,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -17,7 +18,7 @@ use crate::clock::format_minutes;
 use crate::db;
 use crate::db::entities::user_message;
 use crate::http::auth::CurrentUser;
-use crate::http::body::Payload;
+use crate::http::body::{Payload, Upload};
 use crate::http::fields::{Fields, Text};
 use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
 use crate::state::AppState;
@@ -43,7 +44,7 @@ pub struct MessageJson {
 }
 
 impl MessageJson {
-    fn new(row: &user_message::Model, url: &RequestUrl) -> Self {
+    pub fn new(row: &user_message::Model, url: &RequestUrl) -> Self {
         Self {
             message_type: row.message_type,
             subject: row.subject.clone(),
@@ -66,12 +67,17 @@ pub async fn list_messages(
     url: RequestUrl,
     user: CurrentUser,
 ) -> ApiResult<Json<Vec<MessageJson>>> {
-    let rows = user_message::Entity::find()
-        .filter(user_message::Column::UserId.eq(user.id()))
-        .order_by_asc(user_message::Column::Id)
-        .all(&state.db)
-        .await?;
+    let rows = list(&state.db, user.id()).await?;
     Ok(Json(rows.iter().map(|row| MessageJson::new(row, &url)).collect()))
+}
+
+/// The user's messages, oldest first.
+pub async fn list(db: &DatabaseConnection, user_id: i32) -> Result<Vec<user_message::Model>, DbErr> {
+    user_message::Entity::find()
+        .filter(user_message::Column::UserId.eq(user_id))
+        .order_by_asc(user_message::Column::Id)
+        .all(db)
+        .await
 }
 
 /// The extension of an uploaded name, lower case, if it has one.
@@ -93,46 +99,71 @@ pub async fn create_message(
     user: CurrentUser,
     payload: Payload,
 ) -> ApiResult<(StatusCode, Json<MessageJson>)> {
-    let mut fields = Fields::new(&payload, false);
-    let message_type = fields.choice("message_type", false, &["1", "2", "3", "4", "5"]).unwrap_or("1");
-    let subject = fields.text("subject", Text::optional(100).blank_ok()).flatten().unwrap_or_default();
-    let message = fields.text("message", Text::optional(MESSAGE_MAX_CHARS).blank_ok()).flatten().unwrap_or_default();
-    let upload = fields.file("file");
-    let ext = upload.and_then(|upload| extension(&upload.file_name));
-    let allowed = &state.config.upload_extensions;
-    if upload.is_some() && !ext.as_ref().is_some_and(|ext| allowed.contains(ext)) {
-        fields.error(
-            "file",
-            format!("不支持的文件类型 “{}”。允许的类型：{}。", ext.as_deref().unwrap_or(""), allowed.join(", ")),
-        );
+    let form = MessageForm::read(&payload, &state.config.upload_extensions)?;
+    let row = leave(&state, user.id(), form).await?;
+    Ok((StatusCode::CREATED, Json(MessageJson::new(&row, &url))))
+}
+
+/// `POST /messages/`: the message, its type and its file (with an extension the shop accepts).
+pub struct MessageForm<'a> {
+    message_type: i16,
+    subject: String,
+    message: String,
+    file: &'a Upload,
+    extension: String,
+}
+
+impl<'a> MessageForm<'a> {
+    /// `allowed`: the file extensions the shop accepts (`upload_extensions`).
+    pub fn read(payload: &'a Payload, allowed: &[String]) -> Result<Self, FieldErrors> {
+        let mut fields = Fields::new(payload, false);
+        let message_type = fields.choice("message_type", false, &["1", "2", "3", "4", "5"]).unwrap_or("1");
+        let subject = fields.text("subject", Text::optional(100).blank_ok()).flatten().unwrap_or_default();
+        let message =
+            fields.text("message", Text::optional(MESSAGE_MAX_CHARS).blank_ok()).flatten().unwrap_or_default();
+        let upload = fields.file("file");
+        let ext = upload.and_then(|upload| extension(&upload.file_name));
+        if upload.is_some() && !ext.as_ref().is_some_and(|ext| allowed.contains(ext)) {
+            fields.error(
+                "file",
+                format!("不支持的文件类型 “{}”。允许的类型：{}。", ext.as_deref().unwrap_or(""), allowed.join(", ")),
+            );
+        }
+        match (upload, ext) {
+            (Some(file), Some(extension)) if fields.errors.is_empty() => {
+                Ok(Self { message_type: message_type.parse().unwrap_or(1), subject, message, file, extension })
+            }
+            (Some(_), None) if fields.errors.is_empty() => Err(FieldErrors::single("file", "文件缺少扩展名。")),
+            _ => Err(fields.errors),
+        }
     }
-    let (upload, ext) = match (fields.finish_with(upload), ext) {
-        (Ok(upload), Some(ext)) => (upload, ext),
-        (Err(error), _) => return Err(error),
-        (Ok(_), None) => return Err(ApiError::Validation(FieldErrors::single("file", "文件缺少扩展名。"))),
-    };
+}
+
+/// Leaves the user's message: its file is stored under a random name, within the user's daily
+/// upload count and bytes; nothing is half-written when it fails.
+pub async fn leave(state: &AppState, user_id: i32, form: MessageForm<'_>) -> ApiResult<user_message::Model> {
     let uploads = Limit { scope: "upload-user", max: state.config.upload_daily_count, window: QUOTA_WINDOW };
-    let counted = uploads.take(&state.db, state.clock.as_ref(), &user.id().to_string()).await?;
+    let counted = uploads.take(&state.db, state.clock.as_ref(), &user_id.to_string()).await?;
 
     // A random name: nothing of the client's name reaches the file system.
     let mut random = [0u8; 16];
     aws_lc_rs::rand::fill(&mut random).map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
-    let name = format!("{UPLOAD_DIR}/{}.{ext}", hex::encode(random));
+    let name = format!("{UPLOAD_DIR}/{}.{}", hex::encode(random), form.extension);
     let path = state.config.media_dir().join(&name);
     let row = user_message::ActiveModel {
-        user_id: Set(user.id()),
-        message_type: Set(message_type.parse().unwrap_or(1)),
-        subject: Set(subject),
-        message: Set(message),
+        user_id: Set(user_id),
+        message_type: Set(form.message_type),
+        subject: Set(form.subject),
+        message: Set(form.message),
         file: Set(name),
         add_time: Set(state.clock.now()),
         ..Default::default()
     };
     // Under the user's lock, so that parallel uploads cannot all pass the byte quota.
     let txn = state.db.begin().await?;
-    let stored = store_upload(&state, &txn, user.id(), row, &path, &upload.bytes).await;
+    let stored = store_upload(state, &txn, user_id, row, &path, &form.file.bytes).await;
     match db::finish(txn, stored).await {
-        Ok(row) => Ok((StatusCode::CREATED, Json(MessageJson::new(&row, &url)))),
+        Ok(row) => Ok(row),
         Err(error) => {
             // Nothing half-written: the file goes with the failed row, and the upload is not
             // counted.

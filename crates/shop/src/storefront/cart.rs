@@ -1,5 +1,5 @@
 //! The cart pages: lines with the server's prices and their total, add, change, remove. Every
-//! change goes through the API's own cart handlers.
+//! change goes through the API's own cart forms and rules (`trade::cart`).
 
 use askama::Template;
 use axum::extract::State;

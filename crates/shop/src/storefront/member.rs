@@ -1,8 +1,7 @@
-//! Member pages: favourites, messages (with a file), addresses. Changes go through the API's
-//! handlers for `/userfavs/`, `/messages/` and `/address/`.
+//! Member pages: favourites, messages (with a file), addresses. Changes go through the API's own
+//! forms and services for `/userfavs/`, `/messages/` and `/address/`.
 
 use askama::Template;
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,18 +9,19 @@ use axum::response::Response;
 use super::session::Visitor;
 use super::view::{self, Chrome, FormErrors};
 use crate::accounts::values::Mobile;
+use crate::catalog::GoodsId;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::fields::messages::REQUIRED;
 use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
-use crate::member::addresses::{self, AddressJson};
+use crate::member::addresses::{self, AddressForm, AddressJson};
 use crate::member::favs::{self, FavDetail};
-use crate::member::messages::{self, MessageJson};
+use crate::member::messages::{self, MessageForm, MessageJson};
 use crate::state::AppState;
 
 /// The new-address fields as typed (the street line is `detail` here, `address` in the API).
 #[derive(Default)]
-pub struct AddressForm {
+pub struct TypedAddress {
     pub province: String,
     pub city: String,
     pub district: String,
@@ -30,7 +30,7 @@ pub struct AddressForm {
     pub signer_mobile: String,
 }
 
-impl From<&Payload> for AddressForm {
+impl From<&Payload> for TypedAddress {
     fn from(form: &Payload) -> Self {
         let text = |name: &str| form.text(name).unwrap_or_default().trim().to_owned();
         Self {
@@ -46,14 +46,14 @@ impl From<&Payload> for AddressForm {
 
 /// The user's addresses, oldest first (`GET /address/`).
 pub async fn addresses_of(state: &AppState, user: &CurrentUser) -> ApiResult<Vec<AddressJson>> {
-    let Json(list) = addresses::list_addresses(State(state.clone()), user.clone()).await?;
-    Ok(list)
+    let rows = addresses::list(&state.db, user.id()).await?;
+    Ok(rows.iter().map(AddressJson::from).collect())
 }
 
 /// Saves the address in `form` (`POST /address/`). A parcel needs every field, so the storefront
 /// asks for all of them; the API's own rules (lengths) apply on top.
 pub async fn add_address(state: &AppState, user: &CurrentUser, form: &Payload) -> ApiResult<AddressJson> {
-    let typed = AddressForm::from(form);
+    let typed = TypedAddress::from(form);
     let mut missing = FieldErrors::new();
     for (name, value) in [
         ("province", &typed.province),
@@ -81,13 +81,10 @@ pub async fn add_address(state: &AppState, user: &CurrentUser, form: &Payload) -
         ("signer_name".to_owned(), typed.signer_name),
         ("signer_mobile".to_owned(), typed.signer_mobile),
     ]);
-    match addresses::create_address(State(state.clone()), user.clone(), payload).await {
-        Ok((_, Json(address))) => Ok(address),
-        Err(ApiError::Validation(errors)) => {
-            Err(ApiError::Validation(view::FormErrors::new(errors, &[]).renamed("address", "detail").into_inner()))
-        }
-        Err(error) => Err(error),
-    }
+    // The API's rules name the street line `address`; this form names it `detail`.
+    let form = AddressForm::read(&payload, false)
+        .map_err(|errors| view::FormErrors::new(errors, &[]).renamed("address", "detail").into_inner())?;
+    Ok(AddressJson::from(&addresses::create(&state.db, user.id(), form).await?))
 }
 
 #[derive(Template)]
@@ -95,7 +92,7 @@ pub async fn add_address(state: &AppState, user: &CurrentUser, form: &Payload) -
 struct AddressesPage {
     chrome: Chrome,
     addresses: Vec<AddressJson>,
-    address: AddressForm,
+    address: TypedAddress,
     errors: FormErrors,
 }
 
@@ -112,7 +109,7 @@ async fn addresses_view(
             let page = AddressesPage {
                 chrome: Chrome::new(visitor, state),
                 addresses,
-                address: AddressForm::from(form),
+                address: TypedAddress::from(form),
                 errors,
             };
             view::page(state, visitor, status, &page)
@@ -152,7 +149,7 @@ pub async fn delete_address(
     form: Result<Payload, ApiError>,
 ) -> Result<Response, view::Early> {
     let (user, _) = view::signed_in_form(&state, &visitor, form, "/shop/addresses/").await?;
-    Ok(match addresses::delete_address(State(state.clone()), user, lookup).await {
+    Ok(match addresses::delete(&state.db, user.id(), lookup.0).await {
         Ok(_) | Err(ApiError::NotFound) => view::redirect(&visitor, "/shop/addresses/", None),
         Err(error) => view::failure(&state, &visitor, error),
     })
@@ -186,10 +183,9 @@ pub async fn toggle_fav(
     let back = format!("/shop/goods/{}/", lookup.0);
     let (user, form) = view::signed_in_form(&state, &visitor, form, &back).await?;
     let done = if form.text("remove").is_some() {
-        favs::delete_fav(State(state.clone()), user, lookup).await.map(drop)
+        favs::remove(&state.db, user.id(), lookup.0).await
     } else {
-        let request = Payload::from_form([("goods".to_owned(), lookup.0.to_string())]);
-        favs::create_fav(State(state.clone()), user, request).await.map(drop)
+        favs::add(&state.db, user.id(), GoodsId::new(lookup.0)).await.map(drop)
     };
     Ok(match done {
         // Already (not) a favourite: a repeated click changes nothing.
@@ -220,8 +216,9 @@ async fn messages_view(
     errors: FormErrors,
 ) -> Response {
     let Some(user) = visitor.current_user() else { return view::to_login(visitor, "/shop/messages/") };
-    match messages::list_messages(State(state.clone()), url.clone(), user).await {
-        Ok(Json(mut list)) => {
+    match messages::list(&state.db, user.id()).await {
+        Ok(rows) => {
+            let mut list: Vec<MessageJson> = rows.iter().map(|row| MessageJson::new(row, url)).collect();
             list.reverse();
             let page = MessagesPage {
                 chrome: Chrome::new(visitor, state),
@@ -232,7 +229,7 @@ async fn messages_view(
             };
             view::page(state, visitor, status, &page)
         }
-        Err(error) => view::failure(state, visitor, error),
+        Err(error) => view::failure(state, visitor, error.into()),
     }
 }
 
@@ -273,7 +270,10 @@ pub async fn leave_message(
         }
     }
     let result = match missing.into_result() {
-        Ok(()) => messages::create_message(State(state.clone()), url.clone(), user, form.clone()).await.map(drop),
+        Ok(()) => match MessageForm::read(&form, &state.config.upload_extensions) {
+            Ok(message) => messages::leave(state, user.id(), message).await.map(drop),
+            Err(errors) => Err(errors.into()),
+        },
         Err(error) => Err(error),
     };
     let done = |()| view::redirect(visitor, "/shop/messages/", None);

@@ -1,5 +1,5 @@
 //! The built-in storefront: server-rendered pages at `/shop/` (and at `/` when no Vue front end
-//! is installed) for people without the VueShop bundle. Pages call the same functions as the API
+//! is installed) for people without the VueShop bundle. Pages call the same forms and services as the API
 //! handlers; sessions are cookies carrying the API's login token, and every form that changes
 //! something carries a CSRF token (see `session`).
 

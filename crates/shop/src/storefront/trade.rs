@@ -1,15 +1,14 @@
-//! Checkout, orders and payment pages. Every change goes through the API's own handlers (the
-//! same validation, locks, stock checks and order rules); these pages only turn forms into their
-//! input and their answers into pages.
+//! Checkout, orders and payment pages. Every change goes through the API's own forms and
+//! services (the same validation, locks, stock checks and order rules); these pages only turn
+//! forms into their input and their answers into pages.
 
 use askama::Template;
-use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::member::{self, AddressForm};
+use super::member::{self, TypedAddress};
 use super::session::Visitor;
 use super::view::{self, Chrome, FormErrors};
 use crate::db::entities::order_info;
@@ -35,7 +34,7 @@ struct CheckoutPage {
     addresses: Vec<AddressJson>,
     /// The address chosen: an id, or `new`.
     chosen: String,
-    address: AddressForm,
+    address: TypedAddress,
     post_script: String,
     /// This page's order key (`Idempotency-Key`): a double click or a retry of the same page
     /// places one order.
@@ -75,7 +74,7 @@ async fn checkout_view(
                 total,
                 addresses,
                 chosen,
-                address: AddressForm::from(form),
+                address: TypedAddress::from(form),
                 post_script: form.text("post_script").unwrap_or_default().to_owned(),
                 checkout_key: checkout_key(form).map_or_else(|| hex::encode(rand::random::<[u8; 16]>()), str::to_owned),
                 errors,
@@ -222,8 +221,8 @@ async fn order_view(
     errors: FormErrors,
 ) -> Response {
     let Some(user) = visitor.current_user() else { return view::to_login(visitor, &format!("/shop/orders/{id}/")) };
-    match orders::get_order(State(state.clone()), url.clone(), user, Lookup(id)).await {
-        Ok(Json(order)) => {
+    match orders::order_detail(state, url, &user, id).await {
+        Ok(order) => {
             let payable = order.alipay_url.is_some();
             let page = OrderPage { chrome: Chrome::new(visitor, state), order, payable, errors };
             view::page(state, visitor, status, &page)
@@ -251,7 +250,7 @@ pub async fn cancel_order(
     form: Result<Payload, ApiError>,
 ) -> Result<Response, view::Early> {
     let (user, form) = view::signed_in_form(&state, &visitor, form, "/shop/orders/").await?;
-    let result = orders::delete_order(State(state.clone()), user, lookup).await;
+    let result = orders::cancel(&state, user.id(), lookup.0).await;
     let done = |_| view::redirect(&visitor, "/shop/orders/", None);
     // Copies of these references go into every page the closures below build.
     let (state, visitor, url) = (&state, &visitor, &url);

@@ -74,16 +74,26 @@ pub async fn get_order(
     user: CurrentUser,
     Lookup(id): Lookup,
 ) -> ApiResult<Json<OrderDetailJson>> {
-    let order = owned_order(&state, &user, id).await?;
+    Ok(Json(order_detail(&state, &url, &user, id).await?))
+}
+
+/// The user's order `id` with its lines and their goods, and its pay URL while unpaid.
+pub async fn order_detail(
+    state: &AppState,
+    url: &RequestUrl,
+    user: &CurrentUser,
+    id: i32,
+) -> ApiResult<OrderDetailJson> {
+    let order = owned_order(state, user, id).await?;
     let lines = order_goods::Entity::find()
         .filter(order_goods::Column::OrderId.eq(order.id))
         .order_by_asc(order_goods::Column::Id)
         .all(&state.db)
         .await?;
-    let by_id = read_goods_by_id(&state.db, &state.categories, &url, lines.iter().map(|l| l.goods_id)).await?;
+    let by_id = read_goods_by_id(&state.db, &state.categories, url, lines.iter().map(|l| l.goods_id)).await?;
     let goods =
         lines.iter().filter_map(|line| Some(OrderGoodsJson::new(line, by_id.get(&line.goods_id)?.clone()))).collect();
-    Ok(Json(OrderDetailJson::new(&order, goods, state.payments.pay_url(&order))))
+    Ok(OrderDetailJson::new(&order, goods, state.payments.pay_url(&order)))
 }
 
 /// `DELETE /orders/{id}/`: the buyer cancels an unpaid order. The first statement is the
@@ -101,8 +111,14 @@ pub async fn delete_order(
     user: CurrentUser,
     Lookup(id): Lookup,
 ) -> ApiResult<StatusCode> {
+    cancel(&state, user.id(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The buyer cancels their unpaid order `id` (see `delete_order`).
+pub async fn cancel(state: &AppState, user_id: i32, id: i32) -> ApiResult<()> {
     let changes = Changes {
-        owner: Some(user.id()),
+        owner: Some(user_id),
         cancelled_at: Some(state.clock.now()),
         watch_gateway: Some(true),
         ..Changes::default()
@@ -112,7 +128,7 @@ pub async fn delete_order(
             lifecycle::apply(&txn, id, PayEvent::Cancelled, &changes).await?
         ))?;
     let order = order_info::Entity::find_by_id(id)
-        .filter(order_info::Column::UserId.eq(user.id()))
+        .filter(order_info::Column::UserId.eq(user_id))
         .one(&state.db)
         .await?
         .filter(|order| moved.is_some() || order.cancelled_at.is_none())
@@ -125,6 +141,6 @@ pub async fn delete_order(
     }
     tracing::info!(order_id = order.id, "unpaid order cancelled; stock released");
     crate::telemetry::order_event("cancelled");
-    crate::payments::jobs::close_at_gateway(&state, &order).await;
-    Ok(StatusCode::NO_CONTENT)
+    crate::payments::jobs::close_at_gateway(state, &order).await;
+    Ok(())
 }
