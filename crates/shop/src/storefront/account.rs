@@ -177,9 +177,19 @@ struct ProfilePage {
 }
 
 fn profile_form(state: &AppState, visitor: &Visitor, status: StatusCode, errors: FormErrors, saved: bool) -> Response {
-    let Some(user) = &visitor.user else { return view::to_login(visitor, "/shop/profile/") };
+    let Some(user) = &visitor.user else { return view::to_login(visitor, PROFILE) };
     let page = ProfilePage { chrome: Chrome::new(visitor, state), profile: UserDetail::from(user), errors, saved };
     view::page(state, visitor, status, &page)
+}
+
+const PROFILE: &str = "/shop/profile/";
+
+/// The profile page again, for either of its forms (profile, password).
+fn profile_again<'a>(
+    state: &'a AppState,
+    visitor: &'a Visitor,
+) -> impl Fn(Payload, StatusCode, FormErrors) -> std::future::Ready<Response> + Copy + 'a {
+    move |_, status, errors| std::future::ready(profile_form(state, visitor, status, errors, false))
 }
 
 /// `GET /shop/profile/`
@@ -194,9 +204,8 @@ pub async fn update_profile(
     form: Result<Payload, ApiError>,
 ) -> Result<Response, view::Early> {
     let (state, visitor) = (&state, &visitor);
-    let again = move |_: Payload, status, errors| async move { profile_form(state, visitor, status, errors, false) };
-    let who = view::signed_in(visitor, "/shop/profile/");
-    let (user, form) = view::checked_form(state, visitor, form, who, again).await?;
+    let again = profile_again(state, visitor);
+    let (user, form) = view::checked_form(state, visitor, form, view::signed_in(visitor, PROFILE), again).await?;
     let result = users::update_profile(&state.db, &state.users, user.0, ProfileForm::read(&form, false)).await;
     let saved = |updated| {
         let mut visitor = visitor.clone();
@@ -214,9 +223,8 @@ pub async fn change_password(
     form: Result<Payload, ApiError>,
 ) -> Result<Response, view::Early> {
     let (state, visitor) = (&state, &visitor);
-    let again = move |_: Payload, status, errors| async move { profile_form(state, visitor, status, errors, false) };
-    let who = view::signed_in(visitor, "/shop/profile/");
-    let (user, form) = view::checked_form(state, visitor, form, who, again).await?;
+    let again = profile_again(state, visitor);
+    let (user, form) = view::checked_form(state, visitor, form, view::signed_in(visitor, PROFILE), again).await?;
     let result = users::change_password(&state.db, &state.users, &user.0, PasswordChangeForm::read(&form)).await;
     let signed_out = |()| view::redirect(visitor, "/shop/login/?next=/shop/profile/", Some(visitor.sign_out()));
     Ok(view::answer((state, visitor), form, result, &["old_password", "new_password"], signed_out, again).await)
