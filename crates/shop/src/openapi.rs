@@ -178,18 +178,6 @@ pub mod bodies {
         pub file: Option<Vec<u8>>,
     }
 
-    /// `POST /address/`, `PUT`/`PATCH /address/{id}/`
-    #[derive(Serialize, ToSchema)]
-    #[schema(example = json!({"province": "北京市", "city": "北京市", "district": "海淀区", "address": "中关村大街 1 号", "signer_name": "张三", "signer_mobile": "13800138000"}))]
-    pub struct Address {
-        pub province: String,
-        pub city: String,
-        pub district: String,
-        pub address: String,
-        pub signer_name: String,
-        pub signer_mobile: String,
-    }
-
     /// `POST /shopcarts/`: adds `nums` to the line of `goods` (creating it).
     #[derive(Serialize, ToSchema)]
     #[schema(example = json!({"goods": 12, "nums": 2}))]

@@ -46,29 +46,59 @@ impl From<&user_address::Model> for AddressJson {
 }
 
 /// `POST /address/`, `PUT`/`PATCH /address/{id}/`: the address fields that were sent, each at
-/// most its length and not blank.
+/// most its length and not blank (a new address has `""` for the others; a change leaves them).
+#[derive(Debug, Default, utoipa::ToSchema)]
+#[schema(as = Address, example = json!({"province": "北京市", "city": "北京市", "district": "海淀区", "address": "中关村大街 1 号", "signer_name": "张三", "signer_mobile": "13800138000"}))]
 pub struct AddressForm {
-    values: Vec<(user_address::Column, String)>,
+    #[schema(nullable = false, max_length = 100)]
+    pub province: Option<String>,
+    #[schema(nullable = false, max_length = 100)]
+    pub city: Option<String>,
+    #[schema(nullable = false, max_length = 100)]
+    pub district: Option<String>,
+    /// The street line.
+    #[schema(nullable = false, max_length = 100)]
+    pub address: Option<String>,
+    #[schema(nullable = false, max_length = 100)]
+    pub signer_name: Option<String>,
+    #[schema(nullable = false, max_length = 11)]
+    pub signer_mobile: Option<String>,
 }
 
 impl AddressForm {
     /// `partial` for PUT and PATCH: the fields not sent stay as they are.
     pub fn read(payload: &Payload, partial: bool) -> Result<Self, FieldErrors> {
         let mut fields = Fields::new(payload, partial);
-        let mut values = Vec::new();
-        for (name, column, max) in [
-            ("province", user_address::Column::Province, 100),
-            ("city", user_address::Column::City, 100),
-            ("district", user_address::Column::District, 100),
-            ("address", user_address::Column::Address, 100),
-            ("signer_name", user_address::Column::SignerName, 100),
-            ("signer_mobile", user_address::Column::SignerMobile, 11),
-        ] {
-            if let Some(Some(value)) = fields.text(name, Text::optional(max)) {
-                values.push((column, value));
+        let mut text = |name: &str, max: usize| fields.text(name, Text::optional(max)).flatten();
+        let form = Self {
+            province: text("province", 100),
+            city: text("city", 100),
+            district: text("district", 100),
+            address: text("address", 100),
+            signer_name: text("signer_name", 100),
+            signer_mobile: text("signer_mobile", 11),
+        };
+        if fields.errors.is_empty() { Ok(form) } else { Err(fields.errors) }
+    }
+
+    /// The fields sent, set on `row`; whether there was any.
+    fn apply(self, row: &mut user_address::ActiveModel) -> bool {
+        let sent = [
+            (self.province, &mut row.province),
+            (self.city, &mut row.city),
+            (self.district, &mut row.district),
+            (self.address, &mut row.address),
+            (self.signer_name, &mut row.signer_name),
+            (self.signer_mobile, &mut row.signer_mobile),
+        ];
+        let mut any = false;
+        for (value, column) in sent {
+            if let Some(value) = value {
+                *column = Set(value);
+                any = true;
             }
         }
-        if fields.errors.is_empty() { Ok(Self { values }) } else { Err(fields.errors) }
+        any
     }
 }
 
@@ -103,9 +133,7 @@ pub async fn create(db: &DatabaseConnection, user_id: i32, form: AddressForm) ->
         add_time: Set(now_utc()),
         ..Default::default()
     };
-    for (column, value) in form.values {
-        row.set(column, value.into());
-    }
+    form.apply(&mut row);
     user_address::Entity::insert(row).exec_with_returning(db).await
 }
 
@@ -123,7 +151,7 @@ pub async fn list_addresses(State(state): State<AppState>, user: CurrentUser) ->
 /// `POST /address/`
 #[utoipa::path(
     summary = "Add an address",
-    post, path = "/address/", tag = "member", security(("jwt" = [])), request_body(content((crate::openapi::bodies::Address = "application/json"), (crate::openapi::bodies::Address = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Address = "multipart/form-data"))),
+    post, path = "/address/", tag = "member", security(("jwt" = [])), request_body(content((AddressForm = "application/json"), (AddressForm = "application/x-www-form-urlencoded"), (AddressForm = "multipart/form-data"))),
     responses((status = 201, description = "The address", body = AddressJson), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated)
 )]
 pub async fn create_address(
@@ -152,7 +180,7 @@ pub async fn get_address(
 /// `PUT` and `PATCH /address/{id}/`: the fields sent are changed; `id` and `add_time` are ignored.
 #[utoipa::path(
     summary = "Change an address",
-    method(put, patch), path = "/address/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "address id")), request_body(content((crate::openapi::bodies::Address = "application/json"), (crate::openapi::bodies::Address = "application/x-www-form-urlencoded"), (crate::openapi::bodies::Address = "multipart/form-data"))),
+    method(put, patch), path = "/address/{id}/", tag = "member", security(("jwt" = [])), params(("id" = i32, Path, description = "address id")), request_body(content((AddressForm = "application/json"), (AddressForm = "application/x-www-form-urlencoded"), (AddressForm = "multipart/form-data"))),
     responses((status = 200, description = "The changed address (the fields sent change)", body = AddressJson), crate::openapi::answers::Invalid, crate::openapi::answers::NotAuthenticated, crate::openapi::answers::NotFound)
 )]
 pub async fn update_address(
@@ -163,12 +191,9 @@ pub async fn update_address(
 ) -> ApiResult<Json<AddressJson>> {
     let row = owned(&state.db, user.id(), id).await?;
     let form = AddressForm::read(&payload, true)?;
-    if form.values.is_empty() {
+    let mut active = row.clone().into_active_model();
+    if !form.apply(&mut active) {
         return Ok(Json(AddressJson::from(&row)));
-    }
-    let mut active = row.into_active_model();
-    for (column, value) in form.values {
-        active.set(column, value.into());
     }
     let row = active.update(&state.db).await?;
     Ok(Json(AddressJson::from(&row)))
