@@ -2,18 +2,17 @@
 //! password. They call the API's own account functions, with the API's rate limits.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::session::Visitor;
-use super::view::{self, Chrome, FormErrors};
+use super::view::{self, Chrome, FormErrors, Page, Submitted};
 use crate::accounts::forms::{LoginForm, PasswordChangeForm, ProfileForm, RegisterForm, SendCodeForm};
 use crate::accounts::handlers::UserDetail;
 use crate::accounts::{codes, users};
 use crate::config::SmsProvider;
-use crate::http::ApiError;
 use crate::http::body::Payload;
 use crate::http::client_ip::ClientIp;
 use crate::state::AppState;
@@ -43,17 +42,16 @@ fn login_form(state: &AppState, visitor: &Visitor, status: StatusCode, errors: F
 }
 
 /// `GET /shop/login/`
-pub async fn login_page(State(state): State<AppState>, visitor: Visitor, Query(next): Query<Next>) -> Response {
+pub async fn login_page(Page { state, visitor, .. }: Page, Query(next): Query<Next>) -> Response {
     let form = Payload::from_form(next.next.map(|next| ("next".to_owned(), next)));
     login_form(&state, &visitor, StatusCode::OK, FormErrors::default(), &form)
 }
 
 /// `POST /shop/login/`: `POST /login/`'s checks and throttles; the token goes into the cookie.
 pub async fn login(
-    State(state): State<AppState>,
-    visitor: Visitor,
+    Page { state, visitor, .. }: Page,
     ClientIp(client): ClientIp,
-    form: Result<Payload, ApiError>,
+    form: Submitted,
 ) -> Result<Response, view::Early> {
     let (state, visitor) = (&state, &visitor);
     let again = move |form: Payload, status, errors| async move { login_form(state, visitor, status, errors, &form) };
@@ -73,11 +71,7 @@ pub async fn login(
 /// `POST /shop/logout/`: the session ends on the server (the user's session epoch moves on, so
 /// the token the cookie held is refused everywhere, as a cookie or a Bearer token, and the
 /// user's other sessions end too), then the cookie is cleared.
-pub async fn logout(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    form: Result<Payload, ApiError>,
-) -> Result<Response, view::Early> {
+pub async fn logout(Page { state, visitor, .. }: Page, form: Submitted) -> Result<Response, view::Early> {
     let (state, visitor) = (&state, &visitor);
     let stale = move |_: Payload, _, _| async move { view::stale_form(state, visitor) };
     view::checked_form(state, visitor, form, view::anyone, stale).await?;
@@ -119,16 +113,15 @@ fn register_form(
 }
 
 /// `GET /shop/register/`
-pub async fn register_page(State(state): State<AppState>, visitor: Visitor) -> Response {
+pub async fn register_page(Page { state, visitor, .. }: Page) -> Response {
     register_form(&state, &visitor, StatusCode::OK, FormErrors::default(), &Payload::empty(), None)
 }
 
 /// `POST /shop/register/code/`: `POST /code/` for the mobile in the form.
 pub async fn send_code(
-    State(state): State<AppState>,
-    visitor: Visitor,
+    Page { state, visitor, .. }: Page,
     ClientIp(client): ClientIp,
-    form: Result<Payload, ApiError>,
+    form: Submitted,
 ) -> Result<Response, view::Early> {
     // The API names the field `mobile`; here it is the username field.
     let (state, visitor) = (&state, &visitor);
@@ -150,10 +143,9 @@ pub async fn send_code(
 
 /// `POST /shop/register/`: `POST /users/`, then signed in.
 pub async fn register(
-    State(state): State<AppState>,
-    visitor: Visitor,
+    Page { state, visitor, .. }: Page,
     ClientIp(client): ClientIp,
-    form: Result<Payload, ApiError>,
+    form: Submitted,
 ) -> Result<Response, view::Early> {
     let (state, visitor) = (&state, &visitor);
     let again =
@@ -193,16 +185,12 @@ fn profile_again<'a>(
 }
 
 /// `GET /shop/profile/`
-pub async fn profile_page(State(state): State<AppState>, visitor: Visitor) -> Response {
+pub async fn profile_page(Page { state, visitor, .. }: Page) -> Response {
     profile_form(&state, &visitor, StatusCode::OK, FormErrors::default(), false)
 }
 
 /// `POST /shop/profile/`: `PUT /users/{id}/`.
-pub async fn update_profile(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    form: Result<Payload, ApiError>,
-) -> Result<Response, view::Early> {
+pub async fn update_profile(Page { state, visitor, .. }: Page, form: Submitted) -> Result<Response, view::Early> {
     let (state, visitor) = (&state, &visitor);
     let again = profile_again(state, visitor);
     let (user, form) = view::checked_form(state, visitor, form, view::signed_in(visitor, PROFILE), again).await?;
@@ -217,11 +205,7 @@ pub async fn update_profile(
 
 /// `POST /shop/profile/password/`: a new password ends every session (this one included: the
 /// login tokens name the old password), so the visitor signs in again.
-pub async fn change_password(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    form: Result<Payload, ApiError>,
-) -> Result<Response, view::Early> {
+pub async fn change_password(Page { state, visitor, .. }: Page, form: Submitted) -> Result<Response, view::Early> {
     let (state, visitor) = (&state, &visitor);
     let again = profile_again(state, visitor);
     let (user, form) = view::checked_form(state, visitor, form, view::signed_in(visitor, PROFILE), again).await?;

@@ -2,12 +2,11 @@
 //! change goes through the API's own cart forms and rules (`trade::cart`).
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::session::Visitor;
-use super::view::{self, Chrome, FormErrors};
+use super::view::{self, Chrome, FormErrors, Page, Submitted};
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::{ApiError, Lookup, RequestUrl};
@@ -65,18 +64,13 @@ async fn cart_view(
 }
 
 /// `GET /shop/cart/`
-pub async fn cart_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
+pub async fn cart_page(Page { state, visitor, url }: Page) -> Response {
     cart_view(&state, &visitor, &url, StatusCode::OK, None).await
 }
 
 /// `POST /shop/cart/add/` (`goods`, `nums`): `POST /shopcarts/`. An error is shown on the goods
 /// page, next to the quantity.
-pub async fn add_to_cart(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    url: RequestUrl,
-    form: Result<Payload, ApiError>,
-) -> Result<Response, view::Early> {
+pub async fn add_to_cart(Page { state, visitor, url }: Page, form: Submitted) -> Result<Response, view::Early> {
     let goods_id = form.as_ref().ok().and_then(|form| form.text("goods")?.parse::<i32>().ok());
     let back = goods_id.map_or_else(|| "/shop/".to_owned(), |id| format!("/shop/goods/{id}/"));
     let (user, form) = view::signed_in_form(&state, &visitor, form, &back).await?;
@@ -98,11 +92,9 @@ pub async fn add_to_cart(
 
 /// `POST /shop/cart/{goods}/` (`nums`): `PUT /shopcarts/{goods}/`.
 pub async fn set_quantity(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    url: RequestUrl,
+    Page { state, visitor, url }: Page,
     lookup: Lookup,
-    form: Result<Payload, ApiError>,
+    form: Submitted,
 ) -> Result<Response, view::Early> {
     let (user, form) = view::signed_in_form(&state, &visitor, form, "/shop/cart/").await?;
     let result = match QuantityForm::read(&form) {
@@ -120,10 +112,9 @@ pub async fn set_quantity(
 
 /// `POST /shop/cart/{goods}/remove/`: `DELETE /shopcarts/{goods}/`.
 pub async fn remove_line(
-    State(state): State<AppState>,
-    visitor: Visitor,
+    Page { state, visitor, .. }: Page,
     lookup: Lookup,
-    form: Result<Payload, ApiError>,
+    form: Submitted,
 ) -> Result<Response, view::Early> {
     let (user, _) = view::signed_in_form(&state, &visitor, form, "/shop/cart/").await?;
     Ok(match cart::remove(&state.db, user.id(), lookup.0).await {

@@ -4,13 +4,13 @@
 //! are rendered per request.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::session::Visitor;
-use super::view::{self, Chrome};
+use super::view::{self, Chrome, Page};
 use crate::catalog::categories::CategoryIndex;
 use crate::catalog::filters::{GoodsFilter, OrderField, OrderKey, TopCategory};
 use crate::catalog::goods::{self, render_goods};
@@ -78,7 +78,7 @@ async fn build_home(state: &AppState, url: &RequestUrl) -> ApiResult<String> {
 }
 
 /// `GET /shop/` (and `/` when no Vue front end is installed).
-pub async fn home_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
+pub async fn home_page(Page { state, visitor, url }: Page) -> Response {
     match cached_part(&state, &url, "home", build_home(&state, &url)).await {
         Ok(body) => view::page(
             &state,
@@ -244,9 +244,7 @@ async fn listing_page(
 
 /// `GET /shop/category/{id}/`: the category's subtree, filtered, ordered and paginated.
 pub async fn category_page(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    url: RequestUrl,
+    Page { state, visitor, url }: Page,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -257,12 +255,7 @@ pub async fn category_page(
 }
 
 /// `GET /shop/search/?search=…`
-pub async fn search_page(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    url: RequestUrl,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn search_page(Page { state, visitor, url }: Page, RawQuery(query): RawQuery) -> Response {
     listing_page(state, visitor, url, query, None).await
 }
 
@@ -298,12 +291,7 @@ struct GoodsPage<'a> {
 
 /// `GET /shop/goods/{id}/`: the goods with add to cart and favourite; its view is counted in
 /// the next batch (`catalog::views`).
-pub async fn goods_page(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    url: RequestUrl,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn goods_page(Page { state, visitor, url }: Page, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<i32>() else { return view::failure(&state, &visitor, ApiError::NotFound) };
     let page = goods_view(&state, &visitor, &url, id, view::FormErrors::default()).await;
     if page.status() == StatusCode::OK {

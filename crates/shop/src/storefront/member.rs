@@ -2,18 +2,17 @@
 //! forms and services for `/userfavs/`, `/messages/` and `/address/`.
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::session::Visitor;
-use super::view::{self, Chrome, FormErrors};
+use super::view::{self, Chrome, FormErrors, Page, Submitted};
 use crate::accounts::values::Mobile;
 use crate::catalog::GoodsId;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
 use crate::http::fields::messages::REQUIRED;
-use crate::http::{ApiError, ApiResult, FieldErrors, Lookup, RequestUrl};
+use crate::http::{ApiError, ApiResult, FieldErrors, Lookup};
 use crate::member::addresses::{self, AddressForm, AddressJson};
 use crate::member::favs::{self, FavDetail};
 use crate::member::messages::{self, MessageForm, MessageJson};
@@ -119,18 +118,14 @@ async fn addresses_view(
 }
 
 /// `GET /shop/addresses/`
-pub async fn addresses_page(State(state): State<AppState>, visitor: Visitor) -> Response {
+pub async fn addresses_page(Page { state, visitor, .. }: Page) -> Response {
     addresses_view(&state, &visitor, StatusCode::OK, &Payload::empty(), FormErrors::default()).await
 }
 
 const ADDRESS_FIELDS: &[&str] = &["province", "city", "district", "detail", "signer_name", "signer_mobile"];
 
 /// `POST /shop/addresses/`
-pub async fn create_address(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    form: Result<Payload, ApiError>,
-) -> Result<Response, view::Early> {
+pub async fn create_address(Page { state, visitor, .. }: Page, form: Submitted) -> Result<Response, view::Early> {
     let (state, visitor) = (&state, &visitor);
     let again =
         move |form: Payload, status, errors| async move { addresses_view(state, visitor, status, &form, errors).await };
@@ -143,10 +138,9 @@ pub async fn create_address(
 
 /// `POST /shop/addresses/{id}/delete/`
 pub async fn delete_address(
-    State(state): State<AppState>,
-    visitor: Visitor,
+    Page { state, visitor, .. }: Page,
     lookup: Lookup,
-    form: Result<Payload, ApiError>,
+    form: Submitted,
 ) -> Result<Response, view::Early> {
     let (user, _) = view::signed_in_form(&state, &visitor, form, "/shop/addresses/").await?;
     Ok(match addresses::delete(&state.db, user.id(), lookup.0).await {
@@ -163,7 +157,7 @@ struct FavsPage {
 }
 
 /// `GET /shop/favs/`
-pub async fn favs_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
+pub async fn favs_page(Page { state, visitor, url }: Page) -> Response {
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/favs/") };
     match favs::favourites(&state, &url, &user).await {
         Ok(favs) => {
@@ -175,10 +169,9 @@ pub async fn favs_page(State(state): State<AppState>, visitor: Visitor, url: Req
 
 /// `POST /shop/favs/{goods}/` (`remove=1` to take it back): `POST`/`DELETE /userfavs/`.
 pub async fn toggle_fav(
-    State(state): State<AppState>,
-    visitor: Visitor,
+    Page { state, visitor, .. }: Page,
     lookup: Lookup,
-    form: Result<Payload, ApiError>,
+    form: Submitted,
 ) -> Result<Response, view::Early> {
     let back = format!("/shop/goods/{}/", lookup.0);
     let (user, form) = view::signed_in_form(&state, &visitor, form, &back).await?;
@@ -207,14 +200,8 @@ struct MessagesPage {
     errors: FormErrors,
 }
 
-async fn messages_view(
-    state: &AppState,
-    visitor: &Visitor,
-    url: &RequestUrl,
-    status: StatusCode,
-    form: &Payload,
-    errors: FormErrors,
-) -> Response {
+async fn messages_view(page: &Page, status: StatusCode, form: &Payload, errors: FormErrors) -> Response {
+    let Page { state, visitor, url } = page;
     let Some(user) = visitor.current_user() else { return view::to_login(visitor, "/shop/messages/") };
     match messages::list(&state.db, user.id()).await {
         Ok(rows) => {
@@ -234,33 +221,26 @@ async fn messages_view(
 }
 
 /// `GET /shop/messages/`
-pub async fn messages_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
-    messages_view(&state, &visitor, &url, StatusCode::OK, &Payload::empty(), FormErrors::default()).await
+pub async fn messages_page(page: Page) -> Response {
+    messages_view(&page, StatusCode::OK, &Payload::empty(), FormErrors::default()).await
 }
 
 const MESSAGE_FIELDS: &[&str] = &["message_type", "subject", "message", "file"];
 
 /// `POST /shop/messages/` (multipart, with the file): `POST /messages/`.
-pub async fn leave_message(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    url: RequestUrl,
-    form: Result<Payload, ApiError>,
-) -> Result<Response, view::Early> {
+pub async fn leave_message(page: Page, form: Submitted) -> Result<Response, view::Early> {
+    let page = &page;
+    let Page { state, visitor, .. } = page;
     let form = match form {
         Ok(form) => form,
         Err(error) => {
             return Ok(match view::unreadable(error, MESSAGE_FIELDS) {
-                Ok((status, errors)) => messages_view(&state, &visitor, &url, status, &Payload::empty(), errors).await,
-                Err(error) => view::failure(&state, &visitor, error),
+                Ok((status, errors)) => messages_view(page, status, &Payload::empty(), errors).await,
+                Err(error) => view::failure(state, visitor, error),
             });
         }
     };
-    // Copies of these references go into every page the closures below build.
-    let (state, visitor, url) = (&state, &visitor, &url);
-    let again = move |form: Payload, status, errors| async move {
-        messages_view(state, visitor, url, status, &form, errors).await
-    };
+    let again = move |form: Payload, status, errors| async move { messages_view(page, status, &form, errors).await };
     let who = view::signed_in(visitor, "/shop/messages/");
     let (user, form) = view::checked_form(state, visitor, Ok(form), who, again).await?;
     let mut missing = FieldErrors::new();

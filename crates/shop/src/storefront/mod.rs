@@ -1,6 +1,6 @@
 //! The built-in storefront: server-rendered pages at `/shop/` (and at `/` when no Vue front end
-//! is installed) for people without the VueShop bundle. Pages call the same forms and services as the API
-//! handlers; sessions are cookies carrying the API's login token, and every form that changes
+//! is installed) for people without the VueShop bundle. Pages call the same forms and services
+//! as the API handlers; sessions are cookies carrying the API's login token, and every form that changes
 //! something carries a CSRF token (see `session`).
 
 mod account;
@@ -23,6 +23,7 @@ use crate::state::AppState;
 
 pub use catalog::home_page;
 pub use session::Visitor;
+pub use view::Page;
 
 /// Outside the whole-body limit, which answers 413 before any handler runs when the length is
 /// known (a browser always sends it): a storefront form over the limit gets the layout's page

@@ -3,14 +3,14 @@
 //! forms into their input and their answers into pages.
 
 use askama::Template;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::member::{self, TypedAddress};
 use super::session::Visitor;
-use super::view::{self, Chrome, FormErrors};
+use super::view::{self, Chrome, FormErrors, Page, Submitted};
 use crate::db::entities::order_info;
 use crate::http::body::Payload;
 use crate::http::{ApiError, Lookup, QueryParams, RequestUrl};
@@ -47,14 +47,8 @@ fn checkout_key(form: &Payload) -> Option<&str> {
     form.text("checkout_key").filter(|key| key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-async fn checkout_view(
-    state: &AppState,
-    visitor: &Visitor,
-    url: &RequestUrl,
-    status: StatusCode,
-    form: &Payload,
-    errors: FormErrors,
-) -> Response {
+async fn checkout_view(page: &Page, status: StatusCode, form: &Payload, errors: FormErrors) -> Response {
+    let Page { state, visitor, url } = page;
     let Some(user) = visitor.current_user() else { return view::to_login(visitor, "/shop/checkout/") };
     let loaded = async {
         let (lines, total) = cart_lines(state, url, &user).await?;
@@ -86,8 +80,8 @@ async fn checkout_view(
 }
 
 /// `GET /shop/checkout/`
-pub async fn checkout_page(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
-    checkout_view(&state, &visitor, &url, StatusCode::OK, &Payload::empty(), FormErrors::default()).await
+pub async fn checkout_page(page: Page) -> Response {
+    checkout_view(&page, StatusCode::OK, &Payload::empty(), FormErrors::default()).await
 }
 
 /// The fields checkout errors may name, shown next to their inputs.
@@ -97,17 +91,10 @@ const CHECKOUT_FIELDS: &[&str] =
 /// `POST /shop/checkout/`: a new address is saved first (`POST /address/`), then the order is
 /// placed from the cart (`POST /orders/`) with the total this page showed, so that a cart that
 /// changed meanwhile is refused instead of ordered at another amount.
-pub async fn checkout(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    url: RequestUrl,
-    form: Result<Payload, ApiError>,
-) -> Result<Response, view::Early> {
-    // Copies of these references go into every page the closures below build.
-    let (state, visitor, url) = (&state, &visitor, &url);
-    let again = move |form: Payload, status, errors| async move {
-        checkout_view(state, visitor, url, status, &form, errors).await
-    };
+pub async fn checkout(page: Page, form: Submitted) -> Result<Response, view::Early> {
+    let page = &page;
+    let Page { state, visitor, .. } = page;
+    let again = move |form: Payload, status, errors| async move { checkout_view(page, status, &form, errors).await };
     let who = view::signed_in(visitor, "/shop/checkout/");
     let (user, form) = view::checked_form(state, visitor, form, who, again).await?;
     let key = checkout_key(&form).map(|key| format!("shop-{key}"));
@@ -166,7 +153,7 @@ pub async fn checkout(
                     }
                     None => form,
                 };
-                checkout_view(state, visitor, url, StatusCode::BAD_REQUEST, &form, errors).await
+                checkout_view(page, StatusCode::BAD_REQUEST, &form, errors).await
             }
             Err(error) => view::failure(state, visitor, error),
         },
@@ -181,7 +168,7 @@ struct OrdersPage {
 }
 
 /// `GET /shop/orders/`
-pub async fn orders_page(State(state): State<AppState>, visitor: Visitor) -> Response {
+pub async fn orders_page(Page { state, visitor, .. }: Page) -> Response {
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, "/shop/orders/") };
     match orders::orders(&state, &user).await {
         Ok(mut orders) => {
@@ -232,22 +219,15 @@ async fn order_view(
 }
 
 /// `GET /shop/orders/{id}/`
-pub async fn order_page(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    url: RequestUrl,
-    Lookup(id): Lookup,
-) -> Response {
+pub async fn order_page(Page { state, visitor, url }: Page, Lookup(id): Lookup) -> Response {
     order_view(&state, &visitor, &url, id, StatusCode::OK, FormErrors::default()).await
 }
 
 /// `POST /shop/orders/{id}/cancel/`: `DELETE /orders/{id}/`.
 pub async fn cancel_order(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    url: RequestUrl,
+    Page { state, visitor, url }: Page,
     lookup: Lookup,
-    form: Result<Payload, ApiError>,
+    form: Submitted,
 ) -> Result<Response, view::Early> {
     let (user, form) = view::signed_in_form(&state, &visitor, form, "/shop/orders/").await?;
     let result = orders::cancel(&state, user.id(), lookup.0).await;
@@ -265,13 +245,7 @@ pub async fn cancel_order(
 /// redirects that follow a form submission against CSP `form-action`, and Alipay's gateway
 /// redirects onwards to its cashier host. Signing a payment request changes nothing, so a GET
 /// needs no CSRF token; only the order's owner gets one, and only while the order is unpaid.
-pub async fn pay_order(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    url: RequestUrl,
-    Lookup(id): Lookup,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn pay_order(Page { state, visitor, url }: Page, Lookup(id): Lookup, RawQuery(query): RawQuery) -> Response {
     let Some(user) = visitor.current_user() else { return view::to_login(&visitor, &format!("/shop/orders/{id}/")) };
     let order = match owned_order(&state, &user, id).await {
         Ok(order) => order,
@@ -293,7 +267,7 @@ pub async fn pay_order(
 
 /// `GET /shop/alipay/return/`: the buyer is back from the cashier. The return is verified and the
 /// trade asked about (as `/alipay/return/` does), then the buyer sees the order.
-pub async fn alipay_return(State(state): State<AppState>, visitor: Visitor, RawQuery(query): RawQuery) -> Response {
+pub async fn alipay_return(Page { state, visitor, .. }: Page, RawQuery(query): RawQuery) -> Response {
     let Some(order_sn) = confirm_return(&state, query.as_deref().unwrap_or_default()).await else {
         return view::message(
             &state,

@@ -3,13 +3,15 @@
 //! to their fields, and the friendly pages for everything else that can go wrong.
 
 use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::session::Visitor;
 use crate::http::auth::CurrentUser;
 use crate::http::body::Payload;
-use crate::http::{ApiError, FieldErrors};
+use crate::http::{ApiError, FieldErrors, RequestUrl};
 use crate::state::AppState;
 
 /// The layout's data: who is signed in, the CSRF token of the logout form, the search words.
@@ -31,6 +33,28 @@ impl Chrome {
         }
     }
 }
+
+/// What a storefront handler starts from: the shop, the visitor and the request's URL (for
+/// absolute links), extracted in that order.
+pub struct Page {
+    pub state: AppState,
+    pub visitor: Visitor,
+    pub url: RequestUrl,
+}
+
+impl FromRequestParts<AppState> for Page {
+    /// The visitor's rejection (the layout's 503 page when the login cookie could not be checked).
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let visitor = Visitor::from_request_parts(parts, state).await?;
+        let Ok(url) = RequestUrl::from_request_parts(parts, state).await;
+        Ok(Self { state: state.clone(), visitor, url })
+    }
+}
+
+/// A submitted form body, or why it could not be read (a page answers either way).
+pub type Submitted = Result<Payload, ApiError>;
 
 /// Own scripts and styles only (served from `/shop/assets/`); forms go to this site only (Pay is
 /// a link, so the redirects to the Alipay gateway and on to its cashier are not form navigations);
@@ -108,7 +132,7 @@ impl IntoResponse for Early {
 pub async fn checked_form<U, Page: Future<Output = Response>>(
     state: &AppState,
     visitor: &Visitor,
-    form: Result<Payload, ApiError>,
+    form: Submitted,
     who: impl FnOnce() -> Result<U, Early>,
     again: impl FnOnce(Payload, StatusCode, FormErrors) -> Page,
 ) -> Result<(U, Payload), Early> {
@@ -134,7 +158,7 @@ pub fn signed_in<'a>(visitor: &'a Visitor, back: &'a str) -> impl FnOnce() -> Re
 pub async fn signed_in_form(
     state: &AppState,
     visitor: &Visitor,
-    form: Result<Payload, ApiError>,
+    form: Submitted,
     back: &str,
 ) -> Result<(CurrentUser, Payload), Early> {
     let stale = move |_, _, _| async move { stale_form(state, visitor) };

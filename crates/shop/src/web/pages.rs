@@ -8,7 +8,6 @@ use serde_json::{Map, Value};
 
 use crate::http::RequestUrl;
 use crate::state::AppState;
-use crate::storefront::Visitor;
 
 /// The collections listed by the API root, as DRF's `DefaultRouter` lists them.
 const COLLECTIONS: &[&str] = &[
@@ -27,11 +26,11 @@ const COLLECTIONS: &[&str] = &[
 ];
 
 /// `GET /`: the installed Vue front end when there is one, otherwise the built-in storefront.
-pub async fn root(State(state): State<AppState>, visitor: Visitor, url: RequestUrl) -> Response {
-    if state.config.frontend_dir.join("index.html").is_file() {
+pub async fn root(page: crate::storefront::Page) -> Response {
+    if page.state.config.frontend_dir.join("index.html").is_file() {
         return (StatusCode::FOUND, [(header::LOCATION, "/index/")]).into_response();
     }
-    crate::storefront::home_page(State(state), visitor, url).await
+    crate::storefront::home_page(page).await
 }
 
 /// `GET /index/`: the front end's `index.html`, read on each request so a front end can be dropped
