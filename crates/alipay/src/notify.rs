@@ -261,6 +261,28 @@ impl Fields {
     fn time(&self, k: &str) -> Result<Option<DateTime<FixedOffset>>> {
         self.opt(k).map(|v| timestamp::parse_beijing(k, &v)).transpose()
     }
+    /// The fields a notification and a return both carry to name the trade and whom it is for.
+    /// Read in one place so that both hold them to the same rules (which are required, how the
+    /// amount parses): a shop checks the same fields of either against its order.
+    fn trade(&self) -> Result<TradeFields> {
+        Ok(TradeFields {
+            app_id: self.req("app_id")?,
+            auth_app_id: self.opt("auth_app_id"),
+            seller_id: self.opt("seller_id"),
+            out_trade_no: self.req("out_trade_no")?,
+            trade_no: self.req("trade_no")?,
+            total_amount: self.req_money("total_amount")?,
+        })
+    }
+}
+
+struct TradeFields {
+    app_id: String,
+    auth_app_id: Option<String>,
+    seller_id: Option<String>,
+    out_trade_no: String,
+    trade_no: String,
+    total_amount: Money,
 }
 
 /// Verifies and types a notification given as decoded fields.
@@ -284,17 +306,21 @@ pub fn verify_notification_fields(
     sign_type: SignType,
 ) -> Result<Notification> {
     let f = Fields(verify_fields(fields, key, sign_type)?);
+    let notify_id = f.req("notify_id")?;
+    let notify_time = f.time("notify_time")?.ok_or_else(|| Error::MissingField("notify_time".into()))?;
+    let notify_type = f.req("notify_type")?;
+    let TradeFields { app_id, auth_app_id, seller_id, out_trade_no, trade_no, total_amount } = f.trade()?;
     Ok(Notification {
-        notify_id: f.req("notify_id")?,
-        notify_time: f.time("notify_time")?.ok_or_else(|| Error::MissingField("notify_time".into()))?,
-        notify_type: f.req("notify_type")?,
-        app_id: f.req("app_id")?,
-        auth_app_id: f.opt("auth_app_id"),
-        trade_no: f.req("trade_no")?,
-        out_trade_no: f.req("out_trade_no")?,
+        notify_id,
+        notify_time,
+        notify_type,
+        app_id,
+        auth_app_id,
+        trade_no,
+        out_trade_no,
         out_biz_no: f.opt("out_biz_no"),
         trade_status: f.req("trade_status")?.parse()?,
-        total_amount: f.req_money("total_amount")?,
+        total_amount,
         receipt_amount: f.money("receipt_amount")?,
         invoice_amount: f.money("invoice_amount")?,
         buyer_pay_amount: f.money("buyer_pay_amount")?,
@@ -302,7 +328,7 @@ pub fn verify_notification_fields(
         refund_fee: f.money("refund_fee")?,
         buyer_id: f.opt("buyer_id"),
         buyer_logon_id: f.opt("buyer_logon_id"),
-        seller_id: f.opt("seller_id"),
+        seller_id,
         seller_email: f.opt("seller_email"),
         subject: f.opt("subject"),
         body: f.opt("body"),
@@ -337,13 +363,14 @@ pub fn verify_notification_body(body: &str, key: &PublicKeyRsa, sign_type: SignT
 /// Verifies and types a browser return given as decoded fields.
 pub fn verify_return_fields(fields: &[(String, String)], key: &PublicKeyRsa, sign_type: SignType) -> Result<Return> {
     let f = Fields(verify_fields(fields, key, sign_type)?);
+    let TradeFields { app_id, auth_app_id, seller_id, out_trade_no, trade_no, total_amount } = f.trade()?;
     Ok(Return {
-        out_trade_no: f.req("out_trade_no")?,
-        trade_no: f.req("trade_no")?,
-        total_amount: f.req_money("total_amount")?,
-        app_id: f.req("app_id")?,
-        auth_app_id: f.opt("auth_app_id"),
-        seller_id: f.opt("seller_id"),
+        out_trade_no,
+        trade_no,
+        total_amount,
+        app_id,
+        auth_app_id,
+        seller_id,
         method: f.opt("method"),
         timestamp: f.time("timestamp")?,
         raw: f.0,
