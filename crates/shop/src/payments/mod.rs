@@ -150,21 +150,28 @@ impl Payments {
         if order.expire_at <= now {
             return None;
         }
-        let mut urls = self.urls.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((url, expire_at)) = urls.get(&order.id)
+        if let Some((url, expire_at)) = self.cached_urls().get(&order.id)
             && *expire_at == order.expire_at
             && now + URL_REFRESH_MARGIN < *expire_at
         {
             return Some(url.clone());
         }
+        // Signed without the lock: an RSA signature takes most of a millisecond, and every order
+        // list and new order on every worker thread reads this cache. Two requests may sign the
+        // same order at once; either URL is valid.
         let text = self.sign_pay_url(&order, &Checkout::default())?;
         let json = serde_json::to_string(&text).ok()?;
         let url = SignedUrl { text: text.into(), json: json.into() };
+        let mut urls = self.cached_urls();
         if urls.len() >= URL_CACHE_SWEEP_AT {
             urls.retain(|_, (_, expire_at)| *expire_at > now);
         }
         urls.insert(order.id, (url.clone(), order.expire_at));
         Some(url)
+    }
+
+    fn cached_urls(&self) -> std::sync::MutexGuard<'_, HashMap<i32, (SignedUrl, NaiveDateTime)>> {
+        self.urls.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A freshly signed cashier URL for an unpaid order before its deadline, as `checkout` asks
@@ -194,5 +201,86 @@ impl Payments {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use alipay::{
+        CloseResponse, Notification, PagePay, Refund, RefundQueryResponse, RefundResponse, Return,
+        TradeQueryResponse, TradeRef,
+    };
+
+    use super::provider::Call;
+    use super::*;
+    use crate::clock::SystemClock;
+
+    /// Signs instantly, except the order `SLOW`, whose signature waits until the test lets it go.
+    struct HeldSigner {
+        entered: mpsc::SyncSender<()>,
+        release: Mutex<mpsc::Receiver<()>>,
+    }
+
+    impl PaymentGateway for HeldSigner {
+        fn pay_url(&self, order: &PagePay, _wap: bool) -> alipay::Result<String> {
+            if order.out_trade_no == "SLOW" {
+                let _ = self.entered.send(());
+                let _ = self.release.lock().map(|release| release.recv());
+            }
+            Ok(format!("https://pay.example/{}", order.out_trade_no))
+        }
+        fn verify_notification(&self, _: &[(String, String)]) -> alipay::Result<Notification> {
+            unreachable!("this test only signs")
+        }
+        fn verify_return(&self, _: &str) -> alipay::Result<Return> {
+            unreachable!("this test only signs")
+        }
+        fn query<'a>(&'a self, _: &'a TradeRef) -> Call<'a, TradeQueryResponse> {
+            unreachable!("this test only signs")
+        }
+        fn refund<'a>(&'a self, _: &'a Refund) -> Call<'a, RefundResponse> {
+            unreachable!("this test only signs")
+        }
+        fn refund_query<'a>(&'a self, _: &'a TradeRef, _: &'a str) -> Call<'a, RefundQueryResponse> {
+            unreachable!("this test only signs")
+        }
+        fn close<'a>(&'a self, _: &'a TradeRef) -> Call<'a, CloseResponse> {
+            unreachable!("this test only signs")
+        }
+    }
+
+    fn unpaid(id: i32, order_sn: &str) -> PayTerms<'_> {
+        let expire_at = SystemClock.now() + TimeDelta::minutes(30);
+        PayTerms { id, order_sn, amount_fen: 100, pay_status: PayStatus::Paying.as_str(), expire_at }
+    }
+
+    #[test]
+    fn a_cached_url_is_answered_while_another_order_is_being_signed() {
+        let (entered, signing) = mpsc::sync_channel(1);
+        let (release, held) = mpsc::channel();
+        let gateway = Arc::new(HeldSigner { entered, release: Mutex::new(held) });
+        let payments = Arc::new(
+            Payments::new(&Config::default(), gateway, Arc::new(SystemClock)).expect("the default window is valid"),
+        );
+        let cached = payments.pay_url(unpaid(1, "FAST")).expect("signed");
+
+        let slow = std::thread::spawn({
+            let payments = payments.clone();
+            move || payments.pay_url(unpaid(2, "SLOW"))
+        });
+        signing.recv().expect("the slow order is being signed");
+        let (answer, answered) = mpsc::channel();
+        std::thread::spawn({
+            let payments = payments.clone();
+            move || answer.send(payments.pay_url(unpaid(1, "FAST")))
+        });
+        let meanwhile = answered.recv_timeout(Duration::from_secs(10));
+        release.send(()).expect("the slow signature waits");
+
+        assert_eq!(meanwhile, Ok(Some(cached)), "the cached URL waited for another order's signature");
+        assert_eq!(slow.join().expect("no panic"), Some("https://pay.example/SLOW".to_owned()));
     }
 }
