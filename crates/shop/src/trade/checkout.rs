@@ -2,15 +2,15 @@
 //! reserved by conditional updates in goods-id order, idempotent per `Idempotency-Key` and the
 //! request it came with.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::order_list::OrderRow;
@@ -149,11 +149,7 @@ async fn place_order(
     // One order at a time per user: a double click waits for the first order, then finds the
     // cart empty (or, with the same key, the same order).
     db::lock_user(txn, user_id).await?;
-    let lines = shopping_cart::Entity::find()
-        .filter(shopping_cart::Column::UserId.eq(user_id))
-        .order_by_asc(shopping_cart::Column::GoodsId)
-        .all(txn)
-        .await?;
+    let lines = cart_lines(txn, user_id).await?;
     if let Some(key) = key {
         let existing = order_info::Entity::find()
             .filter(order_info::Column::UserId.eq(user_id))
@@ -169,19 +165,12 @@ async fn place_order(
     }
     let units: i64 = lines.iter().map(|line| i64::from(line.nums)).sum();
     check_unpaid_orders(txn, user_id, units, &state.config).await?;
-    let goods_by_id: HashMap<i32, goods::Model> = goods::Entity::find()
-        .filter(goods::Column::Id.is_in(lines.iter().map(|l| l.goods_id).collect::<Vec<_>>()))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|g| (g.id, g))
-        .collect();
 
     let mut total = Money::from_fen(0);
     for line in &lines {
-        let goods = goods_by_id.get(&line.goods_id).ok_or(ApiError::NotFound)?;
+        let goods = line.goods.as_ref().ok_or(ApiError::NotFound)?;
         total = total
-            .checked_add_times(Money::from_fen(goods.shop_price_fen), line.nums)
+            .checked_add_times(Money::from_fen(goods.price_fen), line.nums)
             .ok_or_else(|| ApiError::Validation(FieldErrors::single("non_field_errors", "订单金额过大")))?;
     }
     if let Some(shown) = input.shown_total
@@ -207,7 +196,10 @@ async fn place_order(
     let short: Vec<String> = stock::reserve(txn, &wanted)
         .await?
         .into_iter()
-        .map(|id| goods_by_id.get(&id).map_or_else(|| id.to_string(), |g| g.name.clone()))
+        .map(|id| {
+            let line = lines.iter().find(|line| line.goods_id == id);
+            line.and_then(|line| line.goods.as_ref()).map_or_else(|| id.to_string(), |goods| goods.name.clone())
+        })
         .collect();
     if !short.is_empty() {
         let names = short.iter().map(|name| format!("“{name}”")).collect::<Vec<_>>().join("、");
@@ -223,7 +215,7 @@ async fn place_order(
         order_id: Set(order.id),
         goods_id: Set(line.goods_id),
         goods_num: Set(line.nums),
-        price_fen: Set(goods_by_id.get(&line.goods_id).map_or(0, |g| g.shop_price_fen)),
+        price_fen: Set(line.goods.as_ref().map_or(0, |goods| goods.price_fen)),
         add_time: Set(now),
         ..Default::default()
     }))
@@ -241,6 +233,47 @@ async fn place_order(
     Ok((order, true))
 }
 
+/// A cart line with what the order takes from its goods.
+struct CartLine {
+    id: i32,
+    goods_id: i32,
+    nums: i32,
+    /// `None` if the goods is gone.
+    goods: Option<LineGoods>,
+}
+
+struct LineGoods {
+    price_fen: i64,
+    name: String,
+}
+
+/// The user's cart in goods-id order, each line with its goods' price and name: one statement,
+/// since every statement in the transaction is a round trip made while holding the user's lock
+/// (on SQLite, the database's only writer).
+async fn cart_lines(txn: &DatabaseTransaction, user_id: i32) -> Result<Vec<CartLine>, DbErr> {
+    let goods_of_line =
+        shopping_cart::Entity::belongs_to(goods::Entity).from(shopping_cart::Column::GoodsId).to(goods::Column::Id);
+    let rows: Vec<(i32, i32, i32, Option<i64>, Option<String>)> = shopping_cart::Entity::find()
+        .select_only()
+        .columns([shopping_cart::Column::Id, shopping_cart::Column::GoodsId, shopping_cart::Column::Nums])
+        .columns([goods::Column::ShopPriceFen, goods::Column::Name])
+        .join(JoinType::LeftJoin, goods_of_line.into())
+        .filter(shopping_cart::Column::UserId.eq(user_id))
+        .order_by_asc(shopping_cart::Column::GoodsId)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, goods_id, nums, price_fen, name)| CartLine {
+            id,
+            goods_id,
+            nums,
+            goods: price_fen.zip(name).map(|(price_fen, name)| LineGoods { price_fen, name }),
+        })
+        .collect())
+}
+
 /// Unpaid orders hold stock until they expire: one account may hold only so many orders and so
 /// many units at once, so that nobody can reserve the whole shop. Counted under the user lock, so
 /// parallel orders cannot pass together.
@@ -250,26 +283,25 @@ async fn check_unpaid_orders(
     new_units: i64,
     config: &Config,
 ) -> ApiResult<()> {
-    let unpaid: Vec<i32> = order_info::Entity::find()
+    // Each unpaid order with its lines, in one statement (an order without lines counts too).
+    let lines_of_order =
+        order_goods::Entity::belongs_to(order_info::Entity).from(order_goods::Column::OrderId).to(order_info::Column::Id);
+    let unpaid_lines: Vec<(i32, Option<i32>)> = order_info::Entity::find()
         .select_only()
         .column(order_info::Column::Id)
+        .column(order_goods::Column::GoodsNum)
+        .join_rev(JoinType::LeftJoin, lines_of_order.into())
         .filter(order_info::Column::UserId.eq(user_id))
         .filter(order_info::Column::PayStatus.eq(PayStatus::Paying.as_str()))
         .into_tuple()
         .all(txn)
         .await?;
+    let unpaid = unpaid_lines.iter().map(|(order_id, _)| order_id).collect::<HashSet<_>>().len();
     let refuse = |message: String| Err(ApiError::Validation(FieldErrors::single("non_field_errors", message)));
-    if unpaid.len() as u64 >= config.max_unpaid_orders_per_user {
-        return refuse(format!("您有{}个未支付的订单，已达上限。请先支付或取消其中的订单。", unpaid.len()));
+    if unpaid as u64 >= config.max_unpaid_orders_per_user {
+        return refuse(format!("您有{unpaid}个未支付的订单，已达上限。请先支付或取消其中的订单。"));
     }
-    let held: Vec<i32> = order_goods::Entity::find()
-        .select_only()
-        .column(order_goods::Column::GoodsNum)
-        .filter(order_goods::Column::OrderId.is_in(unpaid))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let held: i64 = held.into_iter().map(i64::from).sum();
+    let held: i64 = unpaid_lines.iter().filter_map(|(_, nums)| *nums).map(i64::from).sum();
     if held + new_units > i64::try_from(config.max_unpaid_units_per_user).unwrap_or(i64::MAX) {
         return refuse(format!(
             "未支付的订单最多保留{}件商品（已有{held}件，本单{new_units}件）。请先支付或取消其中的订单。",
