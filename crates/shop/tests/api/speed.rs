@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
-use sea_orm::EntityTrait;
+use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::Value;
 use shop::db::entities::goods;
 
@@ -34,6 +34,28 @@ async fn repeated_views_within_a_period_run_no_statement_and_answer_the_live_cou
     assert_eq!(app.statement_count(), before, "views within a period are counted in memory");
     assert_eq!(clicks(&app.db, id).await, 0, "not written before the period's batch");
     app.get("/goods/999999/").await.assert_status(404);
+}
+
+#[tokio::test]
+async fn an_order_is_placed_in_one_statement_per_step() {
+    let app = TestApp::new().await;
+    let fx = app.fixture();
+    let top = fx.category("文学类", 1, None, true).await;
+    let goods = [fx.goods("解忧杂货店", top, 9990).await, fx.goods("白夜行", top, 4500).await];
+    let token = app.register("13800138000", "pw123456").await;
+    for id in goods {
+        let line = serde_json::json!({"goods": id, "nums": 2});
+        app.json(Method::POST, "/shopcarts/", &line, Some(&token)).await.assert_status(201);
+    }
+    let before = app.statement_count();
+    let order = serde_json::json!({"post_script": "x", "singer_mobile": "13800138000"});
+    app.json(Method::POST, "/orders/", &order, Some(&token)).await.assert_status(201);
+    // Lock the user, read the cart with its goods, read the unpaid orders with their lines,
+    // reserve each goods, write the order and its lines, empty the cart. MySQL has no
+    // `RETURNING`: the new order is read back.
+    let read_back = usize::from(app.db.get_database_backend() == sea_orm::DbBackend::MySql);
+    let expected = 3 + goods.len() + 3 + read_back;
+    assert_eq!(app.statement_count() - before, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
