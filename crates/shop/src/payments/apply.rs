@@ -93,24 +93,35 @@ pub async fn apply_paid(
 ) -> Result<Verdict, DbErr> {
     let changes = Changes { trade_no: Some(trade_no), pay_time: Some(paid_at), ..Changes::default() };
     let pay_event = if finished { PayEvent::Finished } else { PayEvent::Paid };
+    // An order already past the payment (a notification delivered again, the usual retry) is
+    // decided from the row as read: no writer can bring it back, so neither can a transaction.
+    if let Some(status) = PayStatus::parse(&order.pay_status)
+        && !pay_event.can_still_apply(status)
+    {
+        let verdict = late_or_duplicate(order);
+        record(db, event, verdict).await?;
+        return Ok(verdict);
+    }
     db::transaction!(db, DbErr, |txn| {
         let verdict = if lifecycle::apply(&txn, order.id, pay_event, &changes).await?.is_some() {
             Verdict::Applied
         } else {
             let current = order_info::Entity::find_by_id(order.id).one(&txn).await?;
-            match current {
-                Some(current)
-                    if PayStatus::parse(&current.pay_status) == Some(PayStatus::TradeClosed)
-                        && current.pay_time.is_none() =>
-                {
-                    Verdict::LatePayment
-                }
-                _ => Verdict::Duplicate,
-            }
+            current.as_ref().map_or(Verdict::Duplicate, late_or_duplicate)
         };
         record(&txn, event, verdict).await?;
         Ok(verdict)
     })
+}
+
+/// A payment the order can no longer take: late if the order was closed without ever being paid,
+/// else the payment it has (or had, before a full refund) delivered again.
+fn late_or_duplicate(order: &order_info::Model) -> Verdict {
+    if PayStatus::parse(&order.pay_status) == Some(PayStatus::TradeClosed) && order.pay_time.is_none() {
+        Verdict::LatePayment
+    } else {
+        Verdict::Duplicate
+    }
 }
 
 /// Closes an unpaid order and releases its stock, once (`paying → TRADE_CLOSED` by `event`).

@@ -210,8 +210,8 @@ mod tests {
     use std::time::Duration;
 
     use alipay::{
-        CloseResponse, Notification, PagePay, Refund, RefundQueryResponse, RefundResponse, Return,
-        TradeQueryResponse, TradeRef,
+        CloseResponse, Notification, PagePay, Refund, RefundQueryResponse, RefundResponse, Return, TradeQueryResponse,
+        TradeRef,
     };
 
     use super::provider::Call;

@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::order_list::OrderRow;
@@ -284,8 +284,9 @@ async fn check_unpaid_orders(
     config: &Config,
 ) -> ApiResult<()> {
     // Each unpaid order with its lines, in one statement (an order without lines counts too).
-    let lines_of_order =
-        order_goods::Entity::belongs_to(order_info::Entity).from(order_goods::Column::OrderId).to(order_info::Column::Id);
+    let lines_of_order = order_goods::Entity::belongs_to(order_info::Entity)
+        .from(order_goods::Column::OrderId)
+        .to(order_info::Column::Id);
     let unpaid_lines: Vec<(i32, Option<i32>)> = order_info::Entity::find()
         .select_only()
         .column(order_info::Column::Id)

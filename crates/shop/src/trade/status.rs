@@ -102,6 +102,23 @@ impl PayEvent {
     pub fn sources(self) -> impl Iterator<Item = PayStatus> {
         PayStatus::ALL.into_iter().filter(move |from| from.on(self).is_ok())
     }
+
+    /// Whether an order seen in `status` may still take this event, now or after other events:
+    /// states only move forward, so an order past every source state never takes it again.
+    pub fn can_still_apply(self, status: PayStatus) -> bool {
+        self.sources().any(|source| status.may_become(source))
+    }
+}
+
+impl PayStatus {
+    /// `self` or a state some sequence of events leads to from it.
+    fn may_become(self, target: PayStatus) -> bool {
+        self == target
+            || PayEvent::ALL
+                .into_iter()
+                .filter_map(|event| self.on(event).ok())
+                .any(|(next, _)| next != self && next.may_become(target))
+    }
 }
 
 impl fmt::Display for PayStatus {
@@ -134,6 +151,20 @@ mod tests {
                 assert_eq!(from.on(event).ok(), expected, "{from} on {event:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_paid_or_closed_order_never_takes_a_payment_again() {
+        assert!(Paid.can_still_apply(Paying));
+        for past in [TradeSuccess, TradeFinished, TradeClosed] {
+            assert!(!Paid.can_still_apply(past), "{past}");
+        }
+        assert!(Finished.can_still_apply(Paying));
+        assert!(Finished.can_still_apply(TradeSuccess));
+        assert!(!Finished.can_still_apply(TradeFinished));
+        assert!(!Finished.can_still_apply(TradeClosed));
+        assert!(RefundedInFull.can_still_apply(Paying), "paid first, then refunded");
+        assert!(!Cancelled.can_still_apply(TradeSuccess));
     }
 
     #[test]
