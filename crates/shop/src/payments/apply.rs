@@ -99,6 +99,8 @@ pub async fn apply_paid(
         && !pay_event.can_still_apply(status)
     {
         let verdict = late_or_duplicate(order);
+        // On SQLite in turn with the other writers, not in its busy handler's sleeps.
+        let _turn = db::writer_turn(db).await;
         record(db, event, verdict).await?;
         return Ok(verdict);
     }
