@@ -7,6 +7,7 @@ mod m20261126_000002_accounts;
 mod m20261126_000003_trade;
 mod m20261130_000001_ledger;
 mod m20261130_000002_session_epoch;
+mod m20261201_000001_unpaid_orders_by_user;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_trade::Migration),
             Box::new(m20261130_000001_ledger::Migration),
             Box::new(m20261130_000002_session_epoch::Migration),
+            Box::new(m20261201_000001_unpaid_orders_by_user::Migration),
         ]
     }
 }
