@@ -102,7 +102,7 @@ pub async fn set_quantity(
         Err(errors) => Err(errors.into()),
     };
     let done = |_| view::redirect(&visitor, "/shop/cart/", None);
-    // Copies of these references go into every page the closures below build.
+    // `again` moves copies of these references in; `view::answer` still uses them.
     let (state, visitor, url) = (&state, &visitor, &url);
     let again = move |_: Payload, status, errors: FormErrors| async move {
         cart_view(state, visitor, url, status, Some((lookup.0, errors.all().join(" ")))).await

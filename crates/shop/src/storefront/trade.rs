@@ -232,7 +232,7 @@ pub async fn cancel_order(
     let (user, form) = view::signed_in_form(&state, &visitor, form, "/shop/orders/").await?;
     let result = orders::cancel(&state, user.id(), lookup.0).await;
     let done = |_| view::redirect(&visitor, "/shop/orders/", None);
-    // Copies of these references go into every page the closures below build.
+    // `again` moves copies of these references in; `view::answer` still uses them.
     let (state, visitor, url) = (&state, &visitor, &url);
     let again = move |_: Payload, status, errors| async move {
         order_view(state, visitor, url, lookup.0, status, errors).await

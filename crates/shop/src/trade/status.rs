@@ -111,13 +111,24 @@ impl PayEvent {
 }
 
 impl PayStatus {
-    /// `self` or a state some sequence of events leads to from it.
+    /// `self` or a state some sequence of events leads to from it. A search over the table, not an
+    /// assumption about it: were a transition ever to lead back (reopening an order), this would
+    /// say so, and payments would take the transaction path again.
     fn may_become(self, target: PayStatus) -> bool {
-        self == target
-            || PayEvent::ALL
-                .into_iter()
-                .filter_map(|event| self.on(event).ok())
-                .any(|(next, _)| next != self && next.may_become(target))
+        let mut reached = vec![self];
+        let mut next = 0;
+        while let Some(&status) = reached.get(next) {
+            if status == target {
+                return true;
+            }
+            for (to, _) in PayEvent::ALL.into_iter().filter_map(|event| status.on(event).ok()) {
+                if !reached.contains(&to) {
+                    reached.push(to);
+                }
+            }
+            next += 1;
+        }
+        false
     }
 }
 
