@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, FromQueryResult,
+    JoinType, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::order_list::OrderRow;
@@ -253,23 +253,32 @@ struct LineGoods {
 async fn cart_lines(txn: &DatabaseTransaction, user_id: i32) -> Result<Vec<CartLine>, DbErr> {
     let goods_of_line =
         shopping_cart::Entity::belongs_to(goods::Entity).from(shopping_cart::Column::GoodsId).to(goods::Column::Id);
-    let rows: Vec<(i32, i32, i32, Option<i64>, Option<String>)> = shopping_cart::Entity::find()
+    /// A cart line joined with its goods (whose columns are null if it is gone).
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i32,
+        goods_id: i32,
+        nums: i32,
+        shop_price_fen: Option<i64>,
+        name: Option<String>,
+    }
+    let rows = shopping_cart::Entity::find()
         .select_only()
         .columns([shopping_cart::Column::Id, shopping_cart::Column::GoodsId, shopping_cart::Column::Nums])
         .columns([goods::Column::ShopPriceFen, goods::Column::Name])
         .join(JoinType::LeftJoin, goods_of_line.into())
         .filter(shopping_cart::Column::UserId.eq(user_id))
         .order_by_asc(shopping_cart::Column::GoodsId)
-        .into_tuple()
+        .into_model::<Row>()
         .all(txn)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, goods_id, nums, price_fen, name)| CartLine {
-            id,
-            goods_id,
-            nums,
-            goods: price_fen.zip(name).map(|(price_fen, name)| LineGoods { price_fen, name }),
+        .map(|row| CartLine {
+            id: row.id,
+            goods_id: row.goods_id,
+            nums: row.nums,
+            goods: row.shop_price_fen.zip(row.name).map(|(price_fen, name)| LineGoods { price_fen, name }),
         })
         .collect())
 }

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::EntityTrait;
 use serde_json::Value;
 use shop::db::entities::goods;
 
