@@ -168,9 +168,9 @@ async fn place_order(
 
     let mut total = Money::from_fen(0);
     for line in &lines {
-        let goods = line.goods.as_ref().ok_or(ApiError::NotFound)?;
+        let price_fen = line.shop_price_fen.ok_or(ApiError::NotFound)?;
         total = total
-            .checked_add_times(Money::from_fen(goods.price_fen), line.nums)
+            .checked_add_times(Money::from_fen(price_fen), line.nums)
             .ok_or_else(|| ApiError::Validation(FieldErrors::single("non_field_errors", "订单金额过大")))?;
     }
     if let Some(shown) = input.shown_total
@@ -197,8 +197,8 @@ async fn place_order(
         .await?
         .into_iter()
         .map(|id| {
-            let line = lines.iter().find(|line| line.goods_id == id);
-            line.and_then(|line| line.goods.as_ref()).map_or_else(|| id.to_string(), |goods| goods.name.clone())
+            let name = lines.iter().find(|line| line.goods_id == id).and_then(|line| line.name.clone());
+            name.unwrap_or_else(|| id.to_string())
         })
         .collect();
     if !short.is_empty() {
@@ -215,7 +215,7 @@ async fn place_order(
         order_id: Set(order.id),
         goods_id: Set(line.goods_id),
         goods_num: Set(line.nums),
-        price_fen: Set(line.goods.as_ref().map_or(0, |goods| goods.price_fen)),
+        price_fen: Set(line.shop_price_fen.unwrap_or(0)),
         add_time: Set(now),
         ..Default::default()
     }))
@@ -233,18 +233,14 @@ async fn place_order(
     Ok((order, true))
 }
 
-/// A cart line with what the order takes from its goods.
+/// A cart line with what the order takes from its goods (both `None` if the goods is gone).
+#[derive(FromQueryResult)]
 struct CartLine {
     id: i32,
     goods_id: i32,
     nums: i32,
-    /// `None` if the goods is gone.
-    goods: Option<LineGoods>,
-}
-
-struct LineGoods {
-    price_fen: i64,
-    name: String,
+    shop_price_fen: Option<i64>,
+    name: Option<String>,
 }
 
 /// The user's cart in goods-id order, each line with its goods' price and name: one statement,
@@ -253,34 +249,16 @@ struct LineGoods {
 async fn cart_lines(txn: &DatabaseTransaction, user_id: i32) -> Result<Vec<CartLine>, DbErr> {
     let goods_of_line =
         shopping_cart::Entity::belongs_to(goods::Entity).from(shopping_cart::Column::GoodsId).to(goods::Column::Id);
-    /// A cart line joined with its goods (whose columns are null if it is gone).
-    #[derive(FromQueryResult)]
-    struct Row {
-        id: i32,
-        goods_id: i32,
-        nums: i32,
-        shop_price_fen: Option<i64>,
-        name: Option<String>,
-    }
-    let rows = shopping_cart::Entity::find()
+    shopping_cart::Entity::find()
         .select_only()
         .columns([shopping_cart::Column::Id, shopping_cart::Column::GoodsId, shopping_cart::Column::Nums])
         .columns([goods::Column::ShopPriceFen, goods::Column::Name])
         .join(JoinType::LeftJoin, goods_of_line.into())
         .filter(shopping_cart::Column::UserId.eq(user_id))
         .order_by_asc(shopping_cart::Column::GoodsId)
-        .into_model::<Row>()
+        .into_model::<CartLine>()
         .all(txn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| CartLine {
-            id: row.id,
-            goods_id: row.goods_id,
-            nums: row.nums,
-            goods: row.shop_price_fen.zip(row.name).map(|(price_fen, name)| LineGoods { price_fen, name }),
-        })
-        .collect())
+        .await
 }
 
 /// Unpaid orders hold stock until they expire: one account may hold only so many orders and so
