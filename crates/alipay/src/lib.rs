@@ -66,6 +66,7 @@ pub mod page_pay;
 pub mod response;
 pub mod sign;
 pub mod timestamp;
+mod trade_status;
 
 pub use api::{
     CancelResponse, CloseResponse, Refund, RefundQueryResponse, RefundResponse, TradeQueryResponse, TradeRef,

@@ -20,7 +20,8 @@ use crate::payments::Checkout;
 use crate::payments::notify::confirm_return;
 use crate::state::AppState;
 use crate::trade::cart::CartLineJson;
-use crate::trade::checkout::{self, OrderForm};
+use crate::trade::checkout;
+use crate::trade::order_form::OrderForm;
 use crate::trade::orders::{self, owned_order};
 use crate::trade::status::PayStatus;
 

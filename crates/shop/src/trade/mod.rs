@@ -4,6 +4,7 @@ pub mod cart;
 pub(crate) mod cart_handlers;
 pub mod checkout;
 pub mod lifecycle;
+pub mod order_form;
 pub(crate) mod order_list;
 pub mod order_sn;
 pub mod orders;
