@@ -4,8 +4,10 @@ starts an mxshop binary on 127.0.0.1, drives it with wrk and prints a markdown t
 of the baseline route /health/ (same middleware, no database; measured first and again after the
 reads, the share is of the mean of both, since a shared machine drifts), p50/p99
 latency, errors (non-2xx and socket errors; for the checkout mix 5xx and socket errors, its 4xx
-shown apart), the server's RSS after each scenario and its peak RSS (VmHWM). A final table checks
-the issue's targets against those figures.
+shown apart), the CPU time each request cost the server and the database server (from /proc:
+steadier than req/s on a shared machine, and it tells where a request's time goes), the server's
+RSS after each scenario and its peak RSS (VmHWM). A final table checks the issue's targets against
+those figures.
 
 Usage:
   python3 bench/load.py [--binary PATH] [--db sqlite,postgres,mysql] [--goods 1000,10000,100000]
@@ -89,6 +91,18 @@ class Scenario:
     env: dict | None = None
 
 
+def cpu_seconds(pids):
+    """User and system CPU time of the processes (all their threads), in seconds."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -138,6 +152,19 @@ class Database:
         else:
             out = run([*MARIADB, "-NB", self.name, "-e", sql]).stdout
         return [(sn, int(fen)) for sn, fen in (line.split("\t") for line in out.splitlines() if line)]
+
+    def server_pids(self):
+        """The database server's processes (PostgreSQL has one per connection); none for SQLite,
+        which runs inside mxshop."""
+        names = {"postgres": {"postgres"}, "mysql": {"mariadbd", "mysqld"}}.get(self.kind, set())
+        pids = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and (entry / "comm").read_text().strip() in names:
+                    pids.append(int(entry.name))
+            except OSError:
+                pass  # gone meanwhile
+        return pids
 
     def scalar(self, sql):
         if self.kind == "sqlite":
@@ -228,6 +255,7 @@ def wrk(base, scenario, args, pace_ms=None):
     if socket_errors:
         errors += sum(int(x) for x in socket_errors.groups())
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+              "requests": int(re.search(r"(\d+) requests in", out).group(1)),
               "p50": latency(50), "p99": latency(99), "errors": errors}
     server_errors = re.search(r"5xx responses: (\d+)", out)
     if server_errors:
@@ -361,6 +389,18 @@ def bench_size(kind, size, args):
     ]
     results = {}
 
+    def cpu_now():
+        return cpu_seconds([server.proc.pid]), cpu_seconds(db.server_pids())
+
+    def measured(run_scenario):
+        """The scenario's figures with the CPU microseconds per request of the server and of the
+        database server."""
+        before = cpu_now()
+        result = run_scenario()
+        after = cpu_now()
+        result["cpu_us"] = [(a - b) * 1e6 / max(1, result["requests"]) for a, b in zip(after, before)]
+        return result
+
     def record(scenario, result):
         if args.paced:
             result["paced"] = wrk(base, scenario, args, pace_ms=args.connections * 1000 / (result["rps"] / 2))
@@ -368,14 +408,14 @@ def bench_size(kind, size, args):
         results[scenario.name] = result
 
     for scenario in scenarios:
-        record(scenario, wrk(base, scenario, args))
+        record(scenario, measured(lambda: wrk(base, scenario, args)))
 
     # Checkout mix: 64 buyers, each request either adds to the cart or orders it.
     checkout = Scenario(CHECKOUT, "/", LUA / "checkout.lua",
                         {"WRK_TOKENS": ",".join(tokens), "WRK_GOODS": ",".join(str(g) for g in goods_ids)})
     orders_before = db.scalar("SELECT COUNT(*) FROM order_info")
     started = time.time()
-    result = wrk(base, checkout, args)
+    result = measured(lambda: wrk(base, checkout, args))
     result["orders_per_s"] = (db.scalar("SELECT COUNT(*) FROM order_info") - orders_before) / (time.time() - started)
     record(checkout, result)
 
@@ -388,12 +428,12 @@ def bench_size(kind, size, args):
     bodies = data_dir / "notifications.txt"
     signed_notifications(unpaid, data_dir / "alipay" / "sandbox_alipay_private_key.pem", "2021000000000001", bodies)
     notify = Scenario(NOTIFY, "/alipay/return/", LUA / "notify.lua", {"WRK_BODIES": str(bodies)})
-    record(notify, first_deliveries(base, notify, args, db, len(unpaid)))
+    record(notify, measured(lambda: first_deliveries(base, notify, args, db, len(unpaid))))
     left = db.scalar("SELECT COUNT(*) FROM order_info WHERE pay_status = 'paying'")
     if left:
         raise SystemExit(f"{left} of {len(unpaid)} orders were not paid by their notification")
     again = Scenario(NOTIFY_AGAIN, "/alipay/return/", LUA / "notify.lua", {"WRK_BODIES": str(bodies)})
-    record(again, wrk(base, again, args))
+    record(again, measured(lambda: wrk(base, again, args)))
     listed = http(base, "GET", "/orders/", token=tokens[0])
     paid = sum(1 for o in listed if o["pay_status"] == "TRADE_SUCCESS")
     if paid != len(listed):
@@ -415,7 +455,7 @@ def print_table(figures, paced):
     baseline = baseline_rps(results)
     print(f"\n{figures['size']} goods, {figures['db']}: peak RSS {figures['peak_rss']:.1f} MB, "
           f"lowest stock after checkout {figures['stock_floor']}, server log {figures['log_mb']:.1f} MB")
-    columns = ["scenario", "req/s", "share of /health/", "p50 ms", "p99 ms", "errors"]
+    columns = ["scenario", "req/s", "share of /health/", "p50 ms", "p99 ms", "errors", "CPU µs/req server + db"]
     if paced:
         columns += ["paced req/s", "paced p50 ms", "paced p99 ms"]
     columns.append("RSS after MB")
@@ -427,11 +467,11 @@ def print_table(figures, paced):
         if "wrk_rps" in r:
             name += f" ({r['orders']} orders paid; latencies of the whole run)"
         cells = [name, f"{r['rps']:.0f}", f"{r['rps'] / baseline:.0%}", f"{r['p50']:.2f}", f"{r['p99']:.2f}",
-                 str(r["errors"])]
+                 str(r["errors"]), "{:.0f} + {:.0f}".format(*r["cpu_us"])]
         if paced:
             p = r["paced"]
             if p["errors"]:
-                cells[-1] += f" (+{p['errors']} paced)"
+                cells[5] += f" (+{p['errors']} paced)"  # the errors cell
             cells += [f"{p['rps']:.0f}", f"{p['p50']:.2f}", f"{p['p99']:.2f}"]
         cells.append(f"{r['rss']:.1f}")
         print("| " + " | ".join(cells) + " |")
