@@ -11,7 +11,7 @@ use shop::http::routes::RouteKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::binary::{Shop, Start};
-use crate::support::{Backend, TestApp, backend, replace_database};
+use crate::support::{Relay, RelayedDatabase, TestApp};
 
 /// Registered routes that are not API and so not in the document, each for a reason.
 const NOT_API: &[&str] = &[
@@ -413,66 +413,6 @@ async fn a_second_signal_exits_at_once() {
     assert_eq!(status.code(), Some(1), "{status:?}");
 }
 
-/// A database on the PostgreSQL or MariaDB server this run tests (PostgreSQL on the SQLite run),
-/// reached through a TCP relay the test can cut.
-struct RelayedDatabase {
-    admin_url: String,
-    name: String,
-    backend: Backend,
-    relay_addr: std::net::SocketAddr,
-    upstream: String,
-}
-
-impl RelayedDatabase {
-    /// The database, and the relay's listener (not serving yet).
-    async fn create() -> (Self, tokio::net::TcpListener) {
-        let (backend, admin_url) = match backend() {
-            (Backend::Sqlite, _) => (Backend::Postgres, "postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
-            (backend, url) => (backend, url.unwrap()),
-        };
-        let admin = sea_orm::Database::connect(admin_url.as_str())
-            .await
-            .unwrap_or_else(|e| panic!("the readiness test needs the database server at {admin_url}: {e}"));
-        let name = format!("mxshop_ready_{}_{}", std::process::id(), rand::random::<u32>());
-        sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE {name}")).await.unwrap();
-        let host = admin_url.split('@').nth(1).unwrap().split('/').next().unwrap().to_owned();
-        let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let relay_addr = relay.local_addr().unwrap();
-        (Self { admin_url, name, backend, relay_addr, upstream: host }, relay)
-    }
-
-    fn url(&self) -> String {
-        let relayed = self.admin_url.replacen(&self.upstream, &self.relay_addr.to_string(), 1);
-        replace_database(&relayed, &self.name)
-    }
-
-    async fn drop_database(&self) {
-        let admin = sea_orm::Database::connect(self.admin_url.as_str()).await.unwrap();
-        let drop = match self.backend {
-            Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            _ => format!("DROP DATABASE IF EXISTS {}", self.name),
-        };
-        sea_orm::ConnectionTrait::execute_unprepared(&admin, &drop).await.unwrap();
-    }
-}
-
-/// Relays connections to `upstream` until the returned handle is aborted (which also closes every
-/// relayed connection).
-fn spawn_relay(listener: tokio::net::TcpListener, upstream: String) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut connections = tokio::task::JoinSet::new();
-        loop {
-            let Ok((mut client, _)) = listener.accept().await else { return };
-            let upstream = upstream.clone();
-            connections.spawn(async move {
-                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                }
-            });
-        }
-    })
-}
-
 async fn ready(http: &reqwest::Client, shop: &Shop) -> (u16, Value) {
     let response = http.get(shop.url("/ready/")).send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
@@ -537,7 +477,7 @@ async fn ready_follows_the_database_and_its_migrations() {
     let (database, listener) = RelayedDatabase::create().await;
     let url = database.url();
     let upstream = database.upstream.clone();
-    let relay = spawn_relay(listener, upstream.clone());
+    let relay = Relay::spawn(listener, upstream.clone());
     let shop = Start::new().database_url(&url).env("MXSHOP_DB_MAX_CONNECTIONS", "2").run().await;
     let http = shop.client_from("127.0.0.1");
     assert_eq!(ready(&http, &shop).await, (200, json!({"status": "ready"})));
@@ -550,7 +490,7 @@ async fn ready_follows_the_database_and_its_migrations() {
     assert_eq!(http.get(shop.url("/health/")).send().await.unwrap().status(), 200);
 
     // It comes back: ready again, without a restart.
-    let relay = spawn_relay(tokio::net::TcpListener::bind(database.relay_addr).await.unwrap(), upstream);
+    let relay = Relay::spawn(tokio::net::TcpListener::bind(database.relay_addr).await.unwrap(), upstream);
     until_ready_is(&http, &shop, 200).await;
 
     // A migration this build needs is missing (the database was rolled back): not ready. One the

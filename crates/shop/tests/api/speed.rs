@@ -6,12 +6,12 @@
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
-use sea_orm::EntityTrait;
+use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use serde_json::Value;
 use shop::db::entities::goods;
 
 use crate::binary::Start;
-use crate::support::TestApp;
+use crate::support::{Relay, RelayedDatabase, TestApp};
 
 async fn clicks(db: &sea_orm::DatabaseConnection, id: i32) -> i32 {
     goods::Entity::find_by_id(id).one(db).await.unwrap().unwrap().click_num
@@ -56,6 +56,29 @@ async fn an_order_is_placed_in_one_statement_per_step() {
     let read_back = usize::from(app.db.get_database_backend() == sea_orm::DbBackend::MySql);
     let expected = 3 + goods.len() + 3 + read_back;
     assert_eq!(app.statement_count() - before, expected);
+}
+
+/// A statement outside a transaction is one exchange with the database server, plus sqlx's ping
+/// when the pool takes the connection back: the pool does not ping it again when it hands it out
+/// a moment later (sqlx's default, an exchange more per statement and per transaction).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_is_not_preceded_by_a_ping() {
+    let (database, listener) = RelayedDatabase::create().await;
+    let relay = Relay::spawn(listener, database.upstream.clone());
+    let db = shop::db::connect(&database.url(), 1).await.unwrap();
+    let select = Statement::from_string(db.get_database_backend(), "SELECT 1");
+    db.query_one_raw(select.clone()).await.unwrap().unwrap(); // prepared on the connection
+    let statements = 20;
+    let before = relay.client_sends();
+    for _ in 0..statements {
+        db.query_one_raw(select.clone()).await.unwrap().unwrap();
+    }
+    let sends = relay.client_sends() - before;
+    assert!(sends >= statements, "each statement reached the server: {sends} sends");
+    assert!(sends <= 2 * statements, "{sends} sends for {statements} statements: a ping before each");
+    db.close().await.unwrap();
+    relay.abort();
+    database.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,10 +6,12 @@ mod buying;
 mod clock;
 mod database;
 mod fixture;
+mod relay;
 mod response;
 
 pub use app::TestApp;
 pub use clock::{TEST_APP_ID, TEST_SECRET, TestClock, test_key};
-pub use database::{Backend, TestDatabase, backend, replace_database};
+pub use database::{Backend, TestDatabase};
 pub use fixture::{Fixture, time};
+pub use relay::{Relay, RelayedDatabase};
 pub use response::{TestResponse, call, send_to};
