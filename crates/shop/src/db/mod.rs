@@ -136,6 +136,18 @@ pub fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
 
+/// Whether the connection was found dead (the server or the network dropped it): an I/O error,
+/// as a pooled connection the server closed meets on its next statement.
+pub fn is_connection_lost(error: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(inner))
+    | DbErr::Query(RuntimeErr::SqlxError(inner))
+    | DbErr::Conn(RuntimeErr::SqlxError(inner))) = error
+    else {
+        return false;
+    };
+    matches!(inner.as_ref(), sea_orm::sqlx::Error::Io(_))
+}
+
 /// An error that may say a transaction lost a lock race.
 pub trait MaybeTransient {
     fn is_transient(&self) -> bool;
@@ -169,7 +181,9 @@ pub const ATTEMPTS: usize = 4;
 /// `.await`, and yields `Result<T, ErrorType>`) in a transaction, committed when it succeeds, and
 /// runs it again (a few times) when it failed only because a concurrent transaction won a lock
 /// race. Every write path with an invariant goes through here, so none of them turns a deadlock
-/// into an error. A macro rather than a function taking an async closure: the futures of such
+/// into an error. A transaction that finds its pooled connection dead at `BEGIN` (dropped by a
+/// database restart while idle for less than `PING_IF_IDLE_FOR`) begins again on another: nothing
+/// of it reached the server. A macro rather than a function taking an async closure: the futures of such
 /// closures cannot be shown to be `Send` for axum handlers.
 macro_rules! transaction {
     ($db:expr, $error:ty, |$txn:ident| $body:expr) => {{
@@ -178,6 +192,11 @@ macro_rules! transaction {
         loop {
             let $txn = match sea_orm::TransactionTrait::begin($db).await {
                 Ok(txn) => txn,
+                Err(error) if $crate::db::is_connection_lost(&error) && attempt < $crate::db::ATTEMPTS => {
+                    tracing::warn!(attempt, %error, "a pooled connection was dead at BEGIN; beginning on another");
+                    attempt += 1;
+                    continue;
+                }
                 Err(error) => break Err::<_, $error>(error.into()),
             };
             let result: Result<_, $error> = async { $body }.await;

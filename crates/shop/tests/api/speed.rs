@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use axum::http::Method;
 use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use serde_json::Value;
+use shop::catalog::views::GoodsViews;
 use shop::db::entities::goods;
 
 use crate::binary::Start;
@@ -58,6 +59,19 @@ async fn an_order_is_placed_in_one_statement_per_step() {
     assert_eq!(app.statement_count() - before, expected);
 }
 
+/// Waits until the pool holds every connection idle: sqlx pings a connection it takes back in a
+/// task of its own.
+async fn pool_settled(db: &sea_orm::DatabaseConnection) {
+    for _ in 0..1000 {
+        let (size, idle, _) = shop::db::pool_stats(db);
+        if idle == size as usize {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("the pool did not take its connections back within 1 s");
+}
+
 /// A statement outside a transaction is one exchange with the database server, plus sqlx's ping
 /// when the pool takes the connection back: the pool does not ping it again when it hands it out
 /// a moment later (sqlx's default, an exchange more per statement and per transaction).
@@ -69,16 +83,43 @@ async fn a_statement_is_not_preceded_by_a_ping() {
     let select = Statement::from_string(db.get_database_backend(), "SELECT 1");
     db.query_one_raw(select.clone()).await.unwrap().unwrap(); // prepared on the connection
     let statements = 20;
+    pool_settled(&db).await;
     let before = relay.client_sends();
     for _ in 0..statements {
         db.query_one_raw(select.clone()).await.unwrap().unwrap();
     }
+    pool_settled(&db).await;
     let sends = relay.client_sends() - before;
+    db.close().await.unwrap();
+    relay.cut().await;
+    database.drop_database().await;
     assert!(sends >= statements, "each statement reached the server: {sends} sends");
     assert!(sends <= 2 * statements, "{sends} sends for {statements} statements: a ping before each");
+}
+
+/// The price of not pinging: a connection the server dropped (a restart) less than half a second
+/// after its last use is handed out unchecked. A transaction that meets one fails at `BEGIN`,
+/// before anything reached the server, and begins again on a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_begins_again_when_its_pooled_connection_was_dropped() {
+    let (database, listener) = RelayedDatabase::create().await;
+    let upstream = database.upstream.clone();
+    let relay = Relay::spawn(listener, upstream.clone());
+    let db = shop::db::connect(&database.url(), 1).await.unwrap();
+    shop::db::migrate(&db).await.unwrap();
+    let views = GoodsViews::new(Duration::ZERO);
+    views.count(1);
+    assert_eq!(views.write(&db).await.unwrap(), 1, "a batch of views is one transaction");
+    pool_settled(&db).await;
+    // The server end of the idle connection goes away, and the server is back at once.
+    relay.cut().await;
+    let relay = Relay::spawn(tokio::net::TcpListener::bind(database.relay_addr).await.unwrap(), upstream);
+    views.count(1);
+    let written = views.write(&db).await;
     db.close().await.unwrap();
-    relay.abort();
+    relay.cut().await;
     database.drop_database().await;
+    assert_eq!(written.expect("begun again on a new connection"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,21 +57,24 @@ impl RelayedDatabase {
 pub struct Relay {
     task: tokio::task::JoinHandle<()>,
     client_sends: Arc<AtomicUsize>,
+    open: Arc<AtomicUsize>,
 }
 
 impl Relay {
     /// Relays connections from `listener` to `upstream`.
     pub fn spawn(listener: TcpListener, upstream: String) -> Self {
         let client_sends = Arc::new(AtomicUsize::new(0));
-        let counter = client_sends.clone();
+        let open = Arc::new(AtomicUsize::new(0));
+        let (counter, connections_open) = (client_sends.clone(), open.clone());
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             loop {
                 let Ok((client, _)) = listener.accept().await else { return };
-                connections.spawn(relay_connection(client, upstream.clone(), counter.clone()));
+                let open = OpenConnection::new(connections_open.clone());
+                connections.spawn(relay_connection(client, upstream.clone(), counter.clone(), open));
             }
         });
-        Self { task, client_sends }
+        Self { task, client_sends, open }
     }
 
     /// How many times the relay has read from a client: a client that waits for each answer
@@ -83,9 +86,38 @@ impl Relay {
     pub fn abort(&self) {
         self.task.abort();
     }
+
+    /// Aborts the relay and waits until every relayed connection is closed and its listener gone.
+    pub async fn cut(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        for _ in 0..1000 {
+            if self.open.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        panic!("relayed connections still open 1 s after the relay was cut");
+    }
 }
 
-async fn relay_connection(client: TcpStream, upstream: String, client_sends: Arc<AtomicUsize>) {
+/// Counts a relayed connection as open until it is dropped (closed, or its task aborted).
+struct OpenConnection(Arc<AtomicUsize>);
+
+impl OpenConnection {
+    fn new(open: Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::SeqCst);
+        Self(open)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn relay_connection(client: TcpStream, upstream: String, client_sends: Arc<AtomicUsize>, _open: OpenConnection) {
     let Ok(server) = TcpStream::connect(upstream).await else { return };
     let (mut from_client, mut to_client) = client.into_split();
     let (mut from_server, mut to_server) = server.into_split();
