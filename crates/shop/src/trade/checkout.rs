@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, FromQueryResult,
-    JoinType, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    JoinType, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::order_form::OrderForm;
@@ -30,6 +30,11 @@ use crate::state::AppState;
 
 /// Fires after stock is reserved and before the order is written (tests prove the rollback).
 pub const FAIL_AFTER_RESERVATION: &str = "order.after_reservation";
+/// Makes the next order number drawn one already taken, the user's last order's (tests prove
+/// the order is placed again under another).
+pub const FAIL_ORDER_SN_TAKEN: &str = "order.sn_taken";
+/// How many times an order is placed when its number keeps being taken.
+const ORDER_SN_TRIES: usize = 3;
 
 const EMPTY_CART: &str = "购物车为空";
 const MAX_IDEMPOTENCY_KEY: usize = 100;
@@ -81,14 +86,29 @@ pub async fn create_order(
 
 /// Orders the user's whole cart (with `key`, the order placed with it before, for the same
 /// request), in one transaction.
+///
+/// The order number is drawn at random, 53 bits within its second. Should it be taken anyway,
+/// the unique index refuses the order and the whole transaction runs again under another number:
+/// nothing on the path every order takes pays for that (a savepoint around the insert cost two
+/// exchanges with the database per order). The only other unique index it writes, the user's
+/// `Idempotency-Key`, is kept by the user lock; a request with the same key that got past it
+/// anyway finds the first one's order when it runs again, and replays it.
 pub async fn place(
     state: &AppState,
     user_id: i32,
     form: &OrderForm,
     key: Option<&str>,
 ) -> ApiResult<order_info::Model> {
-    let (order, placed) =
-        db::transaction!(&state.db, ApiError, |txn| place_order(state, &txn, user_id, form, key).await)?;
+    let mut tries = 1;
+    let (order, placed) = loop {
+        match db::transaction!(&state.db, ApiError, |txn| place_order(state, &txn, user_id, form, key).await) {
+            Err(ApiError::Database(error)) if db::is_unique_violation(&error) && tries < ORDER_SN_TRIES => {
+                tracing::warn!(%error, "a unique index refused the order (its number taken?); placing it again");
+                tries += 1;
+            }
+            result => break result?,
+        }
+    };
     if placed {
         crate::telemetry::order_event("created");
     }
@@ -167,7 +187,11 @@ async fn place_order(
     let now = state.clock.now();
     let cart: Vec<(i32, i32)> = lines.iter().map(|l| (l.goods_id, l.nums)).collect();
     let placed = Placed { key, fingerprint: fingerprint(&cart, input), total, now };
-    let order = insert_order(txn, user_id, input, &placed, state.payments.payment_window).await?;
+    let order_sn = match state.failpoints.check(FAIL_ORDER_SN_TAKEN) {
+        Ok(()) => OrderSn::generate(Utc::now()).to_string(),
+        Err(_) => last_order_sn(txn, user_id).await?,
+    };
+    let order = insert_order(txn, user_id, order_sn, input, &placed, state.payments.payment_window).await?;
     order_goods::Entity::insert_many(lines.iter().map(|line| order_goods::ActiveModel {
         order_id: Set(order.id),
         goods_id: Set(line.goods_id),
@@ -300,60 +324,53 @@ async fn replay(
     Ok(order)
 }
 
-/// Inserts the order under a fresh `order_sn`, trying again (inside a savepoint, so the
-/// transaction survives) in the unlikely event that the number is taken.
+/// Inserts the order under `order_sn`.
 async fn insert_order(
     txn: &DatabaseTransaction,
     user_id: i32,
+    order_sn: String,
     input: &OrderForm,
     placed: &Placed<'_>,
     payment_window: chrono::TimeDelta,
 ) -> ApiResult<order_info::Model> {
     let Placed { key, fingerprint, total, now } = placed;
     let now = *now;
-    const TRIES: usize = 5;
-    for _ in 0..TRIES {
-        let order_sn = OrderSn::generate(Utc::now());
-        let savepoint = txn.begin().await?;
-        let inserted = order_info::Entity::insert(order_info::ActiveModel {
-            user_id: Set(user_id),
-            order_sn: Set(order_sn.to_string()),
-            trade_no: Set(None),
-            pay_status: Set(PayStatus::Paying.as_str().to_owned()),
-            pay_type: Set(input.pay_type.to_owned()),
-            post_script: Set(input.post_script.clone()),
-            order_mount_fen: Set(total.fen()),
-            pay_time: Set(None),
-            address: Set(input.address.clone()),
-            signer_name: Set(input.signer_name.clone()),
-            singer_mobile: Set(input.singer_mobile.clone()),
-            idempotency_key: Set(key.map(str::to_owned)),
-            request_fingerprint: Set(key.map(|_| fingerprint.clone())),
-            expire_at: Set(now + payment_window),
-            checked_at: Set(None),
-            add_time: Set(now),
-            cancelled_at: Set(None),
-            watch_gateway: Set(false),
-            next_check_at: Set(None),
-            check_attempts: Set(0),
-            ..Default::default()
-        })
-        .exec_with_returning(&savepoint)
-        .await;
-        match inserted {
-            Ok(order) => {
-                savepoint.commit().await?;
-                return Ok(order);
-            }
-            Err(error) if crate::db::is_unique_violation(&error) => {
-                tracing::warn!(%order_sn, "order number taken; drawing another");
-                savepoint.rollback().await?;
-            }
-            Err(error) => {
-                savepoint.rollback().await?;
-                return Err(error.into());
-            }
-        }
-    }
-    Err(anyhow::anyhow!("no free order number after {TRIES} tries").into())
+    let order = order_info::Entity::insert(order_info::ActiveModel {
+        user_id: Set(user_id),
+        order_sn: Set(order_sn),
+        trade_no: Set(None),
+        pay_status: Set(PayStatus::Paying.as_str().to_owned()),
+        pay_type: Set(input.pay_type.to_owned()),
+        post_script: Set(input.post_script.clone()),
+        order_mount_fen: Set(total.fen()),
+        pay_time: Set(None),
+        address: Set(input.address.clone()),
+        signer_name: Set(input.signer_name.clone()),
+        singer_mobile: Set(input.singer_mobile.clone()),
+        idempotency_key: Set(key.map(str::to_owned)),
+        request_fingerprint: Set(key.map(|_| fingerprint.clone())),
+        expire_at: Set(now + payment_window),
+        checked_at: Set(None),
+        add_time: Set(now),
+        cancelled_at: Set(None),
+        watch_gateway: Set(false),
+        next_check_at: Set(None),
+        check_attempts: Set(0),
+        ..Default::default()
+    })
+    .exec_with_returning(txn)
+    .await?;
+    Ok(order)
+}
+
+/// The number of the user's last order, for `FAIL_ORDER_SN_TAKEN` (a test arms it only once the
+/// user has an order).
+async fn last_order_sn(txn: &DatabaseTransaction, user_id: i32) -> Result<String, DbErr> {
+    order_info::Entity::find()
+        .filter(order_info::Column::UserId.eq(user_id))
+        .order_by_desc(order_info::Column::Id)
+        .one(txn)
+        .await?
+        .map(|order| order.order_sn)
+        .ok_or_else(|| DbErr::RecordNotFound(format!("{FAIL_ORDER_SN_TAKEN}: user {user_id} has no order")))
 }

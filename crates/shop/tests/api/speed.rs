@@ -122,6 +122,40 @@ async fn a_transaction_begins_again_when_its_pooled_connection_was_dropped() {
     assert_eq!(written.expect("begun again on a new connection"), 1);
 }
 
+/// An order is one exchange with the database server per statement, plus `BEGIN`, `COMMIT` and
+/// the ping when the pool takes the connection back: nothing around the insert (a savepoint that
+/// guarded against a taken order number cost two more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_one_exchange_per_statement() {
+    let (database, listener) = RelayedDatabase::create().await;
+    let relay = Relay::spawn(listener, database.upstream.clone());
+    // The user stays cached: no statement but the order's.
+    let app = TestApp::builder().config(|config| config.auth_cache_ms = 60_000).build_at(database.url()).await;
+    let fx = app.fixture();
+    let top = fx.category("文学类", 1, None, true).await;
+    let goods = [fx.goods("解忧杂货店", top, 4500).await, fx.goods("白夜行", top, 3900).await];
+    let token = app.register("13800138000", "pw123456").await;
+    let order = serde_json::json!({"post_script": "x", "singer_mobile": "13800138000"});
+    let mut exchanges = Vec::new();
+    // The first order prepares the statements on the connection; the second is measured.
+    for _ in 0..2 {
+        for id in goods {
+            let line = serde_json::json!({"goods": id, "nums": 1});
+            app.json(Method::POST, "/shopcarts/", &line, Some(&token)).await.assert_status(201);
+        }
+        pool_settled(&app.db).await;
+        let (sends, statements) = (relay.client_sends(), app.statement_count());
+        app.json(Method::POST, "/orders/", &order, Some(&token)).await.assert_status(201);
+        pool_settled(&app.db).await;
+        exchanges.push((relay.client_sends() - sends, app.statement_count() - statements));
+    }
+    drop(app);
+    relay.cut().await;
+    database.drop_database().await;
+    let (sends, statements) = exchanges[1];
+    assert_eq!(sends, statements + 3, "{statements} statements, BEGIN, COMMIT and the release ping");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_are_written_every_period_and_at_shutdown() {
     let mut shop = Start::new().env("MXSHOP_CATALOG_CACHE_MS", "300").run().await;

@@ -278,6 +278,32 @@ async fn a_failure_after_reserving_leaves_everything_as_it_was() {
     assert_eq!((stock(&app, book).await, stock(&app, pen).await), (27, 4));
 }
 
+/// The order number is drawn at random; should it be taken, the unique index refuses the order
+/// and it is placed again, whole, under another number.
+#[tokio::test]
+async fn an_order_whose_number_is_taken_is_placed_again_under_another() {
+    let Shop { app, token, book, .. } = shop().await;
+    let user_id = TestApp::user_id(&token);
+    put_in_cart(&app, user_id, book, 1).await;
+    let before = app.statement_count();
+    let first = app.json(Method::POST, "/orders/", &checkout(json!(99.9)), Some(&token)).await;
+    first.assert_status(201);
+    let one_try = app.statement_count() - before;
+    put_in_cart(&app, user_id, book, 1).await;
+    app.failpoints.arm(shop::trade::checkout::FAIL_ORDER_SN_TAKEN);
+    let before = app.statement_count();
+    let second = app.json(Method::POST, "/orders/", &checkout(json!(99.9)), Some(&token)).await;
+    second.assert_status(201);
+    let both_tries = app.statement_count() - before;
+    // The refused try ran at least the lock, the reads and the reservation before its insert.
+    assert!(both_tries >= one_try + 5, "{both_tries} statements: the refused try, then the order ({one_try})");
+    assert_ne!(second.json()["order_sn"], first.json()["order_sn"]);
+    assert_eq!(order_info::Entity::find().count(&app.db).await.unwrap(), 2);
+    assert_eq!(order_goods::Entity::find().count(&app.db).await.unwrap(), 2, "nothing of the refused try");
+    assert_eq!(stock(&app, book).await, 27, "reserved once per order");
+    assert_eq!(shopping_cart::Entity::find().count(&app.db).await.unwrap(), 0);
+}
+
 /// `POST /orders/` with `body` as the shopper with `token`, optionally with an Idempotency-Key.
 fn order_request(token: &str, key: Option<&str>, body: &Value) -> axum::http::Request<axum::body::Body> {
     let mut builder = axum::http::Request::builder()

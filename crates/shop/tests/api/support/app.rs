@@ -44,6 +44,9 @@ pub struct TestApp {
     _database: Option<TestDatabase>,
 }
 
+/// Connections in a test shop's pool.
+const POOL_SIZE: u32 = 5;
+
 /// How a `TestApp` is built: `TestApp::builder()`, then what differs from the defaults.
 pub struct TestAppBuilder<F> {
     adjust: F,
@@ -97,8 +100,15 @@ impl<F: FnOnce(&mut Config)> TestAppBuilder<F> {
     pub async fn build(self) -> TestApp {
         let database = TestDatabase::create().await;
         let url = database.url.clone();
-        self.launch(None, Some(database), url, Arc::new(TestClock::default()), tempfile::tempdir().expect("data dir"))
-            .await
+        let data = tempfile::tempdir().expect("data dir");
+        self.launch(None, Some(database), url, POOL_SIZE, Arc::new(TestClock::default()), data).await
+    }
+
+    /// In-process, on the database at `url`, which the caller made and drops, over one pooled
+    /// connection: its statements are prepared once, as on a shop that has been running.
+    pub async fn build_at(self, url: String) -> TestApp {
+        let data = tempfile::tempdir().expect("data dir");
+        self.launch(None, None, url, 1, Arc::new(TestClock::default()), data).await
     }
 
     /// On a free port of 127.0.0.1, served as `mxshop serve` serves.
@@ -107,7 +117,7 @@ impl<F: FnOnce(&mut Config)> TestAppBuilder<F> {
         let url = database.url.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let data = tempfile::tempdir().expect("data dir");
-        self.launch(Some(listener), Some(database), url, Arc::new(TestClock::default()), data).await
+        self.launch(Some(listener), Some(database), url, POOL_SIZE, Arc::new(TestClock::default()), data).await
     }
 
     async fn launch(
@@ -115,6 +125,7 @@ impl<F: FnOnce(&mut Config)> TestAppBuilder<F> {
         listener: Option<tokio::net::TcpListener>,
         database: Option<TestDatabase>,
         database_url: String,
+        connections: u32,
         clock: Arc<TestClock>,
         data: tempfile::TempDir,
     ) -> TestApp {
@@ -123,7 +134,7 @@ impl<F: FnOnce(&mut Config)> TestAppBuilder<F> {
             .with_env_filter(tracing_subscriber::EnvFilter::new("warn,shop=info"))
             .with_test_writer()
             .try_init();
-        let mut db = shop::db::connect(&database_url, 5).await.expect("connect to the test database");
+        let mut db = shop::db::connect(&database_url, connections).await.expect("connect to the test database");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
@@ -224,7 +235,7 @@ impl TestApp {
             config.alipay.public_url = Some(public);
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-        builder.launch(Some(listener), None, self.database_url.clone(), self.clock.clone(), data).await
+        builder.launch(Some(listener), None, self.database_url.clone(), POOL_SIZE, self.clock.clone(), data).await
     }
 
     /// A JSON request over HTTP to the served app: its status and body (`null` when not JSON).
