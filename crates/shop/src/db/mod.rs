@@ -114,13 +114,7 @@ pub async fn finish<T, E: From<DbErr>>(txn: DatabaseTransaction, result: Result<
 /// serialization failure, SQLite's busy writer, MySQL's lock-wait timeout) and may simply be run
 /// again.
 pub fn is_transient(error: &DbErr) -> bool {
-    let (DbErr::Exec(RuntimeErr::SqlxError(inner))
-    | DbErr::Query(RuntimeErr::SqlxError(inner))
-    | DbErr::Conn(RuntimeErr::SqlxError(inner))) = error
-    else {
-        return false;
-    };
-    let sea_orm::sqlx::Error::Database(database) = inner.as_ref() else { return false };
+    let Some(sea_orm::sqlx::Error::Database(database)) = driver_error(error) else { return false };
     // MySQL's lock-wait timeout (1205) has the catch-all SQLSTATE HY000: only its number says so.
     if database.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>().is_some_and(|e| e.number() == 1205) {
         return true;
@@ -139,13 +133,17 @@ pub fn is_unique_violation(error: &DbErr) -> bool {
 /// Whether the connection was found dead (the server or the network dropped it): an I/O error,
 /// as a pooled connection the server closed meets on its next statement.
 pub fn is_connection_lost(error: &DbErr) -> bool {
-    let (DbErr::Exec(RuntimeErr::SqlxError(inner))
-    | DbErr::Query(RuntimeErr::SqlxError(inner))
-    | DbErr::Conn(RuntimeErr::SqlxError(inner))) = error
-    else {
-        return false;
-    };
-    matches!(inner.as_ref(), sea_orm::sqlx::Error::Io(_))
+    matches!(driver_error(error), Some(sea_orm::sqlx::Error::Io(_)))
+}
+
+/// The driver's error behind a statement's, a query's or a connection's failure.
+fn driver_error(error: &DbErr) -> Option<&sea_orm::sqlx::Error> {
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(inner))
+        | DbErr::Query(RuntimeErr::SqlxError(inner))
+        | DbErr::Conn(RuntimeErr::SqlxError(inner)) => Some(inner.as_ref()),
+        _ => None,
+    }
 }
 
 /// An error that may say a transaction lost a lock race.
