@@ -1,7 +1,7 @@
-//! One goods as the catalogue in memory holds it: its list JSON and what lists filter it by, not
-//! its row. The row and the gallery are kept only as digests, which tell whether a goods read
-//! later is the same: a held goods costs its JSON and a few words, instead of its JSON, its row
-//! and its gallery again (README, Performance).
+//! One goods as the catalogue in memory holds it: its list JSON's values and what lists filter it
+//! by, not its row. The row and the gallery are kept only as digests, which tell whether a goods
+//! read later is the same: a held goods costs its values and a few words, instead of its JSON,
+//! its row and its gallery again (README, Performance).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -16,8 +16,6 @@ pub struct Entry {
     json: GoodsFragment,
     pub id: i32,
     pub category_id: i32,
-    /// For the `name` filter, which matches it exactly.
-    pub name: Box<str>,
     /// `row_digest` of the row the JSON was written from.
     row: u64,
     /// The same of the gallery, and of the text searched (name, brief, description).
@@ -31,7 +29,6 @@ impl Entry {
             json: GoodsFragment::new(row, gallery),
             id: row.id,
             category_id: row.category_id,
-            name: row.name.as_str().into(),
             row: row_digest(row),
             gallery: digest(&gallery),
             text: text_digest(row),
@@ -46,6 +43,12 @@ impl Entry {
     /// Whether the goods' JSON was written from this row and gallery.
     pub fn shows_all(&self, row: &goods::Model, gallery: &[Option<String>]) -> bool {
         self.shows(row) && self.gallery == digest(&gallery)
+    }
+
+    /// Whether the goods' name, as JSON text (quoted and escaped), is `json`: the `name` filter
+    /// matches it exactly.
+    pub fn has_name(&self, json: &str) -> bool {
+        self.json.has_name(json)
     }
 
     /// Whether the goods' searched text is the same as `other`'s.

@@ -4,110 +4,166 @@
 //! building a `GoodsJson` (six string copies, three URL and one date formatting per goods) and
 //! escaping every string again. The bytes are those `GoodsJson` serializes to; a test holds them
 //! to it.
-
-use std::fmt::Write as _;
+//!
+//! Only the values are held, each already JSON text; the keys and punctuation, the same for every
+//! goods, come from `KEYS` when the JSON is written. They were half of a goods' JSON, and the
+//! catalogue holds one per goods (README, Performance: memory).
 
 use crate::clock::format_datetime;
 use crate::db::entities::goods;
 use crate::http::origin::{MediaUrl, media_url};
 use crate::money::Money;
 
+/// Ends each value. JSON text holds no raw control character (a string escapes them), so neither
+/// this nor `ORIGIN` can stand in a value.
+const END: u8 = 0x01;
+/// Where the request's origin goes.
+const ORIGIN: u8 = 0x02;
+
+/// What comes before each value, in DRF's field order; the category's value is not held.
+const KEYS: [&str; 18] = [
+    "{\"id\":",
+    ",\"category\":",
+    ",\"images\":",
+    ",\"goods_sn\":",
+    ",\"name\":",
+    ",\"click_num\":",
+    ",\"sold_num\":",
+    ",\"fav_num\":",
+    ",\"goods_num\":",
+    ",\"market_price\":",
+    ",\"shop_price\":",
+    ",\"goods_brief\":",
+    ",\"goods_desc\":",
+    ",\"ship_free\":",
+    ",\"goods_front_image\":",
+    ",\"is_new\":",
+    ",\"is_hot\":",
+    ",\"add_time\":",
+];
+const CATEGORY: usize = 1;
+const NAME: usize = 4;
+
 pub struct GoodsFragment {
-    text: Box<str>,
-    /// Where the category's JSON goes.
-    category_at: u32,
-    /// Where the origin goes, ascending, all after `category_at`.
-    origins: Box<[u32]>,
+    /// The values but the category's, each followed by `END`.
+    values: Box<str>,
 }
 
 impl GoodsFragment {
     /// The goods as `GoodsJson::new` renders it (`gallery` empty: the cover stands in).
     pub fn new(model: &goods::Model, gallery: &[Option<String>]) -> Self {
-        let mut out = Writer { text: String::with_capacity(1024), origins: Vec::new() };
-        let _ = write!(out.text, "{{\"id\":{},\"category\":", model.id);
-        let category_at = out.text.len();
-        out.text.push_str(",\"images\":[");
+        let mut out = Values(String::with_capacity(512));
+        out.raw(&model.id.to_string());
         let cover = model.goods_front_image.as_deref();
         let images: Vec<Option<&str>> = match gallery {
             [] => vec![cover],
             gallery => gallery.iter().map(Option::as_deref).collect(),
         };
         for (at, image) in images.into_iter().enumerate() {
-            out.text.push_str(if at == 0 { "{\"image\":" } else { ",{\"image\":" });
+            out.0.push_str(if at == 0 { "[{\"image\":" } else { ",{\"image\":" });
             out.media(image);
-            out.text.push('}');
+            out.0.push('}');
         }
-        out.text.push(']');
-        out.string("goods_sn", &model.goods_sn);
-        out.string("name", &model.name);
+        out.raw("]");
+        out.string(&model.goods_sn);
+        out.string(&model.name);
         let money = |fen| serde_json::to_string(&Money::from_fen(fen)).unwrap_or_default();
-        for (key, value) in [
-            ("click_num", model.click_num.to_string()),
-            ("sold_num", model.sold_num.to_string()),
-            ("fav_num", model.fav_num.to_string()),
-            ("goods_num", model.goods_num.to_string()),
-            ("market_price", money(model.market_price_fen)),
-            ("shop_price", money(model.shop_price_fen)),
+        for value in [
+            model.click_num.to_string(),
+            model.sold_num.to_string(),
+            model.fav_num.to_string(),
+            model.goods_num.to_string(),
+            money(model.market_price_fen),
+            money(model.shop_price_fen),
         ] {
-            let _ = write!(out.text, ",\"{key}\":{value}");
+            out.raw(&value);
         }
-        out.string("goods_brief", &model.goods_brief);
-        out.string("goods_desc", &model.goods_desc);
-        let _ = write!(out.text, ",\"ship_free\":{},\"goods_front_image\":", model.ship_free);
+        out.string(&model.goods_brief);
+        out.string(&model.goods_desc);
+        out.raw(if model.ship_free { "true" } else { "false" });
         out.media(cover);
-        let _ = write!(out.text, ",\"is_new\":{},\"is_hot\":{}", model.is_new, model.is_hot);
-        out.string("add_time", &format_datetime(model.add_time));
-        out.text.push('}');
-        let offset = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
-        Self {
-            text: out.text.into_boxed_str(),
-            category_at: offset(category_at),
-            origins: out.origins.into_iter().map(offset).collect(),
-        }
+        out.end();
+        out.raw(if model.is_new { "true" } else { "false" });
+        out.raw(if model.is_hot { "true" } else { "false" });
+        out.string(&format_datetime(model.add_time));
+        // Copied to an allocation of its own size: shrinking in place would not (mimalloc keeps a
+        // block that shrinks by less than half), and the catalogue holds one per goods.
+        Self { values: out.0.as_str().into() }
     }
 
     /// Appends the goods' JSON with `category` (its category's JSON) and `origin` (JSON-escaped,
     /// without quotes) in their places.
     pub fn write(&self, category: &str, origin: &str, out: &mut Vec<u8>) {
-        let text = self.text.as_bytes();
-        let mut from = self.category_at as usize;
-        out.extend_from_slice(&text[..from]);
-        out.extend_from_slice(category.as_bytes());
-        for &at in &self.origins {
-            out.extend_from_slice(&text[from..at as usize]);
-            out.extend_from_slice(origin.as_bytes());
-            from = at as usize;
+        let values = self.values.as_bytes();
+        let mut keys = KEYS.iter().enumerate();
+        let mut next_key = |out: &mut Vec<u8>| {
+            if let Some((at, key)) = keys.next() {
+                out.extend_from_slice(key.as_bytes());
+                if at == CATEGORY {
+                    out.extend_from_slice(category.as_bytes());
+                    if let Some((_, key)) = keys.next() {
+                        out.extend_from_slice(key.as_bytes());
+                    }
+                }
+            }
+        };
+        next_key(out);
+        let mut from = 0;
+        for at in memchr::memchr2_iter(END, ORIGIN, values) {
+            out.extend_from_slice(&values[from..at]);
+            if values[at] == END {
+                if at + 1 < values.len() {
+                    next_key(out);
+                }
+            } else {
+                out.extend_from_slice(origin.as_bytes());
+            }
+            from = at + 1;
         }
-        out.extend_from_slice(&text[from..]);
+        out.push(b'}');
+    }
+
+    /// Whether the goods' name, as JSON text (quoted and escaped), is `json`.
+    pub fn has_name(&self, json: &str) -> bool {
+        // `KEYS[NAME]` introduces the name; the values before it skip the category's.
+        self.values.split(END as char).nth(NAME - 1) == Some(json)
     }
 }
 
-struct Writer {
-    text: String,
-    origins: Vec<usize>,
-}
+/// The values being written.
+struct Values(String);
 
-impl Writer {
-    fn string(&mut self, key: &str, value: &str) {
-        let _ = write!(self.text, ",\"{key}\":");
+impl Values {
+    fn end(&mut self) {
+        self.0.push(END as char);
+    }
+
+    fn raw(&mut self, value: &str) {
+        self.0.push_str(value);
+        self.end();
+    }
+
+    fn string(&mut self, value: &str) {
         self.quoted(value);
+        self.end();
     }
 
     fn quoted(&mut self, value: &str) {
         // A `String` always serializes.
-        self.text.push_str(&serde_json::to_string(value).unwrap_or_default());
+        self.0.push_str(&serde_json::to_string(value).unwrap_or_default());
     }
 
+    /// An image's URL, not ended (the images' array holds several).
     fn media(&mut self, name: Option<&str>) {
         match media_url(name) {
-            None => self.text.push_str("null"),
+            None => self.0.push_str("null"),
             Some(MediaUrl::Absolute(url)) => self.quoted(url),
             Some(MediaUrl::Path(path)) => {
-                self.text.push('"');
-                self.origins.push(self.text.len());
+                self.0.push('"');
+                self.0.push(ORIGIN as char);
                 // Percent-encoded: nothing in it needs escaping.
-                self.text.push_str(&path);
-                self.text.push('"');
+                self.0.push_str(&path);
+                self.0.push('"');
             }
         }
     }
@@ -173,8 +229,14 @@ pub(crate) mod tests {
                     serde_json::to_string(&GoodsJson::new(goods, CategoryJson::from(&category), gallery, &url))
                         .unwrap();
                 let mut written = Vec::new();
-                GoodsFragment::new(goods, gallery).write(&category_json, &origin, &mut written);
+                let fragment = GoodsFragment::new(goods, gallery);
+                fragment.write(&category_json, &origin, &mut written);
                 assert_eq!(String::from_utf8(written).unwrap(), expected, "goods {}", goods.id);
+                // The keys are not held: only the values and one byte after each.
+                let keys: usize = KEYS.iter().map(|key| key.len()).sum();
+                assert!(fragment.values.len() <= expected.len() - keys + KEYS.len(), "goods {}", goods.id);
+                assert!(fragment.has_name(&serde_json::to_string(&goods.name).unwrap()));
+                assert!(!fragment.has_name(&serde_json::to_string(&goods.goods_sn).unwrap()));
             }
         }
     }
