@@ -26,9 +26,10 @@ use crate::db::entities::{goods, goods_image};
 use crate::http::pagination::{PageRequest, PageWindow};
 use crate::http::{ApiResult, RequestUrl};
 
-/// Rows per statement while reading. The driver holds a statement's rows all at once, and
-/// SQLite's copies of them stay with the thread of the connection that read them: 2,000 a
-/// statement left every pooled connection holding about 4 MB after a read of 100k goods.
+/// Rows per statement while reading. The driver holds a statement's rows all at once (SQLite a
+/// copy of each value besides): 250 keep a read's passing memory near a megabyte, where 2,000
+/// left each pooled SQLite connection's thread holding about 4 MB after a read of 100k goods. A
+/// first read of 100k goods took as long either way (README, Performance: sixth round).
 const ROWS_PER_READ: u64 = 250;
 
 /// The gallery image names of the goods with ids from `first` to `last`, by goods, in image-id
