@@ -11,14 +11,18 @@
 
 use crate::clock::format_datetime;
 use crate::db::entities::goods;
-use crate::http::origin::{MediaUrl, media_url};
+use crate::http::origin::{MEDIA_PATH, MediaUrl, media_url};
 use crate::money::Money;
 
-/// Ends each value. JSON text holds no raw control character (a string escapes them), so neither
-/// this nor `ORIGIN` can stand in a value.
+/// Ends each value. JSON text holds no raw control character (a string escapes them), so none of
+/// these marks can stand in a value.
 const END: u8 = 0x01;
-/// Where the request's origin goes.
+/// Where the request's origin and `MEDIA_PATH` go.
 const ORIGIN: u8 = 0x02;
+/// Before the images' value when the gallery is empty, and the cover stands in: the value held is
+/// the cover's, written as `[{"image":cover}]`; `goods_front_image`'s value is then this mark
+/// alone, and the cover is written again. Most goods have no gallery: the cover is held once.
+const COVER: char = '\u{3}';
 
 /// What comes before each value, in DRF's field order; the category's value is not held.
 const KEYS: [&str; 18] = [
@@ -42,6 +46,7 @@ const KEYS: [&str; 18] = [
     ",\"add_time\":",
 ];
 const CATEGORY: usize = 1;
+const IMAGES: usize = 2;
 const NAME: usize = 4;
 
 pub struct GoodsFragment {
@@ -55,16 +60,18 @@ impl GoodsFragment {
         let mut out = Values(String::with_capacity(512));
         out.raw(&model.id.to_string());
         let cover = model.goods_front_image.as_deref();
-        let images: Vec<Option<&str>> = match gallery {
-            [] => vec![cover],
-            gallery => gallery.iter().map(Option::as_deref).collect(),
-        };
-        for (at, image) in images.into_iter().enumerate() {
-            out.0.push_str(if at == 0 { "[{\"image\":" } else { ",{\"image\":" });
-            out.media(image);
-            out.0.push('}');
+        if gallery.is_empty() {
+            out.0.push(COVER);
+            out.media(cover);
+        } else {
+            for (at, image) in gallery.iter().enumerate() {
+                out.0.push_str(if at == 0 { "[{\"image\":" } else { ",{\"image\":" });
+                out.media(image.as_deref());
+                out.0.push('}');
+            }
+            out.0.push(']');
         }
-        out.raw("]");
+        out.end();
         out.string(&model.goods_sn);
         out.string(&model.name);
         let money = |fen| serde_json::to_string(&Money::from_fen(fen)).unwrap_or_default();
@@ -81,7 +88,11 @@ impl GoodsFragment {
         out.string(&model.goods_brief);
         out.string(&model.goods_desc);
         out.raw(if model.ship_free { "true" } else { "false" });
-        out.media(cover);
+        if gallery.is_empty() {
+            out.0.push(COVER);
+        } else {
+            out.media(cover);
+        }
         out.end();
         out.raw(if model.is_new { "true" } else { "false" });
         out.raw(if model.is_hot { "true" } else { "false" });
@@ -94,31 +105,34 @@ impl GoodsFragment {
     /// Appends the goods' JSON with `category` (its category's JSON) and `origin` (JSON-escaped,
     /// without quotes) in their places.
     pub fn write(&self, category: &str, origin: &str, out: &mut Vec<u8>) {
-        let values = self.values.as_bytes();
-        let mut keys = KEYS.iter().enumerate();
-        let mut next_key = |out: &mut Vec<u8>| {
-            if let Some((at, key)) = keys.next() {
-                out.extend_from_slice(key.as_bytes());
-                if at == CATEGORY {
-                    out.extend_from_slice(category.as_bytes());
-                    if let Some((_, key)) = keys.next() {
-                        out.extend_from_slice(key.as_bytes());
-                    }
+        let media = |value: &str, out: &mut Vec<u8>| {
+            for (at, part) in value.split(ORIGIN as char).enumerate() {
+                if at > 0 {
+                    out.extend_from_slice(origin.as_bytes());
+                    out.extend_from_slice(MEDIA_PATH.as_bytes());
                 }
+                out.extend_from_slice(part.as_bytes());
             }
         };
-        next_key(out);
-        let mut from = 0;
-        for at in memchr::memchr2_iter(END, ORIGIN, values) {
-            out.extend_from_slice(&values[from..at]);
-            if values[at] == END {
-                if at + 1 < values.len() {
-                    next_key(out);
-                }
-            } else {
-                out.extend_from_slice(origin.as_bytes());
+        let mut cover = "";
+        // Every value is followed by `END`: the last piece split off is empty.
+        for (at, value) in self.values.split(END as char).take(KEYS.len() - 1).enumerate() {
+            let slot = if at < CATEGORY { at } else { at + 1 };
+            if slot == CATEGORY + 1 {
+                out.extend_from_slice(KEYS[CATEGORY].as_bytes());
+                out.extend_from_slice(category.as_bytes());
             }
-            from = at + 1;
+            out.extend_from_slice(KEYS[slot].as_bytes());
+            match value.strip_prefix(COVER) {
+                Some(image) if slot == IMAGES => {
+                    cover = image;
+                    out.extend_from_slice(b"[{\"image\":");
+                    media(image, out);
+                    out.extend_from_slice(b"}]");
+                }
+                Some(_) => media(cover, out),
+                None => media(value, out),
+            }
         }
         out.push(b'}');
     }
@@ -158,11 +172,11 @@ impl Values {
         match media_url(name) {
             None => self.0.push_str("null"),
             Some(MediaUrl::Absolute(url)) => self.quoted(url),
-            Some(MediaUrl::Path(path)) => {
+            Some(MediaUrl::Name(name)) => {
                 self.0.push('"');
                 self.0.push(ORIGIN as char);
                 // Percent-encoded: nothing in it needs escaping.
-                self.0.push_str(&path);
+                self.0.push_str(&name);
                 self.0.push('"');
             }
         }
@@ -235,6 +249,12 @@ pub(crate) mod tests {
                 // The keys are not held: only the values and one byte after each.
                 let keys: usize = KEYS.iter().map(|key| key.len()).sum();
                 assert!(fragment.values.len() <= expected.len() - keys + KEYS.len(), "goods {}", goods.id);
+                // Nor the media path, nor the cover twice when it stands in for the gallery.
+                assert!(!fragment.values.contains("/media/"), "goods {}", goods.id);
+                if let (Some(cover), []) = (&goods.goods_front_image, gallery.as_slice()) {
+                    let cover = cover.replace(' ', "%20");
+                    assert_eq!(fragment.values.matches(cover.as_str()).count(), 1, "goods {}", goods.id);
+                }
                 assert!(fragment.has_name(&serde_json::to_string(&goods.name).unwrap()));
                 assert!(!fragment.has_name(&serde_json::to_string(&goods.goods_sn).unwrap()));
             }

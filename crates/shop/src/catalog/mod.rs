@@ -9,6 +9,7 @@ mod fragment;
 pub mod goods;
 mod handlers;
 pub(crate) mod home;
+mod index;
 pub mod render;
 mod search;
 pub mod snapshot;

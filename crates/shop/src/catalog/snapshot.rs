@@ -10,16 +10,20 @@
 //! memory: about 600 bytes per goods (README, Performance), shared between reads for the goods
 //! that did not change.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 
 use super::categories::CategoryIndex;
 use super::entry::Entry;
-use super::filters::{GoodsFilter, OrderField, OrderKey, TopCategory};
+use super::filters::{GoodsFilter, TopCategory};
+use super::index::{Index, Keys, Reread, slot};
 use super::render::GoodsJson;
 use super::search::SearchText;
 use crate::db::entities::{goods, goods_image};
@@ -34,7 +38,11 @@ const ROWS_PER_READ: u64 = 250;
 
 /// The gallery image names of the goods with ids from `first` to `last`, by goods, in image-id
 /// order (as the goods' index has them).
-async fn galleries(db: &DatabaseConnection, first: i32, last: i32) -> Result<HashMap<i32, Vec<Option<String>>>, DbErr> {
+async fn galleries(
+    db: &DatabaseTransaction,
+    first: i32,
+    last: i32,
+) -> Result<HashMap<i32, Vec<Option<String>>>, DbErr> {
     let mut gallery: HashMap<i32, Vec<Option<String>>> = HashMap::new();
     for image in goods_image::Entity::find()
         .filter(goods_image::Column::GoodsId.between(first, last))
@@ -48,53 +56,17 @@ async fn galleries(db: &DatabaseConnection, first: i32, last: i32) -> Result<Has
     Ok(gallery)
 }
 
-/// What the list filters and orders by, packed (a list scans every goods).
-#[derive(Clone, Copy)]
-struct Keys {
-    shop_price_fen: i64,
-    add_time: i64,
-    id: i32,
-    category_id: i32,
-    sold_num: i32,
-    is_new: bool,
-    is_hot: bool,
-}
-
-impl Keys {
-    fn get(&self, field: OrderField) -> i64 {
-        match field {
-            OrderField::ShopPrice => self.shop_price_fen,
-            OrderField::SoldNum => i64::from(self.sold_num),
-            OrderField::AddTime => self.add_time,
-        }
-    }
-}
-
-const FIELDS: [OrderField; 3] = [OrderField::ShopPrice, OrderField::SoldNum, OrderField::AddTime];
-
-/// Every goods by ascending id: its keys packed apart from the rest, because a list scans the
-/// keys of every goods and only the page's entries.
+/// Every goods by ascending id. Each part is shared with the previous read while it reads the
+/// same: the keys while no goods' key moved, the list of entries while no goods changed, the
+/// search text while no goods' text changed.
 pub struct Snapshot {
-    keys: Vec<Keys>,
-    /// The shop prices again, alone: the price range is tested on every goods of every list.
-    prices: Vec<i64>,
-    entries: Vec<Arc<Entry>>,
+    index: Arc<Index>,
+    entries: Arc<[Arc<Entry>]>,
     search: Arc<SearchText>,
-    /// Positions of each category's own goods, ascending: a `top_category` marks its subtree's
-    /// goods from these instead of testing every goods' category.
-    by_category: HashMap<i32, Vec<u32>>,
-    /// Positions ordered by each field, ascending then descending, ties by id: a single-key
-    /// ordering walks one of these instead of sorting.
-    orders: Vec<Vec<u32>>,
     /// When its read started, how long it took, and which read it was.
     pub(super) read_at: Instant,
     pub(super) took: Duration,
     pub(super) sequence: u64,
-}
-
-fn slot(key: OrderKey) -> usize {
-    let field = FIELDS.iter().position(|field| *field == key.field).unwrap_or_default();
-    field * 2 + usize::from(key.descending)
 }
 
 /// One page of goods from the snapshot and the number matching.
@@ -106,16 +78,23 @@ pub struct Found {
 }
 
 impl Snapshot {
-    /// Reads the catalogue. Goods that read the same as in `previous` keep its entries, and its
-    /// search text when no goods' text moved: a read then costs memory only for what changed,
-    /// instead of a second copy of the whole catalogue while the first is still served.
+    /// Reads the catalogue. Goods that read the same as in `previous` keep its entries, and the
+    /// parts of it that read the same are shared (see `Snapshot`): a read then costs memory only
+    /// for what changed, instead of a second copy of the whole catalogue while the first is still
+    /// served.
     pub(super) async fn read(
         db: &DatabaseConnection,
         sequence: u64,
         previous: Option<&Snapshot>,
     ) -> Result<Self, DbErr> {
         let started = Instant::now();
-        let (mut keys, mut entries) = (Vec::new(), Vec::<Arc<Entry>>::new());
+        // One connection for the whole read. Statement by statement from the pool, a read of 100k
+        // goods went through every pooled SQLite connection and filled each one's page cache
+        // (16 × 512 KiB) with pages no list asks for again. On SQLite and MariaDB the read is then
+        // also one consistent view of the catalogue.
+        let txn = db.begin().await?;
+        let mut keys = Reread::new(previous.map_or(&[][..], |previous| &previous.index.keys[..]));
+        let mut entries = Reread::new(previous.map_or(&[][..], |previous| &previous.entries[..]));
         // Written only from the first position whose goods or text is not the previous read's
         // (the text before it is copied from that read's); while none is, that one is kept.
         let mut search: Option<SearchText> = previous.is_none().then(SearchText::default);
@@ -125,29 +104,21 @@ impl Snapshot {
                 .filter(goods::Column::Id.gt(after))
                 .order_by_asc(goods::Column::Id)
                 .limit(ROWS_PER_READ)
-                .all(db)
+                .all(&txn)
                 .await?;
             let (Some(first), Some(last)) = (rows.first(), rows.last()) else { break };
             after = last.id;
             let complete = rows.len() < ROWS_PER_READ as usize;
-            let mut gallery = galleries(db, first.id, last.id).await?;
+            let mut gallery = galleries(&txn, first.id, last.id).await?;
             for model in rows {
-                keys.push(Keys {
-                    shop_price_fen: model.shop_price_fen,
-                    add_time: model.add_time.and_utc().timestamp(),
-                    id: model.id,
-                    category_id: model.category_id,
-                    sold_num: model.sold_num,
-                    is_new: model.is_new,
-                    is_hot: model.is_hot,
-                });
+                keys.push(Keys::new(&model), |old, new| old == new);
                 let images = gallery.remove(&model.id).unwrap_or_default();
                 let kept = previous
                     .and_then(|previous| previous.shared(model.id))
                     .filter(|entry| entry.shows_all(&model, &images))
                     .cloned();
                 let entry = kept.unwrap_or_else(|| Arc::new(Entry::new(&model, &images)));
-                let at = entries.len();
+                let at = entries.len;
                 if let (None, Some(previous)) = (&search, previous) {
                     let same = previous.entries.get(at).is_some_and(|old| old.id == entry.id && old.same_text(&entry));
                     if !same {
@@ -157,42 +128,35 @@ impl Snapshot {
                 if let Some(search) = &mut search {
                     search.push(&model);
                 }
-                entries.push(entry);
+                entries.push(entry, Arc::ptr_eq);
             }
             if complete {
                 break;
             }
         }
+        txn.commit().await?;
+        let count = entries.len;
         let search = match (search, previous) {
             (Some(mut search), _) => {
                 search.shrink_to_fit();
                 Arc::new(search)
             }
-            (None, Some(previous)) if previous.entries.len() == entries.len() => previous.search.clone(),
+            (None, Some(previous)) if previous.entries.len() == count => previous.search.clone(),
             // Goods were deleted from the end.
-            (None, Some(previous)) => Arc::new(previous.search.prefix(entries.len())),
+            (None, Some(previous)) => Arc::new(previous.search.prefix(count)),
             (None, None) => Arc::default(),
         };
-        keys.shrink_to_fit();
-        entries.shrink_to_fit();
-        let mut orders = Vec::with_capacity(FIELDS.len() * 2);
-        for field in FIELDS {
-            // Stable sorts over positions in id order: ties stay by id.
-            let mut ascending: Vec<u32> = (0..keys.len() as u32).collect();
-            ascending.sort_by_key(|&at| keys[at as usize].get(field));
-            let mut descending: Vec<u32> = (0..keys.len() as u32).collect();
-            descending.sort_by_key(|&at| Reverse(keys[at as usize].get(field)));
-            orders.push(ascending);
-            orders.push(descending);
-        }
+        let index = match (keys.finish(), previous) {
+            (None, Some(previous)) => previous.index.clone(),
+            (keys, _) => Arc::new(Index::new(keys.unwrap_or_default())),
+        };
+        let entries = match (entries.finish(), previous) {
+            (None, Some(previous)) => previous.entries.clone(),
+            (entries, _) => entries.unwrap_or_default().into(),
+        };
         let took = started.elapsed();
-        tracing::debug!(goods = keys.len(), ?took, "catalogue read");
-        let prices = keys.iter().map(|keys| keys.shop_price_fen).collect();
-        let mut by_category: HashMap<i32, Vec<u32>> = HashMap::new();
-        for (at, keys) in keys.iter().enumerate() {
-            by_category.entry(keys.category_id).or_default().push(at as u32);
-        }
-        Ok(Self { keys, prices, entries, search, by_category, orders, read_at: started, took, sequence })
+        tracing::debug!(goods = count, ?took, "catalogue read");
+        Ok(Self { index, entries, search, read_at: started, took, sequence })
     }
 
     /// The goods with this id.
@@ -201,7 +165,7 @@ impl Snapshot {
     }
 
     fn shared(&self, id: i32) -> Option<&Arc<Entry>> {
-        self.keys.binary_search_by_key(&id, |keys| keys.id).ok().map(|at| &self.entries[at])
+        self.index.keys.binary_search_by_key(&id, |keys| keys.id).ok().map(|at| &self.entries[at])
     }
 
     /// Filters → search → ordering → pagination, as DRF runs them.
@@ -210,8 +174,9 @@ impl Snapshot {
         // turns into vector compares; the category subtree's and each search term's marks are
         // and-ed in; the rarer filters then test only the goods still marked. The ordering is
         // walked only as far as the page, testing the marks (a few kilobytes: cache-resident).
+        let index = &*self.index;
         let (min, max) = (filter.price_min_fen.unwrap_or(i64::MIN), filter.price_max_fen.unwrap_or(i64::MAX));
-        let mut marked: Vec<u64> = self
+        let mut marked: Vec<u64> = index
             .prices
             .chunks(64)
             .map(|prices| {
@@ -245,7 +210,7 @@ impl Snapshot {
                     let bit = left.trailing_zeros();
                     left &= left - 1;
                     let at = word_at * 64 + bit as usize;
-                    if !rest(at, &self.keys[at]) {
+                    if !rest(at, &index.keys[at]) {
                         *word &= !(1 << bit);
                     }
                 }
@@ -257,12 +222,12 @@ impl Snapshot {
         let skip = usize::try_from(window.offset()).unwrap_or(usize::MAX);
         let take = usize::try_from(window.size).unwrap_or(usize::MAX);
         let page: Vec<u32> = match filter.ordering.as_slice() {
-            [] => (0..self.keys.len() as u32).filter(is_marked).skip(skip).take(take).collect(),
-            [key] => self.orders[slot(*key)].iter().copied().filter(is_marked).skip(skip).take(take).collect(),
+            [] => (0..index.keys.len() as u32).filter(is_marked).skip(skip).take(take).collect(),
+            [key] => index.orders[slot(*key)].iter().copied().filter(is_marked).skip(skip).take(take).collect(),
             keys => {
-                let mut found: Vec<u32> = (0..self.keys.len() as u32).filter(is_marked).collect();
+                let mut found: Vec<u32> = (0..index.keys.len() as u32).filter(is_marked).collect();
                 found.sort_by(|&a, &b| {
-                    let (a, b) = (&self.keys[a as usize], &self.keys[b as usize]);
+                    let (a, b) = (&index.keys[a as usize], &index.keys[b as usize]);
                     keys.iter()
                         .map(|key| {
                             let order = a.get(key.field).cmp(&b.get(key.field));
@@ -279,10 +244,11 @@ impl Snapshot {
 
     /// The goods in the category `top` and below it, as bits by position.
     fn subtree_marks(&self, top: TopCategory, categories: &CategoryIndex) -> Vec<u64> {
-        let mut marks = vec![0u64; self.keys.len().div_ceil(64)];
+        let index = &*self.index;
+        let mut marks = vec![0u64; index.keys.len().div_ceil(64)];
         if let TopCategory::Id(id) = top {
             for id in categories.subtree_ids(id) {
-                for &at in self.by_category.get(&id).map_or(&[][..], Vec::as_slice) {
+                for &at in index.by_category.get(&id).map_or(&[][..], Vec::as_slice) {
                     marks[at as usize / 64] |= 1 << (at % 64);
                 }
             }
@@ -316,6 +282,7 @@ mod tests {
     use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter};
 
     use super::*;
+    use crate::http::QueryParams;
 
     fn json(snapshot: &Snapshot, tree: &CategoryIndex, id: i32) -> String {
         let mut out = Vec::new();
@@ -334,7 +301,13 @@ mod tests {
         crate::demo::grow_catalogue(&db, 2100).await.unwrap(); // more than one batch of rows
         let tree = CategoryIndex::load(&db).await.unwrap();
         let first = Snapshot::read(&db, 1, None).await.unwrap();
-        let (priced, renamed, pictured) = (first.keys[3].id, first.keys[2050].id, first.keys[7].id);
+        let (priced, renamed, pictured) = (first.index.keys[3].id, first.index.keys[2050].id, first.index.keys[7].id);
+
+        // Nothing changed: the read holds no second copy of anything.
+        let again = Snapshot::read(&db, 2, Some(&first)).await.unwrap();
+        assert!(Arc::ptr_eq(&first.index, &again.index), "the keys and orderings are shared");
+        assert!(std::ptr::eq(first.entries.as_ptr(), again.entries.as_ptr()), "the entries' list is shared");
+        assert!(Arc::ptr_eq(&first.search, &again.search));
 
         goods::Entity::update_many()
             .col_expr(goods::Column::ShopPriceFen, Expr::value(12_345))
@@ -348,6 +321,11 @@ mod tests {
         };
         assert_eq!(shared(&first, &second), first.entries.len() - 1);
         assert!(json(&second, &tree, priced).contains("\"shop_price\":123.45"));
+        assert!(!Arc::ptr_eq(&first.index, &second.index), "a price is a key");
+        let query = QueryParams::parse(Some("pricemin=123.45&pricemax=123.45"));
+        let (filter, page) = (GoodsFilter::from_query(&query).unwrap(), PageRequest::from_query(&query).unwrap());
+        let found = second.list(&filter, &tree, page).unwrap();
+        assert_eq!(found.goods.iter().map(|&at| second.at(at).id).collect::<Vec<_>>(), [priced]);
         assert!(Arc::ptr_eq(&first.search, &second.search), "no text changed");
 
         goods::Entity::update_many()
@@ -369,7 +347,8 @@ mod tests {
         assert_eq!(shared(&second, &third), second.entries.len() - 2);
         assert!(!Arc::ptr_eq(&second.search, &third.search), "a name changed");
         let marks = third.search.mentioning("zebra");
-        let marked: Vec<usize> = (0..third.keys.len()).filter(|&at| marks[at / 64] & (1 << (at % 64)) != 0).collect();
+        let marked: Vec<usize> =
+            (0..third.index.keys.len()).filter(|&at| marks[at / 64] & (1 << (at % 64)) != 0).collect();
         assert_eq!(marked, [2050]);
         // The text before the renamed goods was copied, the rest written: as a fresh read's.
         let same_search = |a: &Snapshot, b: &Snapshot| {
@@ -379,11 +358,11 @@ mod tests {
         };
         assert!(same_search(&third, &Snapshot::read(&db, 4, None).await.unwrap()));
         // The last goods deleted: the text of the others is kept.
-        let last = third.keys.last().unwrap().id;
+        let last = third.index.keys.last().unwrap().id;
         goods_image::Entity::delete_many().filter(goods_image::Column::GoodsId.eq(last)).exec(&db).await.unwrap();
         goods::Entity::delete_by_id(last).exec(&db).await.unwrap();
         let fourth = Snapshot::read(&db, 5, Some(&third)).await.unwrap();
-        assert_eq!(fourth.keys.len(), third.keys.len() - 1);
+        assert_eq!(fourth.index.keys.len(), third.index.keys.len() - 1);
         assert!(same_search(&fourth, &Snapshot::read(&db, 6, None).await.unwrap()));
         assert!(json(&third, &tree, pictured).contains("\"image\":\"http://x/media/goods/images/new.png\"}]"));
     }

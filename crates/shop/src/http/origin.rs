@@ -34,7 +34,7 @@ impl RequestUrl {
     pub fn media(&self, name: Option<&str>) -> Option<String> {
         Some(match media_url(name)? {
             MediaUrl::Absolute(url) => url.to_owned(),
-            MediaUrl::Path(path) => format!("{}{path}", self.origin),
+            MediaUrl::Name(name) => format!("{}{MEDIA_PATH}{name}", self.origin),
         })
     }
 
@@ -50,9 +50,12 @@ impl RequestUrl {
 pub enum MediaUrl<'a> {
     /// A name that is a URL already.
     Absolute(&'a str),
-    /// `/media/{name}` percent-encoded, to follow the request's origin.
-    Path(String),
+    /// The name percent-encoded, served under `MEDIA_PATH` of the request's origin.
+    Name(String),
 }
+
+/// Where stored media are served.
+pub const MEDIA_PATH: &str = "/media/";
 
 /// Where `name` is served; `None` for no image (no name, or an empty one).
 pub fn media_url(name: Option<&str>) -> Option<MediaUrl<'_>> {
@@ -60,9 +63,9 @@ pub fn media_url(name: Option<&str>) -> Option<MediaUrl<'_>> {
     if name.starts_with("http://") || name.starts_with("https://") {
         return Some(MediaUrl::Absolute(name));
     }
-    let mut path = String::from("/media/");
-    encode_path(name, &mut path);
-    Some(MediaUrl::Path(path))
+    let mut encoded = String::with_capacity(name.len());
+    encode_path(name, &mut encoded);
+    Some(MediaUrl::Name(encoded))
 }
 
 /// Django's `filepath_to_uri`: keep `/` and URL-safe characters, percent-encode the rest as UTF-8.
