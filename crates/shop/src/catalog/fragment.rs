@@ -22,7 +22,7 @@ const ORIGIN: u8 = 0x02;
 /// Before the images' value when the gallery is empty, and the cover stands in: the value held is
 /// the cover's, written as `[{"image":cover}]`; `goods_front_image`'s value is then this mark
 /// alone, and the cover is written again. Most goods have no gallery: the cover is held once.
-const COVER: char = '\u{3}';
+const COVER: u8 = 0x03;
 
 /// What comes before each value, in DRF's field order; the category's value is not held.
 const KEYS: [&str; 18] = [
@@ -48,6 +48,7 @@ const KEYS: [&str; 18] = [
 const CATEGORY: usize = 1;
 const IMAGES: usize = 2;
 const NAME: usize = 4;
+const FRONT_IMAGE: usize = 14;
 
 pub struct GoodsFragment {
     /// The values but the category's, each followed by `END`.
@@ -61,7 +62,7 @@ impl GoodsFragment {
         out.raw(&model.id.to_string());
         let cover = model.goods_front_image.as_deref();
         if gallery.is_empty() {
-            out.0.push(COVER);
+            out.0.push(COVER as char);
             out.media(cover);
         } else {
             for (at, image) in gallery.iter().enumerate() {
@@ -89,7 +90,7 @@ impl GoodsFragment {
         out.string(&model.goods_desc);
         out.raw(if model.ship_free { "true" } else { "false" });
         if gallery.is_empty() {
-            out.0.push(COVER);
+            out.0.push(COVER as char);
         } else {
             out.media(cover);
         }
@@ -105,33 +106,39 @@ impl GoodsFragment {
     /// Appends the goods' JSON with `category` (its category's JSON) and `origin` (JSON-escaped,
     /// without quotes) in their places.
     pub fn write(&self, category: &str, origin: &str, out: &mut Vec<u8>) {
-        let media = |value: &str, out: &mut Vec<u8>| {
-            for (at, part) in value.split(ORIGIN as char).enumerate() {
-                if at > 0 {
-                    out.extend_from_slice(origin.as_bytes());
-                    out.extend_from_slice(MEDIA_PATH.as_bytes());
-                }
-                out.extend_from_slice(part.as_bytes());
+        let media = |value: &[u8], out: &mut Vec<u8>| {
+            let mut from = 0;
+            for at in memchr::memchr_iter(ORIGIN, value) {
+                out.extend_from_slice(&value[from..at]);
+                out.extend_from_slice(origin.as_bytes());
+                out.extend_from_slice(MEDIA_PATH.as_bytes());
+                from = at + 1;
             }
+            out.extend_from_slice(&value[from..]);
         };
-        let mut cover = "";
-        // Every value is followed by `END`: the last piece split off is empty.
-        for (at, value) in self.values.split(END as char).take(KEYS.len() - 1).enumerate() {
+        let values = self.values.as_bytes();
+        let (mut from, mut cover) = (0, &values[..0]);
+        for (at, end) in memchr::memchr_iter(END, values).enumerate() {
+            let value = &values[from..end];
+            from = end + 1;
             let slot = if at < CATEGORY { at } else { at + 1 };
             if slot == CATEGORY + 1 {
                 out.extend_from_slice(KEYS[CATEGORY].as_bytes());
                 out.extend_from_slice(category.as_bytes());
             }
-            out.extend_from_slice(KEYS[slot].as_bytes());
-            match value.strip_prefix(COVER) {
-                Some(image) if slot == IMAGES => {
+            let Some(key) = KEYS.get(slot) else { break };
+            out.extend_from_slice(key.as_bytes());
+            match value.split_first() {
+                Some((&COVER, image)) if slot == IMAGES => {
                     cover = image;
                     out.extend_from_slice(b"[{\"image\":");
                     media(image, out);
                     out.extend_from_slice(b"}]");
                 }
-                Some(_) => media(cover, out),
-                None => media(value, out),
+                Some((&COVER, _)) => media(cover, out),
+                // Only media URLs hold the origin's mark.
+                _ if slot == IMAGES || slot == FRONT_IMAGE => media(value, out),
+                _ => out.extend_from_slice(value),
             }
         }
         out.push(b'}');

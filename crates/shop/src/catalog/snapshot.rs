@@ -7,7 +7,7 @@
 //! a hand-off to the driver's thread for every row read. A list shows goods at most a period old,
 //! as the cached pages do; favourites write their goods from it too, and the cart those whose row,
 //! read from the database, is the one held (its total is sent back with the order). The cost is
-//! memory: about 600 bytes per goods (README, Performance), shared between reads for the goods
+//! memory: about 550 bytes per goods (README, Performance), shared between reads for the goods
 //! that did not change.
 
 use std::cmp::Ordering;
