@@ -58,7 +58,8 @@ pub(super) struct Index {
 }
 
 impl Index {
-    pub(super) fn new(keys: Vec<Keys>) -> Self {
+    pub(super) fn new(mut keys: Vec<Keys>) -> Self {
+        keys.shrink_to_fit();
         let mut orders = Vec::with_capacity(FIELDS.len() * 2);
         for field in FIELDS {
             // Stable sorts over positions in id order: ties stay by id.
@@ -112,15 +113,13 @@ impl<'a, T: Clone> Reread<'a, T> {
         self.len += 1;
     }
 
-    /// The list read, or `None` when it is the previous one whole.
+    /// The list read (its capacity may exceed its length), or `None` when it is the previous one
+    /// whole.
     pub(super) fn finish(self) -> Option<Vec<T>> {
         match self.fresh {
-            Some(mut fresh) => {
-                fresh.shrink_to_fit();
-                Some(fresh)
-            }
+            Some(fresh) => Some(fresh),
             None if self.len == self.previous.len() => None,
-            // Goods were deleted from the end.
+            // Items were removed from the end.
             None => Some(self.previous[..self.len].to_vec()),
         }
     }
@@ -144,6 +143,8 @@ mod tests {
         assert_eq!(reread(&[], &[]), None);
         assert_eq!(reread(&[1, 2, 3], &[1, 9, 3]), Some(vec![1, 9, 3]));
         assert_eq!(reread(&[1, 2, 3], &[1, 2]), Some(vec![1, 2]), "deleted from the end");
+        assert_eq!(reread(&[1, 2, 3], &[1, 3]), Some(vec![1, 3]), "deleted in the middle");
+        assert_eq!(reread(&[1, 3], &[1, 2, 3]), Some(vec![1, 2, 3]), "added in the middle");
         assert_eq!(reread(&[1, 2, 3], &[1, 2, 3, 4]), Some(vec![1, 2, 3, 4]), "added at the end");
         assert_eq!(reread(&[], &[5]), Some(vec![5]));
     }
